@@ -1,0 +1,30 @@
+//! proms-mcp: read-only MCP tools over Prometheus-compatible datasources.
+//!
+//! This crate is the logic of the `plugin` WebAssembly component (see `wit/proms-mcp.wit`). It compiles
+//! for `wasm32-wasip2`, where [`bindings`] exports the tools through the WIT contract and backends are
+//! reached through `wasi:http/outgoing-handler`, and natively, where unit tests cover the same code and
+//! `host-test` reuses the datasource parser and (with the `front` feature) the MCP front.
+//!
+//! - [`datasources`]: the Grafana provisioning file (YAML/JSON) → [`datasources::Datasource`]s.
+//! - [`promql`]: PromQL validation before anything is sent.
+//! - [`timespec`]: times (`now-1h`, RFC 3339, Unix seconds) and durations (`30s`, `1h30m`).
+//! - [`http`]: the one HTTP abstraction ([`http::HttpClient`]) the Prometheus client is written against.
+//! - [`prometheus`]: the Prometheus HTTP API client: endpoints, envelope, classified errors.
+//! - [`settings`]: `GRAFANA_DATASOURCES_PATH` and `QUERY_TIMEOUT`, read the same way by component and host.
+//! - [`tools`]: the table of MCP tools, their schemas and their handlers.
+//! - `front` (feature `front`): the MCP protocol front built on rmcp, independent of any transport.
+#![deny(missing_docs)]
+
+pub mod datasources;
+pub mod http;
+pub mod prometheus;
+pub mod promql;
+pub mod settings;
+pub mod timespec;
+pub mod tools;
+
+#[cfg(feature = "front")]
+pub mod front;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;
