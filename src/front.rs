@@ -1,0 +1,162 @@
+//! The MCP front: rmcp's [`ServerHandler`] over a [`ToolProvider`], independent of any transport.
+//!
+//! The front answers `initialize`, `ping`, `tools/list` and `tools/call` (rmcp handles the JSON-RPC
+//! model and version negotiation); where the tools run is the provider's business — the native host
+//! calls the `plugin` component through wasmtime, a `server` component calls them in-process. Sockets,
+//! HTTP routing and wasmtime are not here. Authentication decides who the [`Caller`] is and puts it in
+//! the HTTP request's extensions; the front passes it on to the tools.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+/// Who is calling, as authentication established it (mirrors the WIT `caller` record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// User name.
+    pub username: String,
+    /// User uid, empty when unknown.
+    pub uid: String,
+    /// Groups.
+    pub groups: Vec<String>,
+}
+
+/// Why the provider could not produce a tool result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProviderError {
+    /// Occurs when no tool has the name; becomes JSON-RPC `-32602`.
+    UnknownTool(String),
+    /// Occurs when the arguments cannot be used at all; becomes an `isError` result the model can act on.
+    InvalidArguments(String),
+    /// Occurs when the tools cannot run (configuration unreadable, sandbox trap or deadline); becomes an
+    /// `isError` result that says what happened.
+    Unavailable(String),
+}
+
+/// Where tools come from: MCP `Tool` objects and `CallToolResult` objects as JSON.
+pub trait ToolProvider: Send + Sync + 'static {
+    /// All tools as MCP `Tool` JSON objects, in a stable order.
+    fn list_tools(&self) -> impl Future<Output = Result<Vec<Value>, ProviderError>> + Send;
+
+    /// Runs `name` with `arguments` for `caller`; returns an MCP `CallToolResult` JSON object.
+    fn call_tool(
+        &self,
+        name: String,
+        arguments: Value,
+        caller: Option<Caller>,
+    ) -> impl Future<Output = Result<Value, ProviderError>> + Send;
+}
+
+/// Server instructions: how a model should use the tools.
+pub const INSTRUCTIONS: &str = "\
+Read-only access to Prometheus-compatible metrics (Prometheus, Thanos, Mimir, VictoriaMetrics).
+1. Call list_datasources first; pass an `id` from it as `datasource_id` to every other tool.
+2. Find metrics with find_metrics_by_pattern (RE2 regex matched against the whole name, e.g. '.*http.*') \
+rather than list_metrics on large servers; get_metric_metadata tells a metric's type; get_metric_labels \
+and get_label_values show its labels.
+3. Query with query_instant (one time, default now) or query_range (start/end, automatic step if omitted). \
+Aggregate (sum by (...), topk) to keep answers small.
+Times: 'now', 'now-1h', RFC 3339 or Unix seconds. Durations: 30s, 5m, 1h.
+Every list is bounded (`limit`); `total` and `truncated` say when more exists. PromQL is checked before \
+it is sent; errors say what to fix.";
+
+/// The MCP server handler over `P`.
+pub struct McpFront<P> {
+    provider: Arc<P>,
+    // Tool definitions never change while the plugin is loaded: fetch them once.
+    tools: Arc<OnceCell<Vec<Tool>>>,
+}
+
+impl<P> Clone for McpFront<P> {
+    fn clone(&self) -> Self {
+        McpFront {
+            provider: self.provider.clone(),
+            tools: self.tools.clone(),
+        }
+    }
+}
+
+impl<P: ToolProvider> McpFront<P> {
+    /// A front over `provider`.
+    pub fn new(provider: Arc<P>) -> Self {
+        McpFront {
+            provider,
+            tools: Arc::new(OnceCell::new()),
+        }
+    }
+
+    async fn tools(&self) -> Result<&Vec<Tool>, ErrorData> {
+        self.tools
+            .get_or_try_init(|| async {
+                let raw = self
+                    .provider
+                    .list_tools()
+                    .await
+                    .map_err(|e| ErrorData::internal_error(format!("listing tools: {e:?}"), None))?;
+                raw.into_iter()
+                    .map(|v| {
+                        serde_json::from_value::<Tool>(v).map_err(|e| {
+                            ErrorData::internal_error(format!("bad tool definition: {e}"), None)
+                        })
+                    })
+                    .collect()
+            })
+            .await
+    }
+}
+
+fn caller_of(context: &RequestContext<RoleServer>) -> Option<Caller> {
+    let parts = context.extensions.get::<http::request::Parts>()?;
+    parts.extensions.get::<Caller>().cloned()
+}
+
+impl<P: ToolProvider> ServerHandler for McpFront<P> {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        let mut implementation = Implementation::new("proms-mcp", env!("CARGO_PKG_VERSION"));
+        implementation.title = Some("proms-mcp: Prometheus for AI agents".into());
+        info.server_info = implementation;
+        info.instructions = Some(INSTRUCTIONS.into());
+        info
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.tools().await?.clone()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
+        let outcome = self
+            .provider
+            .call_tool(request.name.to_string(), arguments, caller_of(&context))
+            .await;
+        let result = match outcome {
+            Ok(json) => serde_json::from_value::<CallToolResult>(json).map_err(|e| {
+                ErrorData::internal_error(format!("bad tool result: {e}"), None)
+            })?,
+            Err(ProviderError::UnknownTool(message)) => {
+                return Err(ErrorData::invalid_params(message, None));
+            }
+            Err(ProviderError::InvalidArguments(message) | ProviderError::Unavailable(message)) => {
+                CallToolResult::error(vec![ContentBlock::text(message)])
+            }
+        };
+        Ok(result.into())
+    }
+}

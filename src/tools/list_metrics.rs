@@ -1,0 +1,70 @@
+//! `list_metrics`: metric names with samples in a bounded window (`/api/v1/label/__name__/values`).
+
+use serde_json::{Value, json};
+
+use super::shape::{LIST_DEFAULT, bounded_list, count_fields};
+use super::{
+    Context, DATASOURCE_PARAM, LIST_LIMIT_PARAM, ToolDef, ToolFailure, WINDOW_END_PARAM,
+    WINDOW_START_PARAM, args::Args, datasource, object_schema, window, with_client,
+};
+
+pub(super) const TOOL: ToolDef = ToolDef {
+    name: "list_metrics",
+    title: "List metric names",
+    description: "Lists metric names that have samples in a window (default: the last hour), sorted, \
+at most `limit` (default 200); `total` says how many exist. On large servers prefer \
+find_metrics_by_pattern with a regex.",
+    params: &[
+        DATASOURCE_PARAM,
+        LIST_LIMIT_PARAM,
+        WINDOW_START_PARAM,
+        WINDOW_END_PARAM,
+    ],
+    output_schema,
+    run,
+};
+
+/// Output schema shared by the name-list tools.
+pub(super) fn output_schema() -> Value {
+    object_schema(
+        json!({
+            "datasource": {"type": "string"},
+            "window": {"type": "object", "properties": {"start": {"type": "string"}, "end": {"type": "string"}}},
+            "metrics": {"type": "array", "items": {"type": "string"}},
+            "total": {"type": "integer"},
+            "shown": {"type": "integer"},
+            "truncated": {"type": "string"}
+        }),
+        &["datasource", "metrics", "total", "shown"],
+    )
+}
+
+fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
+    let ds = datasource(ctx, args)?;
+    let (start, end, echo) = window(ctx, args)?;
+    let result = with_client(ctx, ds, |c| c.label_values("__name__", &[], start, end))?;
+    metric_list(ds.name.as_str(), echo, result, args.u64_or("limit", LIST_DEFAULT))
+}
+
+/// Shapes a `__name__` values answer into the name-list output.
+pub(super) fn metric_list(
+    datasource: &str,
+    window: Value,
+    result: crate::prometheus::ApiResult,
+    limit: u64,
+) -> Result<Value, ToolFailure> {
+    let names: Vec<String> = serde_json::from_value(result.data.clone()).map_err(|_| {
+        ToolFailure::new("the datasource answered with something other than a list of names")
+    })?;
+    let (metrics, total) = bounded_list(names, limit);
+    let shown = metrics.len();
+    let mut out = json!({"datasource": datasource, "window": window, "metrics": metrics});
+    count_fields(
+        &mut out,
+        shown,
+        total,
+        "raise `limit`, or narrow with find_metrics_by_pattern",
+    );
+    super::add_notes(&mut out, &result);
+    Ok(out)
+}

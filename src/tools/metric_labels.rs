@@ -1,0 +1,70 @@
+//! `get_metric_labels`: label names on a metric's series in a bounded window
+//! (`/api/v1/labels?match[]=…`, not an unbounded `/series` walk).
+
+use serde_json::{Value, json};
+
+use super::shape::{LIST_DEFAULT, bounded_list, count_fields};
+use super::{
+    Context, DATASOURCE_PARAM, LIST_LIMIT_PARAM, ToolDef, ToolFailure, WINDOW_END_PARAM,
+    WINDOW_START_PARAM, args::Args, datasource, metric_metadata::METRIC_PARAM, object_schema,
+    window, with_client,
+};
+use crate::promql::quote_label_value;
+
+pub(super) const TOOL: ToolDef = ToolDef {
+    name: "get_metric_labels",
+    title: "Get a metric's label names",
+    description: "Lists the label names present on a metric's series in a window (default: the last \
+hour), without __name__. Follow with get_label_values to see the values of one label.",
+    params: &[
+        DATASOURCE_PARAM,
+        METRIC_PARAM,
+        LIST_LIMIT_PARAM,
+        WINDOW_START_PARAM,
+        WINDOW_END_PARAM,
+    ],
+    output_schema,
+    run,
+};
+
+fn output_schema() -> Value {
+    object_schema(
+        json!({
+            "datasource": {"type": "string"},
+            "metric": {"type": "string"},
+            "window": {"type": "object", "properties": {"start": {"type": "string"}, "end": {"type": "string"}}},
+            "labels": {"type": "array", "items": {"type": "string"}},
+            "total": {"type": "integer"},
+            "shown": {"type": "integer"},
+            "truncated": {"type": "string"},
+            "hint": {"type": "string"}
+        }),
+        &["datasource", "metric", "labels", "total", "shown"],
+    )
+}
+
+/// `{__name__="<metric>"}`: a selector that is safe for any metric name.
+pub(super) fn metric_matcher(metric: &str) -> String {
+    format!("{{__name__={}}}", quote_label_value(metric))
+}
+
+fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
+    let ds = datasource(ctx, args)?;
+    let metric = args.required_str("metric_name")?;
+    let (start, end, echo) = window(ctx, args)?;
+    let result = with_client(ctx, ds, |c| c.labels(&[metric_matcher(metric)], start, end))?;
+    let names: Vec<String> = serde_json::from_value(result.data.clone())
+        .map_err(|_| ToolFailure::new("the datasource answered with something other than a list of label names"))?;
+    let names: Vec<String> = names.into_iter().filter(|n| n != "__name__").collect();
+    let (labels, total) = bounded_list(names, args.u64_or("limit", LIST_DEFAULT));
+    let shown = labels.len();
+    let mut out = json!({"datasource": ds.name, "metric": metric, "window": echo, "labels": labels});
+    count_fields(&mut out, shown, total, "raise `limit`");
+    if total == 0 {
+        out["hint"] = json!(
+            "no series of this metric in the window: check the name with find_metrics_by_pattern, or widen the window with start/end"
+        );
+    }
+    super::add_notes(&mut out, &result);
+    Ok(out)
+}

@@ -1,0 +1,62 @@
+//! `get_metric_metadata`: type, help and unit of a metric (`/api/v1/metadata`).
+
+use serde_json::{Value, json};
+
+use super::args::{Param, ParamKind};
+use super::{Context, DATASOURCE_PARAM, ToolDef, ToolFailure, args::Args, datasource, object_schema, with_client};
+
+/// `metric_name`, shared with the label tools.
+pub(super) const METRIC_PARAM: Param = Param {
+    name: "metric_name",
+    kind: ParamKind::String,
+    required: true,
+    description: "Exact metric name, e.g. 'http_requests_total'.",
+};
+
+pub(super) const TOOL: ToolDef = ToolDef {
+    name: "get_metric_metadata",
+    title: "Get metric metadata",
+    description: "Returns a metric's type (counter, gauge, histogram, summary…), help text and unit as \
+scraped. Use it to decide how to query a metric (rate() for counters, histogram_quantile() for histograms).",
+    params: &[DATASOURCE_PARAM, METRIC_PARAM],
+    output_schema,
+    run,
+};
+
+fn output_schema() -> Value {
+    object_schema(
+        json!({
+            "datasource": {"type": "string"},
+            "metric": {"type": "string"},
+            "metadata": {"type": "array", "items": {"type": "object", "properties": {
+                "type": {"type": "string"}, "help": {"type": "string"}, "unit": {"type": "string"}
+            }}},
+            "hint": {"type": "string"}
+        }),
+        &["datasource", "metric", "metadata"],
+    )
+}
+
+fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
+    let ds = datasource(ctx, args)?;
+    let metric = args.required_str("metric_name")?;
+    let result = with_client(ctx, ds, |c| c.metadata(metric))?;
+    // The answer maps metric name → list of {type, help, unit}; several entries when targets disagree.
+    let mut entries: Vec<Value> = result
+        .data
+        .get(metric)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    entries.dedup();
+    let mut out = json!({"datasource": ds.name, "metric": metric, "metadata": entries});
+    if entries.is_empty() {
+        out["hint"] = json!(
+            "no metadata for this metric: metadata comes only from currently scraped targets (and \
+VictoriaMetrics keeps none by default). Check the name with find_metrics_by_pattern; if it exists, \
+infer the type from its suffix (_total: counter, _bucket/_sum/_count: histogram)."
+        );
+    }
+    super::add_notes(&mut out, &result);
+    Ok(out)
+}

@@ -1,0 +1,116 @@
+//! `query_instant`: evaluates PromQL at one instant (`/api/v1/query`).
+
+use serde_json::{Value, json};
+
+use super::args::{Param, ParamKind};
+use super::shape::{self, SERIES_MAX, count_fields, order_matters};
+use super::{
+    Context, DATASOURCE_PARAM, ToolDef, ToolFailure, args::Args, datasource, object_schema,
+    time_arg, with_client,
+};
+use crate::timespec::format_time;
+
+/// Default number of series a query result shows.
+const SERIES_DEFAULT: u64 = 50;
+
+/// `promql`, shared with `query_range`.
+pub(super) const PROMQL_PARAM: Param = Param {
+    name: "promql",
+    kind: ParamKind::String,
+    required: true,
+    description: "PromQL expression, e.g. 'sum by (job) (rate(http_requests_total[5m]))'. At most 10000 characters.",
+};
+
+pub(super) const TOOL: ToolDef = ToolDef {
+    name: "query_instant",
+    title: "Query at an instant",
+    description: "Evaluates a PromQL expression at one time (default: now) and returns each series' \
+labels and value. At most `limit` series (default 50); `total` says how many matched — aggregate \
+(sum by (...), topk) rather than raising the limit. The expression is checked before it is sent.",
+    params: &[
+        DATASOURCE_PARAM,
+        PROMQL_PARAM,
+        Param {
+            name: "time",
+            kind: ParamKind::String,
+            required: false,
+            description: "Evaluation time: 'now' (default), 'now-1h', RFC 3339 or Unix seconds.",
+        },
+        Param {
+            name: "limit",
+            kind: ParamKind::Integer { min: 1, max: SERIES_MAX },
+            required: false,
+            description: "How many series to return (default 50, at most 1000).",
+        },
+    ],
+    output_schema,
+    run,
+};
+
+fn output_schema() -> Value {
+    object_schema(
+        json!({
+            "datasource": {"type": "string"},
+            "query": {"type": "string"},
+            "time": {"type": "string"},
+            "resultType": {"type": "string", "enum": ["vector", "matrix", "scalar", "string"]},
+            "result": {"type": "array", "items": {"type": "object", "properties": {
+                "metric": {"type": "object"}, "value": {}, "values": {"type": "array", "items": {}}
+            }}},
+            "value": {},
+            "total": {"type": "integer"},
+            "shown": {"type": "integer"},
+            "truncated": {"type": "string"},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+            "infos": {"type": "array", "items": {"type": "string"}},
+            "hint": {"type": "string"}
+        }),
+        &["datasource", "query", "time", "resultType"],
+    )
+}
+
+/// Checks the expression; the failure tells the model what to fix.
+pub(super) fn checked_promql<'a>(args: &'a Args) -> Result<&'a str, ToolFailure> {
+    let expr = args.required_str("promql")?;
+    crate::promql::validate(expr)
+        .map_err(|e| ToolFailure::new(format!("invalid PromQL, nothing was sent: {e}")))?;
+    Ok(expr)
+}
+
+fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
+    let ds = datasource(ctx, args)?;
+    let expr = checked_promql(args)?;
+    let time = time_arg(ctx, args, "time", Some(ctx.now))?;
+    let result = with_client(ctx, ds, |c| c.query(expr, time))?;
+    let limit = args.u64_or("limit", SERIES_DEFAULT);
+    let result_type = result.data["resultType"].as_str().unwrap_or("").to_string();
+    let mut out = json!({
+        "datasource": ds.name, "query": expr, "time": format_time(time), "resultType": result_type,
+    });
+    let raw = result.data.get("result").cloned().unwrap_or(Value::Null);
+    match result_type.as_str() {
+        "vector" | "matrix" => {
+            let shaped = if result_type == "vector" {
+                shape::vector(raw, limit, order_matters(expr))
+            } else {
+                shape::matrix(raw, limit, order_matters(expr))
+            };
+            let shown = shaped.series.len();
+            out["result"] = json!(shaped.series);
+            count_fields(&mut out, shown, shaped.total, "aggregate (sum by (...), topk(...)) or raise `limit`");
+            if shaped.total == 0 {
+                out["hint"] = json!(
+                    "no series matched at this time. Instant selectors only see samples from the 5 minutes \
+before `time`; check the metric with find_metrics_by_pattern and label values with get_label_values"
+                );
+            }
+        }
+        "scalar" | "string" => {
+            let pair = raw.as_array().cloned().unwrap_or_default();
+            out["value"] = pair.get(1).map(shape::sample_value).unwrap_or(Value::Null);
+        }
+        _ => return Err(ToolFailure::new(format!("unexpected resultType '{result_type}' from the datasource"))),
+    }
+    super::add_notes(&mut out, &result);
+    Ok(out)
+}

@@ -1,0 +1,177 @@
+//! `query_range`: evaluates PromQL over a time range (`/api/v1/query_range`), with the step checked
+//! against Prometheus' 11,000-points limit before anything is sent.
+
+use serde_json::{Value, json};
+
+use super::args::{Param, ParamKind};
+use super::query_instant::{PROMQL_PARAM, checked_promql};
+use super::shape::{self, SERIES_MAX, count_fields, order_matters};
+use super::{
+    Context, DATASOURCE_PARAM, ToolDef, ToolFailure, args::Args, datasource, object_schema,
+    time_arg, with_client,
+};
+use crate::timespec::{format_duration, format_time, parse_duration};
+
+/// Default number of series a range result shows.
+const SERIES_DEFAULT: u64 = 20;
+/// Prometheus refuses `(end - start) / step` above this.
+pub const MAX_POINTS_PER_SERIES: f64 = 11_000.0;
+/// Points per series the automatic step aims for: enough for a shape, small for a model's context.
+const AUTO_STEP_POINTS: f64 = 120.0;
+/// Steps the automatic choice rounds up to, in seconds.
+const NICE_STEPS: &[f64] = &[
+    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0,
+    21600.0, 43200.0, 86400.0,
+];
+
+pub(super) const TOOL: ToolDef = ToolDef {
+    name: "query_range",
+    title: "Query over a time range",
+    description: "Evaluates a PromQL expression from `start` to `end` every `step` and returns each \
+series' points plus min/max/avg/last. Omit `step` for an automatic one (about 120 points, never below \
+the scrape interval). At most `limit` series (default 20); aggregate rather than raising it. The \
+window actually used is echoed back.",
+    params: &[
+        DATASOURCE_PARAM,
+        PROMQL_PARAM,
+        Param {
+            name: "start",
+            kind: ParamKind::String,
+            required: true,
+            description: "Range start: 'now-1h', RFC 3339 or Unix seconds.",
+        },
+        Param {
+            name: "end",
+            kind: ParamKind::String,
+            required: true,
+            description: "Range end: 'now', RFC 3339 or Unix seconds.",
+        },
+        Param {
+            name: "step",
+            kind: ParamKind::String,
+            required: false,
+            description: "Resolution, e.g. '15s', '1m', '5m' (default: automatic, about 120 points).",
+        },
+        Param {
+            name: "limit",
+            kind: ParamKind::Integer { min: 1, max: SERIES_MAX },
+            required: false,
+            description: "How many series to return (default 20, at most 1000).",
+        },
+    ],
+    output_schema,
+    run,
+};
+
+fn output_schema() -> Value {
+    object_schema(
+        json!({
+            "datasource": {"type": "string"},
+            "query": {"type": "string"},
+            "start": {"type": "string"},
+            "end": {"type": "string"},
+            "step": {"type": "string"},
+            "resultType": {"type": "string"},
+            "result": {"type": "array", "items": {"type": "object", "properties": {
+                "metric": {"type": "object"},
+                "values": {"type": "array", "items": {"type": "array", "items": {}}},
+                "stats": {"type": "object", "properties": {"min": {}, "max": {}, "avg": {}, "last": {}}}
+            }}},
+            "points": {"type": "integer"},
+            "total": {"type": "integer"},
+            "shown": {"type": "integer"},
+            "truncated": {"type": "string"},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+            "infos": {"type": "array", "items": {"type": "string"}},
+            "hint": {"type": "string"}
+        }),
+        &["datasource", "query", "start", "end", "step", "resultType", "result"],
+    )
+}
+
+/// The smallest step from [`NICE_STEPS`] (or a whole number of days) that is at least `min`.
+fn nice_step(min: f64) -> f64 {
+    NICE_STEPS
+        .iter()
+        .copied()
+        .find(|s| *s >= min)
+        .unwrap_or_else(|| (min / 86400.0).ceil() * 86400.0)
+}
+
+/// The step to use: the caller's, checked against the points limit, or an automatic one.
+fn resolve_step(args: &Args, range: f64, scrape_interval: Option<f64>) -> Result<f64, ToolFailure> {
+    let min_allowed = range / MAX_POINTS_PER_SERIES;
+    match args.str("step") {
+        Some(s) => {
+            let step = parse_duration(s).map_err(|e| ToolFailure::new(format!("argument 'step': {e}")))?;
+            if range / step > MAX_POINTS_PER_SERIES {
+                let fit = nice_step(min_allowed.max(1.0));
+                return Err(ToolFailure::new(format!(
+                    "step {} over {} gives {} points per series; Prometheus allows at most 11,000. \
+Use step '{}' or larger (or shorten the range). Nothing was sent.",
+                    format_duration(step),
+                    format_duration(range),
+                    (range / step).floor() as u64 + 1,
+                    format_duration(fit)
+                )));
+            }
+            Ok(step)
+        }
+        None => Ok(nice_step(
+            (range / AUTO_STEP_POINTS)
+                .max(scrape_interval.unwrap_or(15.0))
+                .max(min_allowed)
+                .max(1.0),
+        )),
+    }
+}
+
+fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
+    let ds = datasource(ctx, args)?;
+    let expr = checked_promql(args)?;
+    let start = time_arg(ctx, args, "start", None)?;
+    let end = time_arg(ctx, args, "end", None)?;
+    if start > end {
+        return Err(ToolFailure::new(format!(
+            "start ({}) is after end ({}); swap them",
+            format_time(start),
+            format_time(end)
+        )));
+    }
+    let scrape_interval = ds.time_interval.as_deref().and_then(|t| parse_duration(t).ok());
+    let step = resolve_step(args, end - start, scrape_interval)?;
+    let result = with_client(ctx, ds, |c| c.query_range(expr, start, end, step))?;
+    let shaped = shape::matrix(
+        result.data.get("result").cloned().unwrap_or(Value::Null),
+        args.u64_or("limit", SERIES_DEFAULT),
+        order_matters(expr),
+    );
+    let shown = shaped.series.len();
+    let mut out = json!({
+        "datasource": ds.name, "query": expr,
+        "start": format_time(start), "end": format_time(end), "step": format_duration(step),
+        "resultType": result.data["resultType"].as_str().unwrap_or("matrix"),
+        "result": shaped.series, "points": shaped.points,
+    });
+    count_fields(&mut out, shown, shaped.total, "aggregate (sum by (...), topk(...)) or raise `limit`");
+    if shaped.total == 0 {
+        out["hint"] = json!(
+            "no series in this range: check the metric with find_metrics_by_pattern, the labels with \
+get_label_values, and that the range covers when the data exists"
+        );
+    }
+    super::add_notes(&mut out, &result);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_steps_round_up() {
+        assert_eq!(nice_step(0.5), 1.0);
+        assert_eq!(nice_step(16.0), 30.0);
+        assert_eq!(nice_step(86400.0 * 2.5), 86400.0 * 3.0);
+    }
+}

@@ -1,0 +1,246 @@
+//! Result shaping: Prometheus' JSON made compact for a model, with explicit bounds.
+//!
+//! Sample values become JSON numbers (`NaN`/`±Inf` stay strings, which JSON cannot hold), timestamps
+//! become Unix seconds, each series keeps only `metric` and its samples, and every cut says how much
+//! was left out.
+
+use serde_json::{Map, Value, json};
+
+/// Default number of names a list tool returns.
+pub const LIST_DEFAULT: u64 = 200;
+/// Largest `limit` a list tool accepts.
+pub const LIST_MAX: u64 = 10_000;
+/// Largest series `limit` a query tool accepts.
+pub const SERIES_MAX: u64 = 1_000;
+
+/// Sorts and de-duplicates `items`, keeps the first `limit`, and returns them with the total count.
+pub fn bounded_list(mut items: Vec<String>, limit: u64) -> (Vec<String>, usize) {
+    items.sort();
+    items.dedup();
+    let total = items.len();
+    items.truncate(limit as usize);
+    (items, total)
+}
+
+/// Adds `total`, `shown` and, when something was cut, a `truncated` note telling how to see the rest.
+pub fn count_fields(out: &mut Value, shown: usize, total: usize, how_to_see_more: &str) {
+    out["total"] = json!(total);
+    out["shown"] = json!(shown);
+    if shown < total {
+        out["truncated"] = json!(format!(
+            "{shown} of {total} shown; {how_to_see_more}"
+        ));
+    }
+}
+
+/// A Prometheus sample value (`"1.5"`) as a JSON number, or the string for `NaN`/`+Inf`/`-Inf`.
+pub fn sample_value(v: &Value) -> Value {
+    match v.as_str() {
+        Some(s) => match s.parse::<f64>() {
+            Ok(f) if f.is_finite() => json!(f),
+            _ => json!(s),
+        },
+        None => v.clone(),
+    }
+}
+
+/// A Prometheus timestamp (float seconds) as an integer when whole.
+pub fn timestamp(v: &Value) -> Value {
+    match v.as_f64() {
+        Some(t) if t.fract() == 0.0 && t.abs() < 9.0e15 => json!(t as i64),
+        _ => v.clone(),
+    }
+}
+
+/// Whether the expression asks for an order Prometheus must keep (`sort`, `topk`, …); otherwise
+/// series are sorted by their labels so that output and truncation are deterministic.
+pub fn order_matters(expr: &str) -> bool {
+    ["sort", "topk", "bottomk", "limitk"]
+        .iter()
+        .any(|f| expr.contains(f))
+}
+
+fn sort_series(series: &mut [Value]) {
+    series.sort_by_cached_key(|s| {
+        let mut labels: Vec<(String, String)> = s
+            .get("metric")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        labels.sort();
+        labels
+    });
+}
+
+/// Shaped series plus counts.
+pub struct Shaped {
+    /// The series kept, compact.
+    pub series: Vec<Value>,
+    /// How many series Prometheus returned.
+    pub total: usize,
+    /// How many samples the kept series hold.
+    pub points: usize,
+}
+
+/// Shapes an instant vector: `[{metric, value}]`, at most `limit` series.
+pub fn vector(result: Value, limit: u64, keep_order: bool) -> Shaped {
+    let mut series = into_array(result);
+    if !keep_order {
+        sort_series(&mut series);
+    }
+    let total = series.len();
+    series.truncate(limit as usize);
+    let series: Vec<Value> = series
+        .into_iter()
+        .map(|mut s| {
+            let mut out = Map::new();
+            out.insert("metric".into(), take(&mut s, "metric"));
+            if let Some(pair) = s.get("value").and_then(Value::as_array) {
+                out.insert("value".into(), pair.get(1).map(sample_value).unwrap_or(Value::Null));
+            }
+            if let Some(h) = s.get_mut("histogram").map(Value::take) {
+                out.insert("histogram".into(), h.get(1).cloned().unwrap_or(h));
+            }
+            Value::Object(out)
+        })
+        .collect();
+    let points = series.len();
+    Shaped {
+        series,
+        total,
+        points,
+    }
+}
+
+/// Shapes a range matrix: `[{metric, values: [[t, v]…], stats: {min, max, avg, last}}]`, at most
+/// `limit` series. The stats let a model answer "how high did it get" without reading every point.
+pub fn matrix(result: Value, limit: u64, keep_order: bool) -> Shaped {
+    let mut series = into_array(result);
+    if !keep_order {
+        sort_series(&mut series);
+    }
+    let total = series.len();
+    series.truncate(limit as usize);
+    let mut points = 0;
+    let series = series
+        .into_iter()
+        .map(|mut s| {
+            let raw = into_array(take(&mut s, "values"));
+            let mut values = Vec::with_capacity(raw.len());
+            let (mut min, mut max, mut sum, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0u64);
+            let mut last = Value::Null;
+            for pair in raw {
+                let Some(pair) = pair.as_array() else { continue };
+                let (Some(t), Some(v)) = (pair.first(), pair.get(1)) else {
+                    continue;
+                };
+                let v = sample_value(v);
+                if let Some(f) = v.as_f64() {
+                    min = min.min(f);
+                    max = max.max(f);
+                    sum += f;
+                    n += 1;
+                }
+                last = v.clone();
+                values.push(json!([timestamp(t), v]));
+            }
+            points += values.len();
+            let mut out = json!({"metric": take(&mut s, "metric"), "values": values});
+            if n > 0 {
+                out["stats"] = json!({"min": min, "max": max, "avg": round(sum / n as f64), "last": last});
+            }
+            if let Some(h) = s.get("histograms") {
+                out["histograms"] = h.clone();
+            }
+            out
+        })
+        .collect();
+    Shaped {
+        series,
+        total,
+        points,
+    }
+}
+
+/// Rounds to 12 significant digits so averages do not print float noise (0.30000000000000004).
+fn round(f: f64) -> f64 {
+    if f == 0.0 || !f.is_finite() {
+        return f;
+    }
+    let digits = 12 - (f.abs().log10().floor() as i32 + 1);
+    let scale = 10f64.powi(digits.clamp(-300, 300));
+    (f * scale).round() / scale
+}
+
+fn take(v: &mut Value, key: &str) -> Value {
+    v.get_mut(key).map(Value::take).unwrap_or(Value::Null)
+}
+
+fn into_array(v: Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a,
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_become_numbers_and_specials_stay_strings() {
+        assert_eq!(sample_value(&json!("1.5")), json!(1.5));
+        assert_eq!(sample_value(&json!("NaN")), json!("NaN"));
+        assert_eq!(sample_value(&json!("+Inf")), json!("+Inf"));
+        assert_eq!(timestamp(&json!(1700000000.0)), json!(1700000000));
+        assert_eq!(timestamp(&json!(1700000000.5)), json!(1700000000.5));
+    }
+
+    #[test]
+    fn vector_is_sorted_by_labels_and_bounded() {
+        let raw = json!([
+            {"metric": {"i": "b"}, "value": [1, "2"]},
+            {"metric": {"i": "a"}, "value": [1, "1"]},
+            {"metric": {"i": "c"}, "value": [1, "3"]},
+        ]);
+        let s = vector(raw.clone(), 2, false);
+        assert_eq!(s.total, 3);
+        assert_eq!(
+            json!(s.series),
+            json!([{"metric": {"i": "a"}, "value": 1.0}, {"metric": {"i": "b"}, "value": 2.0}])
+        );
+        let kept = vector(raw, 1, true);
+        assert_eq!(kept.series[0]["metric"]["i"], "b");
+    }
+
+    #[test]
+    fn matrix_has_compact_points_and_stats() {
+        let raw = json!([{"metric": {"x": "1"}, "values": [[10, "1"], [25, "3"], [40, "2"]]}]);
+        let s = matrix(raw, 10, false);
+        assert_eq!(s.points, 3);
+        assert_eq!(
+            s.series[0],
+            json!({"metric": {"x": "1"}, "values": [[10, 1.0], [25, 3.0], [40, 2.0]],
+                   "stats": {"min": 1.0, "max": 3.0, "avg": 2.0, "last": 2.0}})
+        );
+    }
+
+    #[test]
+    fn lists_are_sorted_deduplicated_and_counted() {
+        let (items, total) = bounded_list(vec!["b".into(), "a".into(), "b".into(), "c".into()], 2);
+        assert_eq!((items, total), (vec!["a".to_string(), "b".to_string()], 3));
+        let mut out = json!({});
+        count_fields(&mut out, 2, 3, "raise limit");
+        assert_eq!(out["truncated"], "2 of 3 shown; raise limit");
+    }
+
+    #[test]
+    fn averages_do_not_print_float_noise() {
+        assert_eq!(round(0.1 + 0.2), 0.3);
+        assert_eq!(round(1234.5678), 1234.5678);
+    }
+}
