@@ -1,0 +1,260 @@
+//! Egress policy: the plugin's outbound HTTP (`wasi:http/outgoing-handler`) may reach only the origins
+//! of the configured datasources, each with its own TLS settings, over a pooled keep-alive client.
+//! Everything else is denied with `HTTP-request-denied` and counted. Inbound MCP traffic is not here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use proms_mcp::datasources::{Datasource, DatasourceSet, Origin};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+use crate::metrics::Metrics;
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// The allow-list: one pooled client per configured origin.
+pub struct Egress {
+    routes: HashMap<Origin, Route>,
+    metrics: Arc<Metrics>,
+}
+
+struct Route {
+    datasource: String,
+    client: Client<Connector, WasiBody>,
+}
+
+impl Egress {
+    /// Builds a client per datasource origin; `connect_timeout` bounds each new connection.
+    /// Two datasources on one origin must agree on TLS settings.
+    pub fn new(
+        datasources: &DatasourceSet,
+        connect_timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Egress> {
+        let mut routes: HashMap<Origin, (Route, &Datasource)> = HashMap::new();
+        for (origin, ds) in datasources.origins() {
+            if let Some((_, first)) = routes.get(origin) {
+                anyhow::ensure!(
+                    first.tls_skip_verify == ds.tls_skip_verify
+                        && first.tls_ca_cert == ds.tls_ca_cert,
+                    "datasources '{}' and '{}' share the origin {origin} but have different TLS settings",
+                    first.name,
+                    ds.name
+                );
+                continue;
+            }
+            let client = client_for(ds, connect_timeout)?;
+            let route = Route {
+                datasource: ds.name.clone(),
+                client,
+            };
+            routes.insert(origin.clone(), (route, ds));
+        }
+        Ok(Egress {
+            routes: routes.into_iter().map(|(o, (r, _))| (o, r)).collect(),
+            metrics,
+        })
+    }
+
+    /// The per-store hooks that apply this policy.
+    pub fn hooks(self: &Arc<Self>) -> EgressHooks {
+        EgressHooks {
+            egress: self.clone(),
+        }
+    }
+}
+
+fn client_for(ds: &Datasource, connect_timeout: Duration) -> anyhow::Result<Client<Connector, WasiBody>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let tls = if ds.tls_skip_verify {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        match &ds.tls_ca_cert {
+            // As Grafana does: with a CA configured, trust exactly that CA.
+            Some(pem) => {
+                let mut reader = std::io::BufReader::new(pem.as_bytes());
+                for cert in rustls_pemfile::certs(&mut reader) {
+                    roots.add(cert.map_err(|e| {
+                        anyhow::anyhow!("datasource '{}': unreadable tlsCACert: {e}", ds.name)
+                    })?)?;
+                }
+                anyhow::ensure!(!roots.is_empty(), "datasource '{}': tlsCACert holds no certificate", ds.name);
+            }
+            None => {
+                let native = rustls_native_certs::load_native_certs();
+                roots.add_parsable_certificates(native.certs);
+                if roots.is_empty() {
+                    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+                }
+            }
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_nodelay(true);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(64)
+        .build(connector))
+}
+
+/// `tlsSkipVerify: true`: accept any certificate (the datasource owner asked for it).
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// [`WasiHttpHooks`] for one store: the policy lives in `send_request`.
+pub struct EgressHooks {
+    egress: Arc<Egress>,
+}
+
+/// The origin a request is addressed to, with the scheme's default port filled in.
+fn origin_of(uri: &http::Uri) -> Option<Origin> {
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+    Some(Origin { scheme, host, port })
+}
+
+type SendResult = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
+
+impl WasiHttpHooks for EgressHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        drop(fut);
+        let egress = self.egress.clone();
+        Box::new(async move {
+            let origin = origin_of(request.uri());
+            let Some((origin, route)) = origin.and_then(|o| egress.routes.get(&o).map(|r| (o, r))) else {
+                // Log the destination without path or query: queries may carry data, never secrets.
+                let target = request.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+                tracing::warn!(target_authority = %target, "egress denied: not a configured datasource origin");
+                egress.metrics.egress_denied();
+                return Err(HttpError::HttpRequestDenied);
+            };
+            let first_byte = options
+                .as_ref()
+                .and_then(|o| o.first_byte_timeout)
+                .unwrap_or(Duration::from_secs(600));
+            let started = std::time::Instant::now();
+            let sent = tokio::time::timeout(first_byte, route.client.request(request)).await;
+            let outcome = match sent {
+                Err(_) => Err(HttpError::ConnectionReadTimeout),
+                Ok(Err(e)) => Err(classify(&e)),
+                Ok(Ok(response)) => Ok(response),
+            };
+            egress.metrics.backend_request(
+                &route.datasource,
+                outcome.as_ref().map(|r| r.status().as_u16()).ok(),
+                started.elapsed(),
+            );
+            if let Err(e) = &outcome {
+                tracing::info!(datasource = %route.datasource, origin = %origin, error = %e, "backend request failed");
+            }
+            let response = outcome?;
+            let response = response.map(|body| body.map_err(HttpError::from).boxed_unsync());
+            Ok((response, Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>))
+        })
+    }
+}
+
+/// Maps a client error to the closest `wasi:http` error code.
+fn classify(e: &hyper_util::client::legacy::Error) -> HttpError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return HttpError::ConnectionRefused,
+                std::io::ErrorKind::TimedOut => return HttpError::ConnectionTimeout,
+                _ => {}
+            }
+        }
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return match tls {
+                rustls::Error::InvalidCertificate(_) => HttpError::TlsCertificateError,
+                _ => HttpError::TlsProtocolError,
+            };
+        }
+        source = err.source();
+    }
+    if e.is_connect() {
+        let text = e.to_string();
+        if text.contains("dns error") || text.contains("failed to lookup") {
+            return HttpError::DnsError { rcode: Some("lookup failed".into()), info_code: None };
+        }
+        return HttpError::DestinationUnavailable;
+    }
+    HttpError::HttpProtocolError
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_of;
+
+    #[test]
+    fn origins_fill_default_ports_and_normalise_case() {
+        let o = origin_of(&"HTTP://Prom.Example:9090/api".parse().unwrap()).unwrap();
+        assert_eq!((o.scheme.as_str(), o.host.as_str(), o.port), ("http", "prom.example", 9090));
+        let o = origin_of(&"https://[::1]/x".parse().unwrap()).unwrap();
+        assert_eq!((o.host.as_str(), o.port), ("::1", 443));
+        assert!(origin_of(&"/relative".parse().unwrap()).is_none());
+    }
+}

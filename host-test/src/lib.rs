@@ -1,0 +1,21 @@
+//! host-test: the native wasmtime host of proms-mcp.
+//!
+//! It serves MCP over Streamable HTTP at `/mcp` (and `/mcp/`), runs every tool call in the `plugin`
+//! WebAssembly component, and exposes `/health` and `/metrics` on a second port. The MCP protocol
+//! itself is `proms_mcp::front` (target-independent); this crate is the glue around it.
+//!
+//! - [`config`]: host settings from the environment (`PORT`, `HEALTH_METRICS_PORT`, `LOG_LEVEL`, …).
+//! - [`runtime`]: wasmtime: engine, pooling, deadlines, the per-call store; implements `ToolProvider`.
+//! - [`egress`]: the outbound-HTTP policy (configured datasource origins only, their TLS settings).
+//! - [`server`]: the HTTP listeners and routing.
+//! - [`metrics`]: the `/metrics` exposition.
+//! - [`backends`]: a local Prometheus and VictoriaMetrics with demo data, for `demo` and the tests.
+#![deny(missing_docs)]
+
+pub mod backends;
+mod bindings;
+pub mod config;
+pub mod egress;
+pub mod metrics;
+pub mod runtime;
+pub mod server;

@@ -1,0 +1,138 @@
+//! `host-test`: run proms-mcp locally.
+//!
+//! `host-test serve` (the default) serves the datasources in `GRAFANA_DATASOURCES_PATH`;
+//! `host-test demo` first starts a local Prometheus and VictoriaMetrics with demo data and serves those.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use host_test::backends::{self, DemoData};
+use host_test::config::HostConfig;
+use host_test::egress::Egress;
+use host_test::metrics::Metrics;
+use host_test::runtime::PluginRuntime;
+use host_test::server;
+
+const USAGE: &str = "usage: host-test [serve | demo]
+  serve  serve MCP for the datasources in GRAFANA_DATASOURCES_PATH (default)
+  demo   start a local Prometheus and VictoriaMetrics with demo data, then serve them
+Settings (environment): GRAFANA_DATASOURCES_PATH, QUERY_TIMEOUT, HOST, PORT, HEALTH_METRICS_PORT,
+LOG_LEVEL, AUTH_MODE, ALLOWED_HOSTS, PROMS_MCP_COMPONENT — see README.md.";
+
+fn main() -> std::process::ExitCode {
+    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+    if !matches!(command.as_str(), "serve" | "demo") {
+        eprintln!("{USAGE}");
+        return if matches!(command.as_str(), "-h" | "--help" | "help") { 0.into() } else { 2.into() };
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(command == "demo")) {
+        Ok(()) => 0.into(),
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "fatal");
+            eprintln!("host-test: {e:#}");
+            1.into()
+        }
+    }
+}
+
+async fn run(demo: bool) -> anyhow::Result<()> {
+    let env = |k: &str| std::env::var(k).ok();
+    let mut config = HostConfig::from_env(env).map_err(anyhow::Error::msg)?;
+    init_logging(&config.log_level);
+
+    // `demo`: backends live until the server stops (Drop stops them).
+    let mut _backends = Vec::new();
+    let _demo_dir;
+    if demo {
+        let data = DemoData::new_ending_near_now();
+        let prometheus = backends::start_prometheus(&data).context("starting the demo Prometheus")?;
+        let mut yaml = format!(
+            "apiVersion: 1\ndatasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n",
+            prometheus.url
+        );
+        _backends.push(prometheus);
+        match backends::start_victoria_metrics(&data) {
+            Ok(vm) => {
+                yaml.push_str(&format!(
+                    "  - name: victoriametrics\n    type: victoriametrics-metrics-datasource\n    url: {}\n",
+                    vm.url
+                ));
+                _backends.push(vm);
+            }
+            Err(e) => tracing::warn!(error = %e, "VictoriaMetrics not started; serving Prometheus only"),
+        }
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("datasources.yaml");
+        std::fs::write(&path, yaml)?;
+        config.settings.datasources_path = path.display().to_string();
+        _demo_dir = dir;
+        for b in &_backends {
+            println!("demo: started a local {:?} with 6 hours of demo data at {}", b.kind, b.url);
+        }
+    }
+
+    let text = std::fs::read_to_string(&config.settings.datasources_path).with_context(|| {
+        format!(
+            "reading the datasources file '{}' (set GRAFANA_DATASOURCES_PATH, or run `host-test demo`)",
+            config.settings.datasources_path
+        )
+    })?;
+    let datasources = proms_mcp::datasources::parse(&text, &config.settings.datasources_path, &env)?;
+    for s in &datasources.skipped {
+        tracing::info!(datasource = %s.name, kind = %s.kind, "skipping datasource of unsupported type");
+    }
+    for w in &datasources.warnings {
+        tracing::warn!(warning = %w, "datasources file");
+    }
+    let metrics = Arc::new(Metrics::default());
+    let egress = Arc::new(Egress::new(&datasources, config.settings.query_timeout, metrics.clone())?);
+    let started = std::time::Instant::now();
+    let runtime = Arc::new(PluginRuntime::load(
+        &config.component,
+        &config.settings,
+        &text,
+        egress,
+        metrics.clone(),
+        env,
+    )?);
+    tracing::info!(
+        component = %config.component.display(),
+        compile_ms = started.elapsed().as_millis() as u64,
+        "plugin loaded"
+    );
+    let running = server::start(&config, runtime, metrics, datasources.all().len()).await?;
+    tracing::info!(
+        mcp = %format!("http://{}/mcp", running.mcp_addr),
+        health = %format!("http://{}/health", running.health_addr),
+        datasources = %datasources.names().join(","),
+        "serving"
+    );
+    // The banner goes to stdout: stderr carries only JSON log lines.
+    println!(
+        "proms-mcp: MCP at http://{}/mcp, health and metrics at http://{}/ (datasources: {})",
+        running.mcp_addr,
+        running.health_addr,
+        datasources.names().join(", ")
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| {
+        eprintln!("LOG_LEVEL: '{level}' is not a level (error, warn, info, debug, trace); using info");
+        tracing_subscriber::EnvFilter::new("info")
+    });
+    tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

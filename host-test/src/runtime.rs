@@ -1,0 +1,289 @@
+//! Running the `plugin` component: one engine, the component compiled and pre-instantiated once, a
+//! fresh store per call from the pooling allocator, with a memory cap, an epoch deadline for guest CPU
+//! and a wall-clock deadline for the whole call. The component sees the environment variables it needs,
+//! a read-only snapshot of the datasources file, and outbound HTTP through [`crate::egress`].
+//! MCP protocol handling is not here: [`PluginRuntime`] implements the front's `ToolProvider`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use proms_mcp::front::{Caller, ProviderError, ToolProvider};
+use proms_mcp::settings::{QUERY_TIMEOUT_ENV, Settings};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::bindings::{self, PluginPre, ToolError};
+use crate::egress::{Egress, EgressHooks};
+use crate::metrics::Metrics;
+
+/// Largest linear memory one call may grow to.
+pub const MEMORY_CAP_BYTES: usize = 256 << 20;
+/// Calls running at once; more wait for a free slot (the pool is sized for this many instances).
+pub const MAX_CONCURRENT_CALLS: u32 = 64;
+/// How often the epoch advances; guest CPU deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Where the datasources snapshot appears inside the component.
+const GUEST_CONFIG_DIR: &str = "/config";
+const GUEST_DATASOURCES_FILE: &str = "datasources.yaml";
+
+/// Per-call store state.
+struct State {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: EgressHooks,
+    limits: StoreLimits,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// The loaded plugin, ready to serve calls.
+pub struct PluginRuntime {
+    engine: Engine,
+    pre: PluginPre<State>,
+    egress: Arc<Egress>,
+    metrics: Arc<Metrics>,
+    guest_env: Vec<(String, String)>,
+    config_dir: tempfile::TempDir,
+    call_timeout: Duration,
+    slots: Semaphore,
+}
+
+impl PluginRuntime {
+    /// Compiles `component` and prepares calls with `settings`; `datasources_text` is the file's text
+    /// (already validated by the caller) and `env` the host environment lookup.
+    pub fn load(
+        component: &Path,
+        settings: &Settings,
+        datasources_text: &str,
+        egress: Arc<Egress>,
+        metrics: Arc<Metrics>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<PluginRuntime> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(MAX_CONCURRENT_CALLS)
+            .total_core_instances(MAX_CONCURRENT_CALLS * 8)
+            .total_memories(MAX_CONCURRENT_CALLS * 2)
+            .total_tables(MAX_CONCURRENT_CALLS * 8)
+            .max_memory_size(MEMORY_CAP_BYTES);
+        let mut config = Config::new();
+        config
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            .epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let bytes = std::fs::read(component).with_context(|| {
+            format!(
+                "reading the plugin component {} (build it with `make component`)",
+                component.display()
+            )
+        })?;
+        let component = Component::new(&engine, &bytes)
+            .map_err(|e| anyhow::anyhow!("compiling the plugin component: {e:#}"))?;
+        let mut linker: Linker<State> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        let pre = PluginPre::new(linker.instantiate_pre(&component)?)?;
+
+        // The component reads a private snapshot, so it sees exactly the datasources the egress
+        // policy was built from, and no sibling files of the original.
+        let config_dir = tempfile::Builder::new().prefix("proms-mcp-config").tempdir()?;
+        std::fs::write(config_dir.path().join(GUEST_DATASOURCES_FILE), datasources_text)?;
+
+        // Only what the component reads: its settings and the variables the file interpolates.
+        let mut guest_env = vec![
+            (
+                proms_mcp::datasources::PATH_ENV.to_string(),
+                format!("{GUEST_CONFIG_DIR}/{GUEST_DATASOURCES_FILE}"),
+            ),
+            (
+                QUERY_TIMEOUT_ENV.to_string(),
+                format!("{}ms", settings.query_timeout.as_millis()),
+            ),
+        ];
+        for name in proms_mcp::datasources::referenced_env_vars(datasources_text) {
+            if let Some(value) = env(&name) {
+                guest_env.push((name, value));
+            }
+        }
+
+        let ticker = engine.weak();
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while let Some(engine) = ticker.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })?;
+
+        Ok(PluginRuntime {
+            engine,
+            pre,
+            egress,
+            metrics,
+            guest_env,
+            config_dir,
+            // A tool may send two requests (POST, then GET on 405), each bounded by the query timeout.
+            call_timeout: settings.query_timeout * 2 + Duration::from_secs(2),
+            slots: Semaphore::new(MAX_CONCURRENT_CALLS as usize),
+        })
+    }
+
+    /// The snapshot directory (for diagnostics).
+    pub fn config_dir(&self) -> PathBuf {
+        self.config_dir.path().to_path_buf()
+    }
+
+    fn new_store(&self) -> anyhow::Result<Store<State>> {
+        let mut wasi = WasiCtx::builder();
+        wasi.envs(&self.guest_env);
+        wasi.preopened_dir(self.config_dir.path(), GUEST_CONFIG_DIR, FsPerms::ReadOnly)?;
+        let state = State {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: self.egress.hooks(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(MEMORY_CAP_BYTES)
+                .instances(64)
+                .build(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = (self.call_timeout.as_millis() / EPOCH_TICK.as_millis()) as u64 + 1;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        Ok(store)
+    }
+
+    /// Runs `f` on a fresh instance within the call deadline; errors become [`ProviderError`]s.
+    async fn with_instance<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut Store<State>, &bindings::Plugin) -> wasmtime::Result<T>,
+    ) -> Result<T, CallFailure> {
+        let _slot = self.slots.acquire().await.map_err(|_| CallFailure::Trap("runtime shutting down".into()))?;
+        let run = async {
+            let mut store = self.new_store().map_err(|e| CallFailure::Trap(format!("{e:#}")))?;
+            let plugin = self
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| CallFailure::Trap(format!("instantiating: {e:#}")))?;
+            f(&mut store, &plugin).await.map_err(|e| {
+                if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+                    CallFailure::Deadline
+                } else {
+                    CallFailure::Trap(format!("{e:#}"))
+                }
+            })
+        };
+        tokio::time::timeout(self.call_timeout, run)
+            .await
+            .unwrap_or(Err(CallFailure::Deadline))
+    }
+}
+
+/// Why a call produced no result from the component.
+enum CallFailure {
+    /// The component trapped (a bug, or memory exhausted).
+    Trap(String),
+    /// The call ran past its deadline.
+    Deadline,
+}
+
+impl PluginRuntime {
+    fn failure_message(&self, f: &CallFailure) -> String {
+        match f {
+            CallFailure::Deadline => format!(
+                "the tool did not finish within {}s and was stopped; narrow the query (label matchers, \
+aggregation, shorter range) or try again",
+                self.call_timeout.as_secs()
+            ),
+            CallFailure::Trap(detail) => {
+                tracing::error!(detail = %detail, "plugin trapped");
+                "the tool failed inside its sandbox (it may have run out of memory); narrow the query and try again".to_string()
+            }
+        }
+    }
+}
+
+impl ToolProvider for PluginRuntime {
+    async fn list_tools(&self) -> Result<Vec<Value>, ProviderError> {
+        let tools = self
+            .with_instance(async |store, plugin| plugin.proms_mcp_tools().call_list_tools(store).await)
+            .await
+            .map_err(|f| ProviderError::Unavailable(self.failure_message(&f)))?;
+        tools
+            .into_iter()
+            .map(|t| {
+                serde_json::from_str(&t.definition_json)
+                    .map_err(|e| ProviderError::Unavailable(format!("tool {} has a bad definition: {e}", t.name)))
+            })
+            .collect()
+    }
+
+    async fn call_tool(
+        &self,
+        name: String,
+        arguments: Value,
+        caller: Option<Caller>,
+    ) -> Result<Value, ProviderError> {
+        let started = Instant::now();
+        let caller = caller.map(|c| bindings::Caller {
+            username: c.username,
+            uid: c.uid,
+            groups: c.groups,
+        });
+        let args = arguments.to_string();
+        let outcome = self
+            .with_instance(async |store, plugin| {
+                plugin
+                    .proms_mcp_tools()
+                    .call_call_tool(store, &name, &args, caller.as_ref())
+                    .await
+            })
+            .await;
+        let (label, result) = match outcome {
+            Ok(Ok(r)) => match serde_json::from_str::<Value>(&r.result_json) {
+                Ok(v) => {
+                    let label = if v["isError"] == true { "error" } else { "ok" };
+                    (label, Ok(v))
+                }
+                Err(e) => ("trap", Err(ProviderError::Unavailable(format!("the tool returned invalid JSON: {e}")))),
+            },
+            Ok(Err(ToolError::UnknownTool(m))) => ("unknown_tool", Err(ProviderError::UnknownTool(m))),
+            Ok(Err(ToolError::InvalidArguments(m))) => ("error", Err(ProviderError::InvalidArguments(m))),
+            Ok(Err(ToolError::Unavailable(m))) => ("error", Err(ProviderError::Unavailable(m))),
+            Err(f @ CallFailure::Deadline) => ("timeout", Err(ProviderError::Unavailable(self.failure_message(&f)))),
+            Err(f) => ("trap", Err(ProviderError::Unavailable(self.failure_message(&f)))),
+        };
+        let elapsed = started.elapsed();
+        self.metrics.tool_call(&name, label, elapsed);
+        tracing::info!(tool = %name, outcome = label, duration_ms = elapsed.as_secs_f64() * 1000.0, "tool call");
+        result
+    }
+}

@@ -1,0 +1,56 @@
+//! The built component's WIT: exactly the intended imports and exports.
+
+use std::collections::BTreeSet;
+
+use crate::fixture::component_path;
+
+#[test]
+fn component_imports_and_exports_exactly_the_contract() {
+    let bytes = std::fs::read(component_path()).unwrap();
+    let wit_component::DecodedWasm::Component(resolve, world) =
+        wit_component::decode(&bytes).expect("decodes")
+    else {
+        panic!("the plugin must be a component, not a WIT package");
+    };
+    let world = &resolve.worlds[world];
+    let imports: BTreeSet<String> = world.imports.keys().map(|k| resolve.name_world_key(k)).collect();
+    let exports: BTreeSet<String> = world.exports.keys().map(|k| resolve.name_world_key(k)).collect();
+    println!("imports: {imports:#?}\nexports: {exports:#?}");
+    assert_eq!(
+        exports,
+        BTreeSet::from(["proms:mcp/promql@0.1.0".to_string(), "proms:mcp/tools@0.1.0".to_string()])
+    );
+    assert_eq!(imports, expected_imports());
+}
+
+fn expected_imports() -> BTreeSet<String> {
+    EXPECTED_IMPORTS.iter().map(|s| s.to_string()).collect()
+}
+
+/// `wasi:http/outgoing-handler` (the contract) and `wasi:http/types` with the `wasi:io` it uses, plus
+/// what Rust's std links on `wasm32-wasip2`: the environment and filesystem (the datasources file), the
+/// clocks (`now`), stdio and exit, and the random seed of `HashMap`. All at WASI 0.2.6, the version Rust
+/// 1.95's std uses, which released Spin 4.0 and SpinKube run. No `wasi:sockets`: all network access goes
+/// through the host's `send_request` hook.
+const EXPECTED_IMPORTS: &[&str] = &[
+    "wasi:cli/environment@0.2.6",
+    "wasi:cli/exit@0.2.6",
+    "wasi:cli/stderr@0.2.6",
+    "wasi:cli/stdin@0.2.6",
+    "wasi:cli/stdout@0.2.6",
+    "wasi:cli/terminal-input@0.2.6",
+    "wasi:cli/terminal-output@0.2.6",
+    "wasi:cli/terminal-stderr@0.2.6",
+    "wasi:cli/terminal-stdin@0.2.6",
+    "wasi:cli/terminal-stdout@0.2.6",
+    "wasi:clocks/monotonic-clock@0.2.6",
+    "wasi:clocks/wall-clock@0.2.6",
+    "wasi:filesystem/preopens@0.2.6",
+    "wasi:filesystem/types@0.2.6",
+    "wasi:http/outgoing-handler@0.2.6",
+    "wasi:http/types@0.2.6",
+    "wasi:io/error@0.2.6",
+    "wasi:io/poll@0.2.6",
+    "wasi:io/streams@0.2.6",
+    "wasi:random/insecure-seed@0.2.6",
+];

@@ -1,0 +1,104 @@
+//! Error paths through the real host: every one is a clear tool error (or JSON-RPC error for an unknown
+//! tool), the server keeps serving, and no secret appears in a result or a log line.
+
+use std::process::Command;
+
+use host_test::backends::{self, DemoData};
+use rmcp::model::CallToolRequestParams;
+use serde_json::json;
+
+use crate::fixture::{Host, call_err, call_ok, component_path};
+
+const SECRET: &str = "s3cret-token-do-not-leak";
+const PASSWORD: &str = "hunter2-do-not-leak";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_tool_errors_that_say_what_to_do() {
+    let data = DemoData::new_ending_near_now();
+    let prometheus = backends::start_prometheus(&data).unwrap();
+    let closed = backends::free_loopback_port().unwrap(); // nothing listens here
+    let yaml = format!(
+        "datasources:\n\
+         - name: prometheus\n  type: prometheus\n  url: {}\n  basicAuth: true\n  basicAuthUser: reader\n  jsonData:\n    httpHeaderName1: Authorization\n    httpHeaderName2: X-Scope-OrgID\n  secureJsonData:\n    httpHeaderValue1: Bearer ${{TOKEN}}\n    httpHeaderValue2: tenant-1\n    basicAuthPassword: {PASSWORD}\n\
+         - name: down\n  type: prometheus\n  url: http://127.0.0.1:{closed}\n",
+        prometheus.url
+    );
+    let host = Host::start(&yaml, &[("TOKEN", SECRET)]);
+    let client = host.client().await;
+
+    // Unknown datasource: the message lists the configured ids.
+    let msg = call_err(&client, "query_instant", json!({"datasource_id": "nope", "promql": "up"})).await;
+    assert!(msg.contains("unknown datasource_id 'nope'") && msg.contains("prometheus, down"), "{msg}");
+
+    // PromQL that does not parse: refused with the position, nothing sent.
+    let msg = call_err(&client, "query_instant", json!({"datasource_id": "prometheus", "promql": "sum(rate(x[5m])"})).await;
+    assert!(msg.contains("invalid PromQL"), "{msg}");
+    let msg = call_err(&client, "query_instant", json!({"datasource_id": "prometheus", "promql": "   "})).await;
+    assert!(msg.contains("promql"), "{msg}");
+
+    // Too many points: refused before sending, with a step that fits.
+    let msg = call_err(&client, "query_range", json!({"datasource_id": "prometheus", "promql": "up", "start": "now-7d", "end": "now", "step": "15s"})).await;
+    assert!(msg.contains("40321 points") && msg.contains("11,000") && msg.contains("'1m'"), "{msg}");
+
+    // Bad arguments: the model is told what to fix.
+    let msg = call_err(&client, "query_range", json!({"datasource_id": "prometheus", "promql": "up", "start": "yesterday", "end": "now"})).await;
+    assert!(msg.contains("'yesterday'") && msg.contains("RFC 3339"), "{msg}");
+    let msg = call_err(&client, "get_label_values", json!({"datasource_id": "prometheus", "label": "job"})).await;
+    assert!(msg.contains("unknown argument 'label'"), "{msg}");
+    let msg = call_err(&client, "find_metrics_by_pattern", json!({"datasource_id": "prometheus", "pattern": "(unclosed"})).await;
+    assert!(msg.contains("pattern"), "{msg}");
+
+    // An evaluation error from Prometheus itself keeps its type and message, plus advice.
+    let msg = call_err(&client, "query_instant", json!({"datasource_id": "prometheus", "promql": "demo_items_info * on(job) demo_items_info"})).await;
+    assert!(msg.contains("datasource 'prometheus'") && msg.contains("execution") && msg.contains("many-to-many"), "{msg}");
+
+    // Backend down: a clear error, within the timeout, and the server keeps serving.
+    let started = std::time::Instant::now();
+    let msg = call_err(&client, "list_metrics", json!({"datasource_id": "down"})).await;
+    assert!(msg.contains("unreachable") || msg.contains("refused"), "{msg}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let ok = call_ok(&client, "query_instant", json!({"datasource_id": "prometheus", "promql": "count(demo_items_info)", "time": data.end.to_string()})).await;
+    assert_eq!(ok["result"][0]["value"], json!(150.0));
+
+    // Unknown tool: a JSON-RPC error (-32602), not a result.
+    let err = client
+        .call_tool(CallToolRequestParams::new("drop_everything"))
+        .await
+        .expect_err("unknown tool must be a protocol error");
+    let text = format!("{err:?}");
+    assert!(text.contains("-32602") || text.contains("InvalidParams") || text.contains("unknown tool"), "{text}");
+
+    // Secrets: configured, used (the header value came through $TOKEN interpolation), never shown.
+    let ds = call_ok(&client, "list_datasources", json!({})).await;
+    let shown = ds.to_string();
+    assert!(!shown.contains(SECRET) && !shown.contains(PASSWORD) && !shown.contains("tenant-1"), "{shown}");
+    assert!(shown.contains("Authorization") && shown.contains("X-Scope-OrgID"), "header names are shown: {shown}");
+    client.cancel().await.unwrap();
+    let log = host.log_text();
+    assert!(!log.contains(SECRET) && !log.contains(PASSWORD), "a secret reached the log");
+}
+
+#[test]
+fn bad_datasource_files_stop_the_host_with_a_message_naming_file_and_entry() {
+    let cases = [
+        ("datasources:\n- name: a\n  type: prometheus\n  url: http://127.0.0.1:1\n- name: a\n  type: prometheus\n  url: http://127.0.0.1:2\n", "'a'"),
+        ("datasources:\n- name: a\n  type: prometheus\n", "url"),
+        ("datasources: [ {", "datasources.yaml"),
+    ];
+    for (yaml, needle) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("datasources.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_host-test"))
+            .arg("serve")
+            .env("GRAFANA_DATASOURCES_PATH", &path)
+            .env("PROMS_MCP_COMPONENT", component_path())
+            .env("PORT", "0")
+            .env("HEALTH_METRICS_PORT", "0")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&path.display().to_string()) && stderr.contains(needle), "{stderr}");
+    }
+}

@@ -1,0 +1,166 @@
+//! Starts backends and the host binary on free loopback ports, and gives tests an MCP client.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use host_test::backends::{self, Backend, DemoData};
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+
+/// The built plugin component.
+pub fn component_path() -> PathBuf {
+    let path = std::env::var_os("PROMS_MCP_COMPONENT").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/release/proms_mcp.wasm")
+    });
+    assert!(
+        path.exists(),
+        "plugin component not found at {}: build it with `make component` (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// A running host process; killed on drop.
+pub struct Host {
+    child: Child,
+    /// `http://127.0.0.1:PORT/mcp`
+    pub mcp_url: String,
+    /// `http://127.0.0.1:PORT`
+    pub health_url: String,
+    _dir: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Host {
+    /// Starts the host on `datasources_yaml` with extra environment `env`; retries on another port if
+    /// the free port it picked was taken meanwhile.
+    pub fn start(datasources_yaml: &str, env: &[(&str, &str)]) -> Host {
+        let mut last_log = String::new();
+        for _attempt in 0..3 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("datasources.yaml");
+            std::fs::File::create(&path).unwrap().write_all(datasources_yaml.as_bytes()).unwrap();
+            let log = dir.path().join("host.log");
+            let port = backends::free_loopback_port().unwrap();
+            let health = backends::free_loopback_port().unwrap();
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_host-test"));
+            cmd.arg("serve")
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("GRAFANA_DATASOURCES_PATH", &path)
+                .env("PROMS_MCP_COMPONENT", component_path())
+                .env("HOST", "127.0.0.1")
+                .env("PORT", port.to_string())
+                .env("HEALTH_METRICS_PORT", health.to_string())
+                .env("LOG_LEVEL", "debug")
+                .env("QUERY_TIMEOUT", "5s")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap());
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            let mut host = Host {
+                child: cmd.spawn().expect("spawn host-test"),
+                mcp_url: format!("http://127.0.0.1:{port}/mcp"),
+                health_url: format!("http://127.0.0.1:{health}"),
+                _dir: dir,
+                log,
+            };
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = host.child.try_wait() {
+                    break;
+                }
+                if host.log_text().contains("\"serving\"") {
+                    return host;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            last_log = host.log_text();
+            if !last_log.contains("cannot listen") {
+                break;
+            }
+        }
+        panic!("host did not start:\n{last_log}");
+    }
+
+    /// Everything the host logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// An MCP client connected to this host.
+    pub async fn client(&self) -> RunningService<RoleClient, ()> {
+        let transport = StreamableHttpClientTransport::from_uri(self.mcp_url.clone());
+        ().serve(transport).await.expect("MCP client connects")
+    }
+}
+
+/// Both backends with the same demo data, and a host serving them as `prometheus` and `vm`.
+pub struct Stack {
+    pub data: DemoData,
+    pub prometheus: Backend,
+    /// Kept so that it stops only when the stack drops.
+    pub _vm: Backend,
+    pub host: Host,
+}
+
+impl Stack {
+    pub fn start() -> Stack {
+        let data = DemoData::new_ending_near_now();
+        let prometheus = backends::start_prometheus(&data).expect("start Prometheus");
+        let vm = backends::start_victoria_metrics(&data).expect("start VictoriaMetrics");
+        let yaml = format!(
+            "apiVersion: 1\ndatasources:\n  - name: prometheus\n    uid: prom-uid\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n  - name: vm\n    type: victoriametrics-metrics-datasource\n    url: {}\n    jsonData:\n      httpMethod: GET\n  - name: logs\n    type: loki\n    url: http://127.0.0.1:3100\n",
+            prometheus.url, vm.url
+        );
+        let host = Host::start(&yaml, &[]);
+        Stack {
+            data,
+            prometheus,
+            _vm: vm,
+            host,
+        }
+    }
+}
+
+/// Calls `tool` with `args` and returns the raw result.
+pub async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
+    let mut params = CallToolRequestParams::new(tool.to_string());
+    if let Value::Object(map) = args {
+        params = params.with_arguments(map);
+    }
+    client.call_tool(params).await.unwrap_or_else(|e| panic!("{tool}: {e}"))
+}
+
+/// Calls `tool` and returns `structuredContent`, checking it equals the text block's JSON.
+pub async fn call_ok(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> Value {
+    let result = call(client, tool, args).await;
+    let raw = serde_json::to_value(&result).unwrap();
+    assert_ne!(result.is_error, Some(true), "{tool} failed: {raw}");
+    let structured = result.structured_content.clone().expect("structuredContent");
+    let text = raw["content"][0]["text"].as_str().expect("text block");
+    assert_eq!(serde_json::from_str::<Value>(text).unwrap(), structured, "text and structuredContent differ");
+    structured
+}
+
+/// Calls `tool`, expects `isError: true`, returns its text.
+pub async fn call_err(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> String {
+    let result = call(client, tool, args).await;
+    let raw = serde_json::to_value(&result).unwrap();
+    assert_eq!(result.is_error, Some(true), "{tool} should fail: {raw}");
+    raw["content"][0]["text"].as_str().unwrap().to_string()
+}

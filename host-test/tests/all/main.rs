@@ -1,0 +1,12 @@
+//! Integration tests: the real `host-test` binary serving the real `plugin` component, driven by rmcp's
+//! MCP client over Streamable HTTP, against a real Prometheus and a real VictoriaMetrics started on
+//! 127.0.0.1 with deterministic data. Every process a test starts is stopped when its fixture drops.
+//!
+//! The component must be built first (`make test` does it; the path comes from `PROMS_MCP_COMPONENT`
+//! or the default build location).
+
+mod contract;
+mod egress;
+mod errors;
+mod fixture;
+mod tools;

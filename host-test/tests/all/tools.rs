@@ -1,0 +1,204 @@
+//! Every tool through a real MCP client against real Prometheus and VictoriaMetrics, with exact values.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::fixture::{Stack, call_ok};
+
+const DEMO_METRICS: [&str; 7] = [
+    "demo_http_requests_total",
+    "demo_items_info",
+    "demo_queue_depth",
+    "demo_request_duration_seconds_bucket",
+    "demo_request_duration_seconds_count",
+    "demo_request_duration_seconds_sum",
+    "demo_temperature_celsius",
+];
+
+fn names(v: &Value) -> Vec<String> {
+    serde_json::from_value(v.clone()).unwrap()
+}
+
+/// `(labels without __name__ , value)` of a shaped vector, for comparison.
+fn samples(result: &Value, label: &str) -> Vec<(String, Value)> {
+    result
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["metric"][label].as_str().unwrap_or_default().to_string(), s["value"].clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
+    let stack = Stack::start();
+    let client = stack.host.client().await;
+    let end = stack.data.end.to_string();
+    let start = stack.data.start.to_string();
+
+    // tools/list: the eight tools in a stable order, strict schemas.
+    let tools = client.list_all_tools().await.unwrap();
+    let listed: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(
+        listed,
+        [
+            "list_datasources",
+            "list_metrics",
+            "get_metric_metadata",
+            "query_instant",
+            "query_range",
+            "get_metric_labels",
+            "get_label_values",
+            "find_metrics_by_pattern"
+        ]
+    );
+    for t in &tools {
+        assert!(t.input_schema.contains_key("properties"), "{}", t.name);
+        assert!(t.output_schema.is_some(), "{}", t.name);
+        assert_eq!(t.annotations.as_ref().and_then(|a| a.read_only_hint), Some(true));
+    }
+
+    // list_datasources: the Loki entry is skipped; no secrets, ids and default shown.
+    let ds = call_ok(&client, "list_datasources", json!({})).await;
+    assert_eq!(ds["total"], 2);
+    assert_eq!(ds["default"], "prometheus");
+    assert_eq!(ds["datasources"][0]["id"], "prometheus");
+    assert_eq!(ds["datasources"][0]["url"], stack.prometheus.url);
+    assert_eq!(ds["datasources"][1]["id"], "vm");
+    assert_eq!(ds["datasources"][1]["http_method"], "GET");
+
+    for id in ["prometheus", "vm"] {
+        // list_metrics: VictoriaMetrics holds exactly the demo metrics; Prometheus also scrapes itself.
+        let m = call_ok(&client, "list_metrics", json!({"datasource_id": id, "limit": 10000})).await;
+        let got = names(&m["metrics"]);
+        for want in DEMO_METRICS {
+            assert!(got.contains(&want.to_string()), "{id}: {want} missing from {got:?}");
+        }
+        if id == "vm" {
+            assert_eq!(got, DEMO_METRICS, "{id}");
+            assert_eq!(m["total"], 7);
+        }
+        assert_eq!(m["total"].as_u64().unwrap() as usize, got.len());
+
+        // find_metrics_by_pattern: matched by the backend, anchored.
+        let f = call_ok(&client, "find_metrics_by_pattern", json!({"datasource_id": id, "pattern": "demo_request.*"})).await;
+        assert_eq!(
+            names(&f["metrics"]),
+            ["demo_request_duration_seconds_bucket", "demo_request_duration_seconds_count", "demo_request_duration_seconds_sum"],
+            "{id}"
+        );
+        let none = call_ok(&client, "find_metrics_by_pattern", json!({"datasource_id": id, "pattern": "request"})).await;
+        assert_eq!(none["total"], 0, "{id}: the pattern is anchored");
+        assert!(none["hint"].is_string());
+
+        // get_metric_labels: from /api/v1/labels with match[], without __name__.
+        let l = call_ok(&client, "get_metric_labels", json!({"datasource_id": id, "metric_name": "demo_http_requests_total"})).await;
+        assert_eq!(names(&l["labels"]), ["code", "instance", "job", "method"], "{id}");
+
+        // get_label_values: filtered by the metric when one is given.
+        let v = call_ok(&client, "get_label_values", json!({"datasource_id": id, "label_name": "room", "metric_name": "demo_temperature_celsius"})).await;
+        assert_eq!(names(&v["values"]), ["kitchen", "office", "server"], "{id}");
+        let jobs = call_ok(&client, "get_label_values", json!({"datasource_id": id, "label_name": "job", "metric_name": "demo_temperature_celsius"})).await;
+        assert_eq!(names(&jobs["values"]), ["sensors"], "{id}: match[] must filter by metric");
+        let items = call_ok(&client, "get_label_values", json!({"datasource_id": id, "label_name": "item", "metric_name": "demo_items_info", "limit": 10})).await;
+        assert_eq!((items["total"].clone(), items["shown"].clone()), (json!(150), json!(10)), "{id}");
+        assert_eq!(items["values"][0], "item-000");
+        assert!(items["truncated"].as_str().unwrap().starts_with("10 of 150 shown"));
+
+        // query_instant: exact values at the last sample.
+        let q = call_ok(&client, "query_instant", json!({"datasource_id": id, "promql": "demo_temperature_celsius", "time": end})).await;
+        assert_eq!(q["resultType"], "vector");
+        assert_eq!(
+            samples(&q["result"], "room"),
+            [("kitchen".into(), json!(22.25)), ("office".into(), json!(23.75)), ("server".into(), json!(23.0))],
+            "{id}"
+        );
+        let q = call_ok(&client, "query_instant", json!({"datasource_id": id, "promql": "sum by (instance) (rate(demo_http_requests_total[5m]))", "time": end})).await;
+        assert_eq!(
+            samples(&q["result"], "instance"),
+            [("app-1:8080".into(), json!(28.0)), ("app-2:8080".into(), json!(31.0))],
+            "{id}"
+        );
+        let q = call_ok(&client, "query_instant", json!({"datasource_id": id, "promql": "histogram_quantile(0.5, sum by (le) (rate(demo_request_duration_seconds_bucket[5m])))", "time": end})).await;
+        assert_eq!(q["result"][0]["value"], json!(0.75), "{id}");
+        let q = call_ok(&client, "query_instant", json!({"datasource_id": id, "promql": "demo_items_info", "time": end, "limit": 5})).await;
+        assert_eq!((q["total"].clone(), q["shown"].clone()), (json!(150), json!(5)), "{id}");
+        let s = call_ok(&client, "query_instant", json!({"datasource_id": id, "promql": "1 + 1", "time": end})).await;
+        if id == "prometheus" {
+            assert_eq!((s["resultType"].clone(), s["value"].clone()), (json!("scalar"), json!(2.0)));
+        } else {
+            // VictoriaMetrics answers scalars as a one-series vector.
+            assert_eq!(s["result"], json!([{"metric": {}, "value": 2.0}]));
+        }
+
+        // query_range: the whole window at 60 s, exact points and stats, window echoed.
+        let r = call_ok(&client, "query_range", json!({"datasource_id": id, "promql": "demo_temperature_celsius{room=\"kitchen\"}", "start": start, "end": end, "step": "60s"})).await;
+        assert_eq!(r["step"], "1m");
+        let values = r["result"][0]["values"].as_array().unwrap();
+        assert_eq!(values.len(), 361, "{id}");
+        let series = host_test::backends::DemoData::series()
+            .into_iter()
+            .find(|s| s.metric == "demo_temperature_celsius" && s.label("room") == Some("kitchen"))
+            .unwrap();
+        for point in values {
+            let t = point[0].as_i64().unwrap();
+            assert_eq!(point[1].as_f64().unwrap(), stack.data.expected_value(&series, t), "{id} at {t}");
+        }
+        assert_eq!(r["result"][0]["stats"]["max"], json!(22.5), "{id}");
+        assert_eq!(r["result"][0]["stats"]["min"], json!(21.0), "{id}");
+        assert_eq!(r["points"], 361);
+
+        // query_range with an automatic step: 6 h / 120 points = 3 min, rounded up to 5 m.
+        let r = call_ok(&client, "query_range", json!({"datasource_id": id, "promql": "sum(rate(demo_http_requests_total[5m]))", "start": start, "end": end})).await;
+        assert_eq!(r["step"], "5m", "{id}");
+        let values = r["result"][0]["values"].as_array().unwrap();
+        assert_eq!(values.last().unwrap()[1], json!(59.0), "{id}");
+        assert_eq!(r["result"][0]["stats"]["last"], json!(59.0), "{id}");
+    }
+
+    // The uid works as an alias of the datasource id.
+    let q = call_ok(&client, "query_instant", json!({"datasource_id": "prom-uid", "promql": "count(demo_items_info)", "time": end})).await;
+    assert_eq!(q["result"][0]["value"], json!(150.0));
+
+    // get_metric_metadata: Prometheus knows what it scrapes (itself); VictoriaMetrics keeps none.
+    stack.prometheus.wait_for_self_scrape(Duration::from_secs(30)).unwrap();
+    let md = call_ok(&client, "get_metric_metadata", json!({"datasource_id": "prometheus", "metric_name": "prometheus_http_requests_total"})).await;
+    assert_eq!(md["metadata"][0]["type"], "counter");
+    assert_eq!(md["metadata"][0]["help"], "Counter of HTTP requests.");
+    let md = call_ok(&client, "get_metric_metadata", json!({"datasource_id": "vm", "metric_name": "demo_queue_depth"})).await;
+    assert_eq!(md["metadata"], json!([]));
+    assert!(md["hint"].as_str().unwrap().contains("no metadata"));
+
+    // Relative times resolve and are echoed back.
+    let q = call_ok(&client, "query_instant", json!({"datasource_id": "prometheus", "promql": "up", "time": "now-5m"})).await;
+    assert!(q["time"].as_str().unwrap().ends_with('Z'));
+
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trailing_slash_endpoint_health_and_metrics() {
+    let stack = Stack::start();
+    // /mcp/ is the same endpoint (no redirect).
+    let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(format!("{}/", stack.host.mcp_url));
+    let client = rmcp::ServiceExt::serve((), transport).await.unwrap();
+    let ds = call_ok(&client, "list_datasources", json!({})).await;
+    assert_eq!(ds["total"], 2);
+    client.cancel().await.unwrap();
+
+    let http = reqwest::Client::new();
+    let health: Value = http.get(format!("{}/health", stack.host.health_url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health, json!({"status": "ok", "datasources": 2}));
+    let metrics = http.get(format!("{}/metrics", stack.host.health_url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"mcp_tool_calls_total{tool="list_datasources",outcome="ok"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"mcp_http_requests_total{path="/mcp/",status="200"}"#), "{metrics}");
+    assert!(metrics.contains("mcp_tool_call_duration_seconds_bucket"), "{metrics}");
+
+    let not_found = http.get(format!("{}/other", stack.host.mcp_url.trim_end_matches("/mcp"))).send().await.unwrap();
+    assert_eq!(not_found.status(), 404);
+    // Logs are JSON lines and never contain a datasource secret (none configured here) or a body.
+    for line in stack.host.log_text().lines() {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+    }
+}
