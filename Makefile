@@ -1,0 +1,53 @@
+# proms-mcp: the two commands a newcomer needs are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+WASM_TARGET := wasm32-wasip2
+TARGET_DIR  ?= $(or $(CARGO_TARGET_DIR),target)
+COMPONENT   := $(TARGET_DIR)/$(WASM_TARGET)/release/proms_mcp.wasm
+SUDO        := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: help
+help:
+	@echo "make run        start a local Prometheus + VictoriaMetrics with demo data and serve MCP at http://127.0.0.1:8000/mcp"
+	@echo "make serve      serve the datasources in GRAFANA_DATASOURCES_PATH"
+	@echo "make test       install what is missing, build the component, run every test and lint"
+	@echo "make component  build the plugin component ($(COMPONENT))"
+	@echo "make lint       cargo fmt --check and clippy -D warnings, native and $(WASM_TARGET)"
+
+# Everything the build and the tests need on a fresh Debian machine; each step is skipped when present.
+.PHONY: deps
+deps:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@missing=""; \
+	command -v prometheus >/dev/null && command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v victoria-metrics >/dev/null || missing="$$missing victoria-metrics"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  for s in prometheus victoria-metrics; do $(SUDO) service $$s stop >/dev/null 2>&1 || true; done; \
+	fi
+
+.PHONY: component
+component: deps
+	cargo build --release --target $(WASM_TARGET) -p proms-mcp --lib
+	@ls -l $(COMPONENT) | awk '{printf "component: %s (%.2f MiB)\n", $$9, $$5/1048576}'
+
+.PHONY: run
+run: component
+	PROMS_MCP_COMPONENT=$(COMPONENT) cargo run -p host-test -- demo
+
+.PHONY: serve
+serve: component
+	PROMS_MCP_COMPONENT=$(COMPONENT) cargo run -p host-test -- serve
+
+.PHONY: test
+test: component
+	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) cargo test --workspace --no-fail-fast
+	$(MAKE) --no-print-directory lint
+
+.PHONY: lint
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p proms-mcp --lib --target $(WASM_TARGET) -- -D warnings
