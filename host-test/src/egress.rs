@@ -216,24 +216,33 @@ impl WasiHttpHooks for EgressHooks {
     }
 }
 
+fn tls_error(e: &rustls::Error) -> HttpError {
+    match e {
+        rustls::Error::InvalidCertificate(_) => HttpError::TlsCertificateError,
+        _ => HttpError::TlsProtocolError,
+    }
+}
+
 /// Maps a client error to the closest `wasi:http` error code.
 fn classify(e: &hyper_util::client::legacy::Error) -> HttpError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return tls_error(tls);
+        }
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => return HttpError::ConnectionRefused,
                 std::io::ErrorKind::TimedOut => return HttpError::ConnectionTimeout,
                 _ => {}
             }
+            // A wrapped error (rustls' arrives this way) is not reachable through source().
+            if let Some(inner) = io.get_ref() {
+                next = Some(inner as &(dyn std::error::Error + 'static));
+                continue;
+            }
         }
-        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
-            return match tls {
-                rustls::Error::InvalidCertificate(_) => HttpError::TlsCertificateError,
-                _ => HttpError::TlsProtocolError,
-            };
-        }
-        source = err.source();
+        next = err.source();
     }
     if e.is_connect() {
         let text = e.to_string();

@@ -101,9 +101,9 @@ fn every_tool_is_listed_with_strict_schemas_and_read_only_annotations() {
             "find_metrics_by_pattern"
         ]
     );
+    let valid_name = regex::Regex::new("^[A-Za-z0-9_.-]{1,128}$").unwrap();
     for (name, def) in &tools {
-        let re = regex::Regex::new("^[A-Za-z0-9_.-]{1,128}$").unwrap();
-        assert!(re.is_match(name));
+        assert!(valid_name.is_match(name));
         assert!(def["inputSchema"]["properties"].is_object(), "{name}");
         assert_eq!(def["outputSchema"]["type"], "object", "{name}");
         assert_eq!(def["annotations"]["readOnlyHint"], true);

@@ -70,3 +70,85 @@ async fn only_configured_origins_are_reachable() {
     assert_eq!(other.accept().map_err(|e| e.kind()).unwrap_err(), std::io::ErrorKind::WouldBlock);
     assert!(metrics.encode().contains("mcp_egress_denied_total 4"));
 }
+
+/// An HTTPS server on loopback with a certificate for 127.0.0.1 signed by a fresh CA; returns its port,
+/// the CA's PEM and a stop handle.
+async fn https_server() -> (u16, String, tokio::task::JoinHandle<()>) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let server_key = KeyPair::generate().unwrap();
+    let server_cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![server_cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let mut buf = [0u8; 4096];
+                let _ = tls.read(&mut buf).await;
+                let _ = tls
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (port, ca_cert.pem(), task)
+}
+
+#[tokio::test]
+async fn tls_uses_the_datasource_ca_and_refuses_unknown_certificates() {
+    let (port, ca_pem, server) = https_server().await;
+    let (other_port, _other_ca, other_server) = https_server().await;
+    let indented: String = ca_pem.lines().map(|l| format!("      {l}\n")).collect();
+    let yaml = format!(
+        "datasources:\n\
+         - name: with-ca\n  type: prometheus\n  url: https://127.0.0.1:{port}\n  jsonData:\n    tlsAuthWithCACert: true\n  secureJsonData:\n    tlsCACert: |\n{indented}\
+         - name: system-roots\n  type: prometheus\n  url: https://127.0.0.1:{other_port}\n"
+    );
+    let set = proms_mcp::datasources::parse(&yaml, "t.yaml", &|_| None).unwrap();
+    let egress = Arc::new(Egress::new(&set, Duration::from_secs(2), Arc::new(Metrics::default())).unwrap());
+    let send = |url: String| {
+        let mut hooks = egress.hooks();
+        Box::into_pin(hooks.send_request(request(&url), None, Box::new(async { Ok(()) })))
+    };
+    // The configured CA verifies the server.
+    let (response, _io) = send(format!("https://127.0.0.1:{port}/api/v1/query")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    // A server whose CA is not trusted (system roots only) is refused as a certificate error.
+    match send(format!("https://127.0.0.1:{other_port}/")).await {
+        Err(HttpError::TlsCertificateError) => {}
+        Err(e) => panic!("expected a certificate error, got {e}"),
+        Ok((r, _)) => panic!("expected a certificate error, got HTTP {}", r.status()),
+    }
+
+    // tlsSkipVerify: the datasource owner opted out of verification.
+    let yaml = format!("datasources:\n- name: skip\n  type: prometheus\n  url: https://127.0.0.1:{other_port}\n  jsonData:\n    tlsSkipVerify: true\n");
+    let set = proms_mcp::datasources::parse(&yaml, "t.yaml", &|_| None).unwrap();
+    let egress = Arc::new(Egress::new(&set, Duration::from_secs(2), Arc::new(Metrics::default())).unwrap());
+    let mut hooks = egress.hooks();
+    let fut = hooks.send_request(request(&format!("https://127.0.0.1:{other_port}/")), None, Box::new(async { Ok(()) }));
+    let (response, _io) = Box::into_pin(fut).await.unwrap();
+    assert_eq!(response.status(), 200);
+    server.abort();
+    other_server.abort();
+}
