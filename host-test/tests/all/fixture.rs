@@ -37,7 +37,16 @@ pub struct Host {
 }
 
 impl Drop for Host {
+    /// SIGTERM first, as Kubernetes does, so the host removes its config snapshot; SIGKILL after 5 s.
     fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -178,8 +178,34 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn trailing_slash_endpoint_health_and_metrics() {
+async fn protocol_basics_trailing_slash_health_and_metrics() {
     let stack = Stack::start();
+    let http = reqwest::Client::new();
+    let post = |body: Value| {
+        http.post(&stack.host.mcp_url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .json(&body)
+            .send()
+    };
+    // ping answers an empty result; a notification is accepted with 202 and no body.
+    let pong: Value = post(json!({"jsonrpc": "2.0", "id": 7, "method": "ping"})).await.unwrap().json().await.unwrap();
+    assert_eq!(pong, json!({"jsonrpc": "2.0", "id": 7, "result": {}}));
+    let note = post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await.unwrap();
+    assert_eq!(note.status(), 202);
+    assert!(note.text().await.unwrap().is_empty());
+    // Stateless: no server-initiated stream, no sessions.
+    let get = http.get(&stack.host.mcp_url).header("accept", "text/event-stream").send().await.unwrap();
+    assert_eq!(get.status(), 405);
+    // initialize carries the instructions.
+    let init: Value = post(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}))
+        .await.unwrap().json().await.unwrap();
+    assert_eq!(init["result"]["serverInfo"]["name"], "proms-mcp");
+    assert!(init["result"]["instructions"].as_str().unwrap().contains("list_datasources first"));
+    assert!(init["result"]["capabilities"]["tools"].is_object());
+
     // /mcp/ is the same endpoint (no redirect).
     let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(format!("{}/", stack.host.mcp_url));
     let client = rmcp::ServiceExt::serve((), transport).await.unwrap();
@@ -187,7 +213,6 @@ async fn trailing_slash_endpoint_health_and_metrics() {
     assert_eq!(ds["total"], 2);
     client.cancel().await.unwrap();
 
-    let http = reqwest::Client::new();
     let health: Value = http.get(format!("{}/health", stack.host.health_url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health, json!({"status": "ok", "datasources": 2}));
     let metrics = http.get(format!("{}/metrics", stack.host.health_url)).send().await.unwrap().text().await.unwrap();
