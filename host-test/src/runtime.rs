@@ -100,8 +100,7 @@ impl PluginRuntime {
                 component.display()
             )
         })?;
-        let component = Component::new(&engine, &bytes)
-            .map_err(|e| anyhow::anyhow!("compiling the plugin component: {e:#}"))?;
+        let component = compile_cached(&engine, &bytes, env("PROMS_MCP_CACHE_DIR"))?;
         let mut linker: Linker<State> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
@@ -207,6 +206,59 @@ impl PluginRuntime {
     }
 }
 
+/// Compiles the component, or loads the native code a previous start compiled from the same bytes
+/// with the same engine: start-up then takes milliseconds instead of seconds. The cache lives in
+/// `PROMS_MCP_CACHE_DIR` (default `$XDG_CACHE_HOME/proms-mcp` or `~/.cache/proms-mcp`); it is used
+/// only if it is a directory owned by this user that nobody else can write, since its files are
+/// executable code. Any cache problem falls back to compiling.
+fn compile_cached(engine: &Engine, bytes: &[u8], dir: Option<String>) -> anyhow::Result<Component> {
+    use std::hash::{Hash, Hasher};
+    let compile = || {
+        Component::new(engine, bytes).map_err(|e| anyhow::anyhow!("compiling the plugin component: {e:#}"))
+    };
+    let dir = dir.map(PathBuf::from).or_else(|| {
+        std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .map(|base| base.join("proms-mcp"))
+    });
+    let Some(dir) = dir.filter(|d| private_dir(d)) else {
+        return compile();
+    };
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    let path = dir.join(format!("plugin-{:016x}.cwasm", hasher.finish()));
+    if path.exists() {
+        // SAFETY: the file was written by `serialize` below for this engine configuration (its name
+        // hashes the component and the engine settings) in a directory only this user can write.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => return Ok(component),
+            Err(e) => tracing::warn!(error = %e, path = %path.display(), "ignoring unusable compiled-code cache"),
+        }
+    }
+    let component = compile()?;
+    if let Ok(native) = component.serialize() {
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, native).and_then(|()| std::fs::rename(&tmp, &path)).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    Ok(component)
+}
+
+/// Creates `dir` (mode 0700) if needed; true if it is ours and not writable by group or others.
+fn private_dir(dir: &Path) -> bool {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
+    // /proc/self belongs to this process's user: no libc call needed to learn who we are.
+    let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return false;
+    };
+    std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.uid() == me && m.mode() & 0o022 == 0)
+}
+
 /// Why a call produced no result from the component.
 enum CallFailure {
     /// The component trapped (a bug, or memory exhausted).
@@ -285,5 +337,20 @@ impl ToolProvider for PluginRuntime {
         self.metrics.tool_call(&name, label, elapsed);
         tracing::info!(tool = %name, outcome = label, duration_ms = elapsed.as_secs_f64() * 1000.0, "tool call");
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::private_dir;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn cache_dir_must_be_private() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("cache");
+        assert!(private_dir(&dir), "created with mode 0700");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(!private_dir(&dir), "a world-writable cache could inject code");
     }
 }
