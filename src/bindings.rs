@@ -46,8 +46,8 @@ impl tools::Guest for Component {
         let arguments: serde_json::Value = serde_json::from_str(&arguments_json).map_err(|e| {
             tools::ToolError::InvalidArguments(format!("arguments are not valid JSON: {e}"))
         })?;
-        let settings = Settings::from_env(|k| std::env::var(k).ok())
-            .map_err(tools::ToolError::Unavailable)?;
+        let settings =
+            Settings::from_env(|k| std::env::var(k).ok()).map_err(tools::ToolError::Unavailable)?;
         let datasources = crate::datasources::load(&settings.datasources_path)
             .map_err(|e| tools::ToolError::Unavailable(e.to_string()))?;
         let ctx = crate::tools::Context {
@@ -119,7 +119,12 @@ impl HttpClient for WasiHttp {
         let future = outgoing_handler::handle(outgoing, Some(options)).map_err(map_error)?;
         {
             let stream = body.write().map_err(|_| invalid("body stream"))?;
-            for chunk in request.body.as_deref().unwrap_or_default().chunks(WRITE_CHUNK) {
+            for chunk in request
+                .body
+                .as_deref()
+                .unwrap_or_default()
+                .chunks(WRITE_CHUNK)
+            {
                 stream
                     .blocking_write_and_flush(chunk)
                     .map_err(|e| HttpError::Other(format!("writing the request body: {e:?}")))?;
@@ -202,9 +207,11 @@ fn map_error(code: ErrorCode) -> HttpError {
         ErrorCode::DestinationNotFound | ErrorCode::DestinationUnavailable => {
             HttpError::Connect("destination unavailable".into())
         }
-        ErrorCode::TlsCertificateError | ErrorCode::TlsProtocolError | ErrorCode::TlsAlertReceived(_) => {
-            HttpError::Connect(format!("TLS failure ({code:?}): check the datasource's CA settings"))
-        }
+        ErrorCode::TlsCertificateError
+        | ErrorCode::TlsProtocolError
+        | ErrorCode::TlsAlertReceived(_) => HttpError::Connect(format!(
+            "TLS failure ({code:?}): check the datasource's CA settings"
+        )),
         other => HttpError::Other(format!("{other:?}")),
     }
 }

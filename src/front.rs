@@ -96,11 +96,9 @@ impl<P: ToolProvider> McpFront<P> {
     async fn tools(&self) -> Result<&Vec<Tool>, ErrorData> {
         self.tools
             .get_or_try_init(|| async {
-                let raw = self
-                    .provider
-                    .list_tools()
-                    .await
-                    .map_err(|e| ErrorData::internal_error(format!("listing tools: {e:?}"), None))?;
+                let raw = self.provider.list_tools().await.map_err(|e| {
+                    ErrorData::internal_error(format!("listing tools: {e:?}"), None)
+                })?;
                 raw.into_iter()
                     .map(|v| {
                         serde_json::from_value::<Tool>(v).map_err(|e| {
@@ -147,9 +145,8 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
             .call_tool(request.name.to_string(), arguments, caller_of(&context))
             .await;
         let result = match outcome {
-            Ok(json) => serde_json::from_value::<CallToolResult>(json).map_err(|e| {
-                ErrorData::internal_error(format!("bad tool result: {e}"), None)
-            })?,
+            Ok(json) => serde_json::from_value::<CallToolResult>(json)
+                .map_err(|e| ErrorData::internal_error(format!("bad tool result: {e}"), None))?,
             Err(ProviderError::UnknownTool(message)) => {
                 return Err(ErrorData::invalid_params(message, None));
             }

@@ -269,7 +269,9 @@ fn decode(
             _ => Vec::new(),
         }
     };
-    let obj = envelope.as_object_mut().expect("checked: has a status member");
+    let obj = envelope
+        .as_object_mut()
+        .expect("checked: has a status member");
     if obj.get("status").and_then(Value::as_str) == Some("success") && (200..300).contains(&status)
     {
         return Ok(ApiResult {
@@ -377,10 +379,7 @@ mod tests {
         assert_eq!(req.method, Method::Post);
         assert_eq!(req.url, "http://127.0.0.1:9090/prefix/api/v1/query");
         let body = String::from_utf8(req.body.clone().unwrap()).unwrap();
-        assert_eq!(
-            body,
-            "query=up%7Bjob%3D%22a%22%7D&time=1000&timeout=30s"
-        );
+        assert_eq!(body, "query=up%7Bjob%3D%22a%22%7D&time=1000&timeout=30s");
         assert!(
             req.headers
                 .contains(&("X-Scope-OrgID".to_string(), "tenant-a".to_string()))
@@ -402,9 +401,11 @@ mod tests {
         client.query_range("up", 0.0, 60.0, 15.0).unwrap();
         let seen = fake.seen.borrow();
         assert_eq!(seen[1].method, Method::Get);
-        assert!(seen[1].url.ends_with(
-            "/api/v1/query_range?query=up&start=0&end=60&step=15&timeout=5s"
-        ));
+        assert!(
+            seen[1]
+                .url
+                .ends_with("/api/v1/query_range?query=up&start=0&end=60&step=15&timeout=5s")
+        );
     }
 
     #[test]
@@ -470,9 +471,9 @@ mod tests {
         let seen = fake.seen.borrow();
         assert_eq!(seen[0].method, Method::Get);
         assert!(
-            seen[0]
-                .url
-                .ends_with("/api/v1/label/job/values?start=10&end=20&match%5B%5D=%7B__name__%3D%22up%22%7D"),
+            seen[0].url.ends_with(
+                "/api/v1/label/job/values?start=10&end=20&match%5B%5D=%7B__name__%3D%22up%22%7D"
+            ),
             "{}",
             seen[0].url
         );

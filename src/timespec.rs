@@ -19,7 +19,8 @@ impl fmt::Display for TimeError {
 
 impl std::error::Error for TimeError {}
 
-const TIME_FORMS: &str = "expected 'now', 'now-1h', RFC 3339 like '2026-11-21T10:00:00Z', or Unix seconds";
+const TIME_FORMS: &str =
+    "expected 'now', 'now-1h', RFC 3339 like '2026-11-21T10:00:00Z', or Unix seconds";
 const DURATION_FORMS: &str = "expected e.g. 30s, 5m, 1h30m, 1d or a number of seconds";
 
 /// Current Unix time in seconds (wall clock: `wasi:clocks/wall-clock` inside the component).
@@ -125,7 +126,12 @@ pub fn format_duration(secs: f64) -> String {
         return "0s".into();
     }
     let mut out = String::new();
-    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+    ] {
         if ms >= size {
             out.push_str(&format!("{}{unit}", ms / size));
             ms %= size;
@@ -171,7 +177,10 @@ mod tests {
     #[test]
     fn bad_times_quote_the_input_and_the_forms() {
         let e = parse_time("yesterday", NOW).unwrap_err();
-        assert!(e.0.contains("'yesterday'") && e.0.contains("RFC 3339"), "{e}");
+        assert!(
+            e.0.contains("'yesterday'") && e.0.contains("RFC 3339"),
+            "{e}"
+        );
         assert!(parse_time("now-", NOW).is_err());
         assert!(parse_time("now*2", NOW).is_err());
         assert!(parse_time("1e9", NOW).is_err());

@@ -46,7 +46,11 @@ pub fn input_schema(params: &[Param]) -> Value {
         };
         properties.insert(p.name.to_string(), schema);
     }
-    let required: Vec<&str> = params.iter().filter(|p| p.required).map(|p| p.name).collect();
+    let required: Vec<&str> = params
+        .iter()
+        .filter(|p| p.required)
+        .map(|p| p.name)
+        .collect();
     let mut schema = json!({
         "type": "object",
         "properties": properties,
@@ -78,13 +82,7 @@ impl Args {
                 )));
             }
         };
-        let allowed = || {
-            params
-                .iter()
-                .map(|p| p.name)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let allowed = || params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ");
         for key in values.keys() {
             if !params.iter().any(|p| p.name == key) {
                 return Err(ToolFailure::new(format!(

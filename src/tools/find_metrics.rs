@@ -39,7 +39,9 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
     validate_metric_regex(pattern).map_err(|e| ToolFailure::new(format!("pattern: {e}")))?;
     let (start, end, echo) = window(ctx, args)?;
     let matcher = format!("{{__name__=~{}}}", quote_label_value(pattern));
-    let result = with_client(ctx, ds, |c| c.label_values("__name__", &[matcher], start, end))?;
+    let result = with_client(ctx, ds, |c| {
+        c.label_values("__name__", &[matcher], start, end)
+    })?;
     let mut out = super::list_metrics::metric_list(
         &ds.name,
         echo,

@@ -81,22 +81,30 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
     let ds = datasource(ctx, args)?;
     let label = args.required_str("label_name")?;
     if label.len() > 1024 {
-        return Err(ToolFailure::new("label_name is longer than 1024 bytes; pass a label name such as 'job'"));
+        return Err(ToolFailure::new(
+            "label_name is longer than 1024 bytes; pass a label name such as 'job'",
+        ));
     }
     let metric = args.str("metric_name");
     let matchers: Vec<String> = metric.map(metric_matcher).into_iter().collect();
     let (start, end, echo) = window(ctx, args)?;
     let segment = label_path_segment(label);
     let result = with_client(ctx, ds, |c| c.label_values(&segment, &matchers, start, end))?;
-    let names: Vec<String> = serde_json::from_value(result.data.clone())
-        .map_err(|_| ToolFailure::new("the datasource answered with something other than a list of values"))?;
+    let names: Vec<String> = serde_json::from_value(result.data.clone()).map_err(|_| {
+        ToolFailure::new("the datasource answered with something other than a list of values")
+    })?;
     let (values, total) = bounded_list(names, args.u64_or("limit", LIST_DEFAULT));
     let shown = values.len();
     let mut out = json!({"datasource": ds.name, "label": label, "window": echo, "values": values});
     if let Some(m) = metric {
         out["metric"] = json!(m);
     }
-    count_fields(&mut out, shown, total, "raise `limit`, or pass metric_name to narrow");
+    count_fields(
+        &mut out,
+        shown,
+        total,
+        "raise `limit`, or pass metric_name to narrow",
+    );
     if total == 0 {
         out["hint"] = json!(
             "no values in the window: check the label with get_metric_labels and the metric with find_metrics_by_pattern, or widen the window"

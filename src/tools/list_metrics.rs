@@ -43,7 +43,12 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
     let ds = datasource(ctx, args)?;
     let (start, end, echo) = window(ctx, args)?;
     let result = with_client(ctx, ds, |c| c.label_values("__name__", &[], start, end))?;
-    metric_list(ds.name.as_str(), echo, result, args.u64_or("limit", LIST_DEFAULT))
+    metric_list(
+        ds.name.as_str(),
+        echo,
+        result,
+        args.u64_or("limit", LIST_DEFAULT),
+    )
 }
 
 /// Shapes a `__name__` values answer into the name-list output.

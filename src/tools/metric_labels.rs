@@ -53,12 +53,14 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
     let metric = args.required_str("metric_name")?;
     let (start, end, echo) = window(ctx, args)?;
     let result = with_client(ctx, ds, |c| c.labels(&[metric_matcher(metric)], start, end))?;
-    let names: Vec<String> = serde_json::from_value(result.data.clone())
-        .map_err(|_| ToolFailure::new("the datasource answered with something other than a list of label names"))?;
+    let names: Vec<String> = serde_json::from_value(result.data.clone()).map_err(|_| {
+        ToolFailure::new("the datasource answered with something other than a list of label names")
+    })?;
     let names: Vec<String> = names.into_iter().filter(|n| n != "__name__").collect();
     let (labels, total) = bounded_list(names, args.u64_or("limit", LIST_DEFAULT));
     let shown = labels.len();
-    let mut out = json!({"datasource": ds.name, "metric": metric, "window": echo, "labels": labels});
+    let mut out =
+        json!({"datasource": ds.name, "metric": metric, "window": echo, "labels": labels});
     count_fields(&mut out, shown, total, "raise `limit`");
     if total == 0 {
         out["hint"] = json!(

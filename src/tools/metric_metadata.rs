@@ -3,7 +3,10 @@
 use serde_json::{Value, json};
 
 use super::args::{Param, ParamKind};
-use super::{Context, DATASOURCE_PARAM, ToolDef, ToolFailure, args::Args, datasource, object_schema, with_client};
+use super::{
+    Context, DATASOURCE_PARAM, ToolDef, ToolFailure, args::Args, datasource, object_schema,
+    with_client,
+};
 
 /// `metric_name`, shared with the label tools.
 pub(super) const METRIC_PARAM: Param = Param {

@@ -202,7 +202,10 @@ pub(crate) const WINDOW_END_PARAM: Param = Param {
 };
 
 /// The datasource named by `datasource_id`, or a failure that lists the ids there are.
-pub(crate) fn datasource<'a>(ctx: &Context<'a>, args: &Args) -> Result<&'a Datasource, ToolFailure> {
+pub(crate) fn datasource<'a>(
+    ctx: &Context<'a>,
+    args: &Args,
+) -> Result<&'a Datasource, ToolFailure> {
     let id = args.required_str(DATASOURCE_PARAM.name)?;
     ctx.datasources.get(id).ok_or_else(|| {
         ToolFailure::new(format!(
@@ -220,10 +223,13 @@ pub(crate) fn time_arg(
     default: Option<f64>,
 ) -> Result<f64, ToolFailure> {
     match (args.str(name), default) {
-        (Some(s), _) => parse_time(s, ctx.now)
-            .map_err(|e| ToolFailure::new(format!("argument '{name}': {e}"))),
+        (Some(s), _) => {
+            parse_time(s, ctx.now).map_err(|e| ToolFailure::new(format!("argument '{name}': {e}")))
+        }
         (None, Some(d)) => Ok(d),
-        (None, None) => Err(ToolFailure::new(format!("missing required argument '{name}'"))),
+        (None, None) => Err(ToolFailure::new(format!(
+            "missing required argument '{name}'"
+        ))),
     }
 }
 

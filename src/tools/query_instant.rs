@@ -38,7 +38,10 @@ labels and value. At most `limit` series (default 50); `total` says how many mat
         },
         Param {
             name: "limit",
-            kind: ParamKind::Integer { min: 1, max: SERIES_MAX },
+            kind: ParamKind::Integer {
+                min: 1,
+                max: SERIES_MAX,
+            },
             required: false,
             description: "How many series to return (default 50, at most 1000).",
         },
@@ -97,7 +100,12 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
             };
             let shown = shaped.series.len();
             out["result"] = json!(shaped.series);
-            count_fields(&mut out, shown, shaped.total, "aggregate (sum by (...), topk(...)) or raise `limit`");
+            count_fields(
+                &mut out,
+                shown,
+                shaped.total,
+                "aggregate (sum by (...), topk(...)) or raise `limit`",
+            );
             if shaped.total == 0 {
                 out["hint"] = json!(
                     "no series matched at this time. Instant selectors only see samples from the 5 minutes \
@@ -109,7 +117,11 @@ before `time`; check the metric with find_metrics_by_pattern and label values wi
             let pair = raw.as_array().cloned().unwrap_or_default();
             out["value"] = pair.get(1).map(shape::sample_value).unwrap_or(Value::Null);
         }
-        _ => return Err(ToolFailure::new(format!("unexpected resultType '{result_type}' from the datasource"))),
+        _ => {
+            return Err(ToolFailure::new(format!(
+                "unexpected resultType '{result_type}' from the datasource"
+            )));
+        }
     }
     super::add_notes(&mut out, &result);
     Ok(out)

@@ -54,7 +54,10 @@ window actually used is echoed back.",
         },
         Param {
             name: "limit",
-            kind: ParamKind::Integer { min: 1, max: SERIES_MAX },
+            kind: ParamKind::Integer {
+                min: 1,
+                max: SERIES_MAX,
+            },
             required: false,
             description: "How many series to return (default 20, at most 1000).",
         },
@@ -85,7 +88,15 @@ fn output_schema() -> Value {
             "infos": {"type": "array", "items": {"type": "string"}},
             "hint": {"type": "string"}
         }),
-        &["datasource", "query", "start", "end", "step", "resultType", "result"],
+        &[
+            "datasource",
+            "query",
+            "start",
+            "end",
+            "step",
+            "resultType",
+            "result",
+        ],
     )
 }
 
@@ -103,7 +114,8 @@ fn resolve_step(args: &Args, range: f64, scrape_interval: Option<f64>) -> Result
     let min_allowed = range / MAX_POINTS_PER_SERIES;
     match args.str("step") {
         Some(s) => {
-            let step = parse_duration(s).map_err(|e| ToolFailure::new(format!("argument 'step': {e}")))?;
+            let step =
+                parse_duration(s).map_err(|e| ToolFailure::new(format!("argument 'step': {e}")))?;
             if range / step > MAX_POINTS_PER_SERIES {
                 let fit = nice_step(min_allowed.max(1.0));
                 return Err(ToolFailure::new(format!(
@@ -138,7 +150,10 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
             format_time(end)
         )));
     }
-    let scrape_interval = ds.time_interval.as_deref().and_then(|t| parse_duration(t).ok());
+    let scrape_interval = ds
+        .time_interval
+        .as_deref()
+        .and_then(|t| parse_duration(t).ok());
     let step = resolve_step(args, end - start, scrape_interval)?;
     let result = with_client(ctx, ds, |c| c.query_range(expr, start, end, step))?;
     let shaped = shape::matrix(
@@ -153,7 +168,12 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
         "resultType": result.data["resultType"].as_str().unwrap_or("matrix"),
         "result": shaped.series, "points": shaped.points,
     });
-    count_fields(&mut out, shown, shaped.total, "aggregate (sum by (...), topk(...)) or raise `limit`");
+    count_fields(
+        &mut out,
+        shown,
+        shaped.total,
+        "aggregate (sum by (...), topk(...)) or raise `limit`",
+    );
     if shaped.total == 0 {
         out["hint"] = json!(
             "no series in this range: check the metric with find_metrics_by_pattern, the labels with \

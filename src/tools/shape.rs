@@ -27,9 +27,7 @@ pub fn count_fields(out: &mut Value, shown: usize, total: usize, how_to_see_more
     out["total"] = json!(total);
     out["shown"] = json!(shown);
     if shown < total {
-        out["truncated"] = json!(format!(
-            "{shown} of {total} shown; {how_to_see_more}"
-        ));
+        out["truncated"] = json!(format!("{shown} of {total} shown; {how_to_see_more}"));
     }
 }
 
@@ -100,7 +98,10 @@ pub fn vector(result: Value, limit: u64, keep_order: bool) -> Shaped {
             let mut out = Map::new();
             out.insert("metric".into(), take(&mut s, "metric"));
             if let Some(pair) = s.get("value").and_then(Value::as_array) {
-                out.insert("value".into(), pair.get(1).map(sample_value).unwrap_or(Value::Null));
+                out.insert(
+                    "value".into(),
+                    pair.get(1).map(sample_value).unwrap_or(Value::Null),
+                );
             }
             if let Some(h) = s.get_mut("histogram").map(Value::take) {
                 out.insert("histogram".into(), h.get(1).cloned().unwrap_or(h));
@@ -134,7 +135,9 @@ pub fn matrix(result: Value, limit: u64, keep_order: bool) -> Shaped {
             let (mut min, mut max, mut sum, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0u64);
             let mut last = Value::Null;
             for pair in raw {
-                let Some(pair) = pair.as_array() else { continue };
+                let Some(pair) = pair.as_array() else {
+                    continue;
+                };
                 let (Some(t), Some(v)) = (pair.first(), pair.get(1)) else {
                     continue;
                 };
@@ -151,7 +154,8 @@ pub fn matrix(result: Value, limit: u64, keep_order: bool) -> Shaped {
             points += values.len();
             let mut out = json!({"metric": take(&mut s, "metric"), "values": values});
             if n > 0 {
-                out["stats"] = json!({"min": min, "max": max, "avg": round(sum / n as f64), "last": last});
+                out["stats"] =
+                    json!({"min": min, "max": max, "avg": round(sum / n as f64), "last": last});
             }
             if let Some(h) = s.get("histograms") {
                 out["histograms"] = h.clone();

@@ -190,8 +190,14 @@ fn query_instant_shapes_vector_compactly_and_echoes_time() {
     );
     let s = structured(&out);
     assert_eq!(s["time"], "2025-11-21T09:00:00Z");
-    assert_eq!(s["result"], json!([{"metric": {"__name__": "up", "job": "a"}, "value": 1.0}]));
-    assert_eq!((s["total"].clone(), s["shown"].clone()), (json!(2), json!(1)));
+    assert_eq!(
+        s["result"],
+        json!([{"metric": {"__name__": "up", "job": "a"}, "value": 1.0}])
+    );
+    assert_eq!(
+        (s["total"].clone(), s["shown"].clone()),
+        (json!(2), json!(1))
+    );
     assert!(s["truncated"].as_str().unwrap().contains("1 of 2"));
     let body = String::from_utf8(b.seen.borrow()[0].body.clone().unwrap()).unwrap();
     assert!(body.contains("time=1763715600"), "{body}");
@@ -204,15 +210,28 @@ fn query_instant_scalar_and_empty_results() {
         200,
         ok(json!({"resultType": "scalar", "result": [NOW, "42"]})),
     )]);
-    let s = run(&b, "query_instant", json!({"datasource_id": "prom", "promql": "42"}));
+    let s = run(
+        &b,
+        "query_instant",
+        json!({"datasource_id": "prom", "promql": "42"}),
+    );
     assert_eq!(structured(&s)["value"], 42.0);
     let b = backend(vec![(
         "/api/v1/query",
         200,
         ok(json!({"resultType": "vector", "result": []})),
     )]);
-    let s = run(&b, "query_instant", json!({"datasource_id": "prom", "promql": "nothing"}));
-    assert!(structured(&s)["hint"].as_str().unwrap().contains("find_metrics_by_pattern"));
+    let s = run(
+        &b,
+        "query_instant",
+        json!({"datasource_id": "prom", "promql": "nothing"}),
+    );
+    assert!(
+        structured(&s)["hint"]
+            .as_str()
+            .unwrap()
+            .contains("find_metrics_by_pattern")
+    );
 }
 
 #[test]
@@ -224,7 +243,10 @@ fn query_range_refuses_too_many_points_and_names_a_step_that_fits() {
         json!({"datasource_id": "prom", "promql": "up", "start": "now-24h", "end": "now", "step": "1s"}),
     );
     let msg = error_text(&out);
-    assert!(msg.contains("86401 points") && msg.contains("'15s'"), "{msg}");
+    assert!(
+        msg.contains("86401 points") && msg.contains("'15s'"),
+        "{msg}"
+    );
     assert!(b.seen.borrow().is_empty());
 }
 
@@ -247,13 +269,20 @@ fn query_range_auto_step_respects_scrape_interval_and_echoes_window() {
     assert_eq!(s["step"], "30s");
     assert_eq!(s["start"], "2025-11-21T09:00:00Z");
     assert_eq!(s["points"], 3);
-    assert_eq!(s["result"][0]["stats"], json!({"min": 1.0, "max": 3.0, "avg": 2.0, "last": 2.0}));
+    assert_eq!(
+        s["result"][0]["stats"],
+        json!({"min": 1.0, "max": 3.0, "avg": 2.0, "last": 2.0})
+    );
     assert_eq!(s["result"][0]["values"][2], json!([1763719200, 2.0]));
 }
 
 #[test]
 fn label_values_filter_by_metric_with_match() {
-    let b = backend(vec![("/api/v1/label/job/values", 200, ok(json!(["b", "a"])))]);
+    let b = backend(vec![(
+        "/api/v1/label/job/values",
+        200,
+        ok(json!(["b", "a"])),
+    )]);
     let out = run(
         &b,
         "get_label_values",
@@ -263,14 +292,24 @@ fn label_values_filter_by_metric_with_match() {
     assert_eq!(s["values"], json!(["a", "b"]));
     assert_eq!(s["metric"], "up");
     let url = b.seen.borrow()[0].url.clone();
-    assert!(url.starts_with("http://127.0.0.1:8428/api/v1/label/job/values?"), "{url}");
-    assert!(url.contains("match%5B%5D=%7B__name__%3D%22up%22%7D"), "{url}");
+    assert!(
+        url.starts_with("http://127.0.0.1:8428/api/v1/label/job/values?"),
+        "{url}"
+    );
+    assert!(
+        url.contains("match%5B%5D=%7B__name__%3D%22up%22%7D"),
+        "{url}"
+    );
     assert!(url.contains("start=1763715600&end=1763719200"), "{url}");
 }
 
 #[test]
 fn metric_labels_use_labels_endpoint_with_window_and_drop_name() {
-    let b = backend(vec![("/api/v1/labels", 200, ok(json!(["__name__", "job", "instance"])))]);
+    let b = backend(vec![(
+        "/api/v1/labels",
+        200,
+        ok(json!(["__name__", "job", "instance"])),
+    )]);
     let out = run(
         &b,
         "get_metric_labels",
@@ -280,7 +319,10 @@ fn metric_labels_use_labels_endpoint_with_window_and_drop_name() {
     assert_eq!(s["labels"], json!(["instance", "job"]));
     assert_eq!(s["window"]["start"], "2025-11-21T08:00:00Z");
     let body = String::from_utf8(b.seen.borrow()[0].body.clone().unwrap()).unwrap();
-    assert!(body.contains("match%5B%5D=%7B__name__%3D%22up%22%7D"), "{body}");
+    assert!(
+        body.contains("match%5B%5D=%7B__name__%3D%22up%22%7D"),
+        "{body}"
+    );
 }
 
 #[test]
@@ -293,7 +335,11 @@ fn find_metrics_checks_the_regex_then_lets_prometheus_match() {
     );
     assert!(error_text(&out).contains("pattern"));
     assert!(b.seen.borrow().is_empty());
-    let b = backend(vec![("/api/v1/label/__name__/values", 200, ok(json!(["http_a_total"])))]);
+    let b = backend(vec![(
+        "/api/v1/label/__name__/values",
+        200,
+        ok(json!(["http_a_total"])),
+    )]);
     let out = run(
         &b,
         "find_metrics_by_pattern",
@@ -301,16 +347,26 @@ fn find_metrics_checks_the_regex_then_lets_prometheus_match() {
     );
     assert_eq!(structured(&out)["metrics"], json!(["http_a_total"]));
     let url = b.seen.borrow()[0].url.clone();
-    assert!(url.contains("match%5B%5D=%7B__name__%3D~%22http_.%2A%22%7D"), "{url}");
+    assert!(
+        url.contains("match%5B%5D=%7B__name__%3D~%22http_.%2A%22%7D"),
+        "{url}"
+    );
 }
 
 #[test]
 fn list_metrics_is_bounded_and_counts_the_rest() {
     let names: Vec<String> = (0..250).map(|i| format!("m_{i:03}")).collect();
-    let b = backend(vec![("/api/v1/label/__name__/values", 200, ok(json!(names)))]);
+    let b = backend(vec![(
+        "/api/v1/label/__name__/values",
+        200,
+        ok(json!(names)),
+    )]);
     let s = run(&b, "list_metrics", json!({"datasource_id": "prom"}));
     let s = structured(&s);
-    assert_eq!((s["total"].clone(), s["shown"].clone()), (json!(250), json!(200)));
+    assert_eq!(
+        (s["total"].clone(), s["shown"].clone()),
+        (json!(250), json!(200))
+    );
     assert_eq!(s["metrics"][0], "m_000");
 }
 
@@ -321,10 +377,18 @@ fn metadata_is_compact_and_hints_when_missing() {
         200,
         ok(json!({"up": [{"type": "gauge", "help": "Up.", "unit": ""}]})),
     )]);
-    let s = run(&b, "get_metric_metadata", json!({"datasource_id": "prom", "metric_name": "up"}));
+    let s = run(
+        &b,
+        "get_metric_metadata",
+        json!({"datasource_id": "prom", "metric_name": "up"}),
+    );
     assert_eq!(structured(&s)["metadata"][0]["type"], "gauge");
     let b = backend(vec![("/api/v1/metadata", 200, ok(json!({})))]);
-    let s = run(&b, "get_metric_metadata", json!({"datasource_id": "prom", "metric_name": "x"}));
+    let s = run(
+        &b,
+        "get_metric_metadata",
+        json!({"datasource_id": "prom", "metric_name": "x"}),
+    );
     assert!(structured(&s)["hint"].is_string());
 }
 
@@ -335,10 +399,21 @@ fn backend_errors_say_what_to_do() {
         422,
         json!({"status": "error", "errorType": "execution", "error": "query processing would load too many samples"}),
     )]);
-    let msg = error_text(&run(&b, "query_instant", json!({"datasource_id": "prom", "promql": "up"})));
-    assert!(msg.contains("too many samples") && msg.contains("What to do"), "{msg}");
+    let msg = error_text(&run(
+        &b,
+        "query_instant",
+        json!({"datasource_id": "prom", "promql": "up"}),
+    ));
+    assert!(
+        msg.contains("too many samples") && msg.contains("What to do"),
+        "{msg}"
+    );
     // No answer at all: connection refused.
-    let msg = error_text(&run(&backend(vec![]), "list_metrics", json!({"datasource_id": "prom"})));
+    let msg = error_text(&run(
+        &backend(vec![]),
+        "list_metrics",
+        json!({"datasource_id": "prom"}),
+    ));
     assert!(msg.contains("unreachable"), "{msg}");
 }
 
@@ -347,6 +422,10 @@ fn bad_arguments_are_tool_errors_the_model_can_fix() {
     let b = backend(vec![]);
     let msg = error_text(&run(&b, "query_instant", json!({"datasource_id": "prom"})));
     assert!(msg.contains("missing required argument 'promql'"), "{msg}");
-    let msg = error_text(&run(&b, "query_instant", json!({"datasource_id": "prom", "promql": "up", "time": "yesterday"})));
+    let msg = error_text(&run(
+        &b,
+        "query_instant",
+        json!({"datasource_id": "prom", "promql": "up", "time": "yesterday"}),
+    ));
     assert!(msg.contains("'yesterday'"), "{msg}");
 }
