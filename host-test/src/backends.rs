@@ -19,7 +19,6 @@
 //!
 //! The binaries come from `PATH` (Debian: `apt-get install prometheus victoria-metrics`).
 
-
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;

@@ -50,10 +50,9 @@ impl HostConfig {
         let settings = Settings::from_env(&env)?;
         let host: IpAddr = match env("HOST") {
             None => IpAddr::from([127, 0, 0, 1]),
-            Some(v) => v
-                .trim()
-                .parse()
-                .map_err(|_| format!("HOST: '{v}' is not an IP address (expected e.g. 127.0.0.1 or 0.0.0.0)"))?,
+            Some(v) => v.trim().parse().map_err(|_| {
+                format!("HOST: '{v}' is not an IP address (expected e.g. 127.0.0.1 or 0.0.0.0)")
+            })?,
         };
         let auth_mode = match env("AUTH_MODE").as_deref().map(str::trim) {
             None | Some("none") => AuthMode::None,
@@ -63,9 +62,15 @@ impl HostConfig {
             Some(other) => return Err(format!("AUTH_MODE: '{other}' is not one of: none, active")),
         };
         let allowed_hosts = match env("ALLOWED_HOSTS") {
-            Some(list) => list.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).collect(),
+            Some(list) => list
+                .split(',')
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .collect(),
             // DNS-rebinding protection: a loopback server answers only loopback names.
-            None if host.is_loopback() => vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            None if host.is_loopback() => {
+                vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
+            }
             None => Vec::new(),
         };
         Ok(HostConfig {
@@ -76,7 +81,9 @@ impl HostConfig {
             log_level: env("LOG_LEVEL").unwrap_or_else(|| "info".into()),
             auth_mode,
             allowed_hosts,
-            component: env("PROMS_MCP_COMPONENT").map(PathBuf::from).unwrap_or_else(default_component),
+            component: env("PROMS_MCP_COMPONENT")
+                .map(PathBuf::from)
+                .unwrap_or_else(default_component),
         })
     }
 }
@@ -99,7 +106,10 @@ mod tests {
     use super::*;
 
     fn from(pairs: &[(&str, &str)]) -> Result<HostConfig, String> {
-        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         HostConfig::from_env(move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
     }
 
@@ -116,13 +126,25 @@ mod tests {
     fn bad_values_name_the_variable() {
         assert!(from(&[("PORT", "http")]).unwrap_err().contains("PORT"));
         assert!(from(&[("HOST", "example")]).unwrap_err().contains("HOST"));
-        assert!(from(&[("AUTH_MODE", "maybe")]).unwrap_err().contains("AUTH_MODE"));
-        assert!(from(&[("QUERY_TIMEOUT", "x")]).unwrap_err().contains("QUERY_TIMEOUT"));
+        assert!(
+            from(&[("AUTH_MODE", "maybe")])
+                .unwrap_err()
+                .contains("AUTH_MODE")
+        );
+        assert!(
+            from(&[("QUERY_TIMEOUT", "x")])
+                .unwrap_err()
+                .contains("QUERY_TIMEOUT")
+        );
     }
 
     #[test]
     fn public_bind_takes_allowed_hosts_from_the_environment() {
-        let c = from(&[("HOST", "0.0.0.0"), ("ALLOWED_HOSTS", "mcp.example, mcp.example:8000")]).unwrap();
+        let c = from(&[
+            ("HOST", "0.0.0.0"),
+            ("ALLOWED_HOSTS", "mcp.example, mcp.example:8000"),
+        ])
+        .unwrap();
         assert_eq!(c.allowed_hosts, ["mcp.example", "mcp.example:8000"]);
     }
 }

@@ -71,7 +71,10 @@ impl Egress {
     }
 }
 
-fn client_for(ds: &Datasource, connect_timeout: Duration) -> anyhow::Result<Client<Connector, WasiBody>> {
+fn client_for(
+    ds: &Datasource,
+    connect_timeout: Duration,
+) -> anyhow::Result<Client<Connector, WasiBody>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
@@ -91,7 +94,11 @@ fn client_for(ds: &Datasource, connect_timeout: Duration) -> anyhow::Result<Clie
                         anyhow::anyhow!("datasource '{}': unreadable tlsCACert: {e}", ds.name)
                     })?)?;
                 }
-                anyhow::ensure!(!roots.is_empty(), "datasource '{}': tlsCACert holds no certificate", ds.name);
+                anyhow::ensure!(
+                    !roots.is_empty(),
+                    "datasource '{}': tlsCACert holds no certificate",
+                    ds.name
+                );
             }
             None => {
                 let native = rustls_native_certs::load_native_certs();
@@ -140,7 +147,12 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -149,7 +161,12 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
@@ -165,12 +182,24 @@ pub struct EgressHooks {
 /// The origin a request is addressed to, with the scheme's default port filled in.
 fn origin_of(uri: &http::Uri) -> Option<Origin> {
     let scheme = uri.scheme_str()?.to_ascii_lowercase();
-    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-    let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+    let host = uri
+        .host()?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if scheme == "https" { 443 } else { 80 });
     Some(Origin { scheme, host, port })
 }
 
-type SendResult = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
+type SendResult = Result<
+    (
+        http::Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ),
+    HttpError,
+>;
 
 impl WasiHttpHooks for EgressHooks {
     fn send_request(
@@ -183,9 +212,14 @@ impl WasiHttpHooks for EgressHooks {
         let egress = self.egress.clone();
         Box::new(async move {
             let origin = origin_of(request.uri());
-            let Some((origin, route)) = origin.and_then(|o| egress.routes.get(&o).map(|r| (o, r))) else {
+            let Some((origin, route)) = origin.and_then(|o| egress.routes.get(&o).map(|r| (o, r)))
+            else {
                 // Log the destination without path or query: queries may carry data, never secrets.
-                let target = request.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+                let target = request
+                    .uri()
+                    .authority()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
                 tracing::warn!(target_authority = %target, "egress denied: not a configured datasource origin");
                 egress.metrics.egress_denied();
                 return Err(HttpError::HttpRequestDenied);
@@ -211,7 +245,10 @@ impl WasiHttpHooks for EgressHooks {
             }
             let response = outcome?;
             let response = response.map(|body| body.map_err(HttpError::from).boxed_unsync());
-            Ok((response, Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>))
+            Ok((
+                response,
+                Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
+            ))
         })
     }
 }
@@ -247,7 +284,10 @@ fn classify(e: &hyper_util::client::legacy::Error) -> HttpError {
     if e.is_connect() {
         let text = e.to_string();
         if text.contains("dns error") || text.contains("failed to lookup") {
-            return HttpError::DnsError { rcode: Some("lookup failed".into()), info_code: None };
+            return HttpError::DnsError {
+                rcode: Some("lookup failed".into()),
+                info_code: None,
+            };
         }
         return HttpError::DestinationUnavailable;
     }
@@ -261,7 +301,10 @@ mod tests {
     #[test]
     fn origins_fill_default_ports_and_normalise_case() {
         let o = origin_of(&"HTTP://Prom.Example:9090/api".parse().unwrap()).unwrap();
-        assert_eq!((o.scheme.as_str(), o.host.as_str(), o.port), ("http", "prom.example", 9090));
+        assert_eq!(
+            (o.scheme.as_str(), o.host.as_str(), o.port),
+            ("http", "prom.example", 9090)
+        );
         let o = origin_of(&"https://[::1]/x".parse().unwrap()).unwrap();
         assert_eq!((o.host.as_str(), o.port), ("::1", 443));
         assert!(origin_of(&"/relative".parse().unwrap()).is_none());

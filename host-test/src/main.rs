@@ -23,9 +23,16 @@ fn main() -> std::process::ExitCode {
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     if !matches!(command.as_str(), "serve" | "demo") {
         eprintln!("{USAGE}");
-        return if matches!(command.as_str(), "-h" | "--help" | "help") { 0.into() } else { 2.into() };
+        return if matches!(command.as_str(), "-h" | "--help" | "help") {
+            0.into()
+        } else {
+            2.into()
+        };
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match runtime.block_on(run(command == "demo")) {
         Ok(()) => 0.into(),
         Err(e) => {
@@ -46,7 +53,8 @@ async fn run(demo: bool) -> anyhow::Result<()> {
     let _demo_dir;
     if demo {
         let data = DemoData::new_ending_near_now();
-        let prometheus = backends::start_prometheus(&data).context("starting the demo Prometheus")?;
+        let prometheus =
+            backends::start_prometheus(&data).context("starting the demo Prometheus")?;
         let mut yaml = format!(
             "apiVersion: 1\ndatasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n",
             prometheus.url
@@ -60,7 +68,9 @@ async fn run(demo: bool) -> anyhow::Result<()> {
                 ));
                 _backends.push(vm);
             }
-            Err(e) => tracing::warn!(error = %e, "VictoriaMetrics not started; serving Prometheus only"),
+            Err(e) => {
+                tracing::warn!(error = %e, "VictoriaMetrics not started; serving Prometheus only")
+            }
         }
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("datasources.yaml");
@@ -68,7 +78,10 @@ async fn run(demo: bool) -> anyhow::Result<()> {
         config.settings.datasources_path = path.display().to_string();
         _demo_dir = dir;
         for b in &_backends {
-            println!("demo: started a local {:?} with 6 hours of demo data at {}", b.kind, b.url);
+            println!(
+                "demo: started a local {:?} with 6 hours of demo data at {}",
+                b.kind, b.url
+            );
         }
     }
 
@@ -78,7 +91,8 @@ async fn run(demo: bool) -> anyhow::Result<()> {
             config.settings.datasources_path
         )
     })?;
-    let datasources = proms_mcp::datasources::parse(&text, &config.settings.datasources_path, &env)?;
+    let datasources =
+        proms_mcp::datasources::parse(&text, &config.settings.datasources_path, &env)?;
     for s in &datasources.skipped {
         tracing::info!(datasource = %s.name, kind = %s.kind, "skipping datasource of unsupported type");
     }
@@ -86,7 +100,11 @@ async fn run(demo: bool) -> anyhow::Result<()> {
         tracing::warn!(warning = %w, "datasources file");
     }
     let metrics = Arc::new(Metrics::default());
-    let egress = Arc::new(Egress::new(&datasources, config.settings.query_timeout, metrics.clone())?);
+    let egress = Arc::new(Egress::new(
+        &datasources,
+        config.settings.query_timeout,
+        metrics.clone(),
+    )?);
     let started = std::time::Instant::now();
     let runtime = Arc::new(PluginRuntime::load(
         &config.component,
@@ -122,7 +140,8 @@ async fn run(demo: bool) -> anyhow::Result<()> {
 }
 
 async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("signal handler");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
@@ -131,8 +150,14 @@ async fn shutdown_signal() {
 
 fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| {
-        eprintln!("LOG_LEVEL: '{level}' is not a level (error, warn, info, debug, trace); using info");
+        eprintln!(
+            "LOG_LEVEL: '{level}' is not a level (error, warn, info, debug, trace); using info"
+        );
         tracing_subscriber::EnvFilter::new("info")
     });
-    tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -45,13 +45,41 @@ impl Default for Metrics {
             backend_duration: Family::new_with_constructor(latency),
             egress_denied: Counter::default(),
         };
-        registry.register("http_requests", "HTTP requests served, by path and status", m.http_requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency, by path", m.http_duration.clone());
-        registry.register("tool_calls", "Tool calls, by tool and outcome (ok, error, unknown_tool, trap, timeout)", m.tool_calls.clone());
-        registry.register("tool_call_duration_seconds", "Tool call latency, by tool", m.tool_duration.clone());
-        registry.register("backend_requests", "Requests to datasources, by datasource and HTTP status (or 'error')", m.backend_requests.clone());
-        registry.register("backend_request_duration_seconds", "Datasource request latency until response headers, by datasource", m.backend_duration.clone());
-        registry.register("egress_denied", "Outbound requests refused because the origin is not a configured datasource", m.egress_denied.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests served, by path and status",
+            m.http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency, by path",
+            m.http_duration.clone(),
+        );
+        registry.register(
+            "tool_calls",
+            "Tool calls, by tool and outcome (ok, error, unknown_tool, trap, timeout)",
+            m.tool_calls.clone(),
+        );
+        registry.register(
+            "tool_call_duration_seconds",
+            "Tool call latency, by tool",
+            m.tool_duration.clone(),
+        );
+        registry.register(
+            "backend_requests",
+            "Requests to datasources, by datasource and HTTP status (or 'error')",
+            m.backend_requests.clone(),
+        );
+        registry.register(
+            "backend_request_duration_seconds",
+            "Datasource request latency until response headers, by datasource",
+            m.backend_duration.clone(),
+        );
+        registry.register(
+            "egress_denied",
+            "Outbound requests refused because the origin is not a configured datasource",
+            m.egress_denied.clone(),
+        );
         *m.registry.lock().expect("fresh mutex") = registry;
         m
     }
@@ -65,22 +93,47 @@ impl Metrics {
             "/mcp" | "/mcp/" | "/health" | "/metrics" => path.to_string(),
             _ => "other".to_string(),
         };
-        self.http_requests.get_or_create(&vec![("path", path.clone()), ("status", status.to_string())]).inc();
-        self.http_duration.get_or_create(&vec![("path", path)]).observe(elapsed.as_secs_f64());
+        self.http_requests
+            .get_or_create(&vec![
+                ("path", path.clone()),
+                ("status", status.to_string()),
+            ])
+            .inc();
+        self.http_duration
+            .get_or_create(&vec![("path", path)])
+            .observe(elapsed.as_secs_f64());
     }
 
     /// Counts one tool call with its outcome.
     pub fn tool_call(&self, tool: &str, outcome: &'static str, elapsed: Duration) {
-        let tool = if proms_mcp::tools::TOOLS.iter().any(|t| t.name == tool) { tool.to_string() } else { "unknown".to_string() };
-        self.tool_calls.get_or_create(&vec![("tool", tool.clone()), ("outcome", outcome.to_string())]).inc();
-        self.tool_duration.get_or_create(&vec![("tool", tool)]).observe(elapsed.as_secs_f64());
+        let tool = if proms_mcp::tools::TOOLS.iter().any(|t| t.name == tool) {
+            tool.to_string()
+        } else {
+            "unknown".to_string()
+        };
+        self.tool_calls
+            .get_or_create(&vec![
+                ("tool", tool.clone()),
+                ("outcome", outcome.to_string()),
+            ])
+            .inc();
+        self.tool_duration
+            .get_or_create(&vec![("tool", tool)])
+            .observe(elapsed.as_secs_f64());
     }
 
     /// Counts one datasource request; `status` is `None` when no response came back.
     pub fn backend_request(&self, datasource: &str, status: Option<u16>, elapsed: Duration) {
         let status = status.map_or_else(|| "error".to_string(), |s| s.to_string());
-        self.backend_requests.get_or_create(&vec![("datasource", datasource.to_string()), ("status", status)]).inc();
-        self.backend_duration.get_or_create(&vec![("datasource", datasource.to_string())]).observe(elapsed.as_secs_f64());
+        self.backend_requests
+            .get_or_create(&vec![
+                ("datasource", datasource.to_string()),
+                ("status", status),
+            ])
+            .inc();
+        self.backend_duration
+            .get_or_create(&vec![("datasource", datasource.to_string())])
+            .observe(elapsed.as_secs_f64());
     }
 
     /// Counts one denied outbound request.
@@ -111,10 +164,22 @@ mod tests {
         m.backend_request("prom", Some(200), Duration::from_millis(2));
         m.egress_denied();
         let text = m.encode();
-        assert!(text.contains(r#"mcp_tool_calls_total{tool="query_instant",outcome="ok"} 1"#), "{text}");
-        assert!(text.contains(r#"mcp_tool_calls_total{tool="unknown",outcome="unknown_tool"} 1"#), "{text}");
-        assert!(text.contains("mcp_tool_call_duration_seconds_bucket"), "{text}");
-        assert!(text.contains(r#"mcp_backend_requests_total{datasource="prom",status="200"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"mcp_tool_calls_total{tool="query_instant",outcome="ok"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"mcp_tool_calls_total{tool="unknown",outcome="unknown_tool"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("mcp_tool_call_duration_seconds_bucket"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"mcp_backend_requests_total{datasource="prom",status="200"} 1"#),
+            "{text}"
+        );
         assert!(text.contains("mcp_egress_denied_total 1"), "{text}");
     }
 }

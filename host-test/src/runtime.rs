@@ -14,7 +14,10 @@ use proms_mcp::settings::{QUERY_TIMEOUT_ENV, Settings};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    StoreLimitsBuilder,
+};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -108,8 +111,13 @@ impl PluginRuntime {
 
         // The component reads a private snapshot, so it sees exactly the datasources the egress
         // policy was built from, and no sibling files of the original.
-        let config_dir = tempfile::Builder::new().prefix("proms-mcp-config").tempdir()?;
-        std::fs::write(config_dir.path().join(GUEST_DATASOURCES_FILE), datasources_text)?;
+        let config_dir = tempfile::Builder::new()
+            .prefix("proms-mcp-config")
+            .tempdir()?;
+        std::fs::write(
+            config_dir.path().join(GUEST_DATASOURCES_FILE),
+            datasources_text,
+        )?;
 
         // Only what the component reads: its settings and the variables the file interpolates.
         let mut guest_env = vec![
@@ -184,16 +192,25 @@ impl PluginRuntime {
         &self,
         f: impl AsyncFnOnce(&mut Store<State>, &bindings::Plugin) -> wasmtime::Result<T>,
     ) -> Result<T, CallFailure> {
-        let _slot = self.slots.acquire().await.map_err(|_| CallFailure::Trap("runtime shutting down".into()))?;
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| CallFailure::Trap("runtime shutting down".into()))?;
         let run = async {
-            let mut store = self.new_store().map_err(|e| CallFailure::Trap(format!("{e:#}")))?;
+            let mut store = self
+                .new_store()
+                .map_err(|e| CallFailure::Trap(format!("{e:#}")))?;
             let plugin = self
                 .pre
                 .instantiate_async(&mut store)
                 .await
                 .map_err(|e| CallFailure::Trap(format!("instantiating: {e:#}")))?;
             f(&mut store, &plugin).await.map_err(|e| {
-                if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+                if matches!(
+                    e.downcast_ref::<wasmtime::Trap>(),
+                    Some(wasmtime::Trap::Interrupt)
+                ) {
                     CallFailure::Deadline
                 } else {
                     CallFailure::Trap(format!("{e:#}"))
@@ -214,7 +231,8 @@ impl PluginRuntime {
 fn compile_cached(engine: &Engine, bytes: &[u8], dir: Option<String>) -> anyhow::Result<Component> {
     use std::hash::{Hash, Hasher};
     let compile = || {
-        Component::new(engine, bytes).map_err(|e| anyhow::anyhow!("compiling the plugin component: {e:#}"))
+        Component::new(engine, bytes)
+            .map_err(|e| anyhow::anyhow!("compiling the plugin component: {e:#}"))
     };
     let dir = dir.map(PathBuf::from).or_else(|| {
         std::env::var_os("XDG_CACHE_HOME")
@@ -235,13 +253,18 @@ fn compile_cached(engine: &Engine, bytes: &[u8], dir: Option<String>) -> anyhow:
         // hashes the component and the engine settings) in a directory only this user can write.
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(component) => return Ok(component),
-            Err(e) => tracing::warn!(error = %e, path = %path.display(), "ignoring unusable compiled-code cache"),
+            Err(e) => {
+                tracing::warn!(error = %e, path = %path.display(), "ignoring unusable compiled-code cache")
+            }
         }
     }
     let component = compile()?;
     if let Ok(native) = component.serialize() {
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, native).and_then(|()| std::fs::rename(&tmp, &path)).is_err() {
+        if std::fs::write(&tmp, native)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .is_err()
+        {
             let _ = std::fs::remove_file(&tmp);
         }
     }
@@ -251,7 +274,10 @@ fn compile_cached(engine: &Engine, bytes: &[u8], dir: Option<String>) -> anyhow:
 /// Creates `dir` (mode 0700) if needed; true if it is ours and not writable by group or others.
 fn private_dir(dir: &Path) -> bool {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir);
     // /proc/self belongs to this process's user: no libc call needed to learn who we are.
     let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
         return false;
@@ -286,14 +312,17 @@ aggregation, shorter range) or try again",
 impl ToolProvider for PluginRuntime {
     async fn list_tools(&self) -> Result<Vec<Value>, ProviderError> {
         let tools = self
-            .with_instance(async |store, plugin| plugin.proms_mcp_tools().call_list_tools(store).await)
+            .with_instance(async |store, plugin| {
+                plugin.proms_mcp_tools().call_list_tools(store).await
+            })
             .await
             .map_err(|f| ProviderError::Unavailable(self.failure_message(&f)))?;
         tools
             .into_iter()
             .map(|t| {
-                serde_json::from_str(&t.definition_json)
-                    .map_err(|e| ProviderError::Unavailable(format!("tool {} has a bad definition: {e}", t.name)))
+                serde_json::from_str(&t.definition_json).map_err(|e| {
+                    ProviderError::Unavailable(format!("tool {} has a bad definition: {e}", t.name))
+                })
             })
             .collect()
     }
@@ -325,13 +354,28 @@ impl ToolProvider for PluginRuntime {
                     let label = if v["isError"] == true { "error" } else { "ok" };
                     (label, Ok(v))
                 }
-                Err(e) => ("trap", Err(ProviderError::Unavailable(format!("the tool returned invalid JSON: {e}")))),
+                Err(e) => (
+                    "trap",
+                    Err(ProviderError::Unavailable(format!(
+                        "the tool returned invalid JSON: {e}"
+                    ))),
+                ),
             },
-            Ok(Err(ToolError::UnknownTool(m))) => ("unknown_tool", Err(ProviderError::UnknownTool(m))),
-            Ok(Err(ToolError::InvalidArguments(m))) => ("error", Err(ProviderError::InvalidArguments(m))),
+            Ok(Err(ToolError::UnknownTool(m))) => {
+                ("unknown_tool", Err(ProviderError::UnknownTool(m)))
+            }
+            Ok(Err(ToolError::InvalidArguments(m))) => {
+                ("error", Err(ProviderError::InvalidArguments(m)))
+            }
             Ok(Err(ToolError::Unavailable(m))) => ("error", Err(ProviderError::Unavailable(m))),
-            Err(f @ CallFailure::Deadline) => ("timeout", Err(ProviderError::Unavailable(self.failure_message(&f)))),
-            Err(f) => ("trap", Err(ProviderError::Unavailable(self.failure_message(&f)))),
+            Err(f @ CallFailure::Deadline) => (
+                "timeout",
+                Err(ProviderError::Unavailable(self.failure_message(&f))),
+            ),
+            Err(f) => (
+                "trap",
+                Err(ProviderError::Unavailable(self.failure_message(&f))),
+            ),
         };
         let elapsed = started.elapsed();
         self.metrics.tool_call(&name, label, elapsed);
@@ -351,6 +395,9 @@ mod tests {
         let dir = base.path().join("cache");
         assert!(private_dir(&dir), "created with mode 0700");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        assert!(!private_dir(&dir), "a world-writable cache could inject code");
+        assert!(
+            !private_dir(&dir),
+            "a world-writable cache could inject code"
+        );
     }
 }

@@ -88,9 +88,15 @@ pub async fn start(
         datasources,
     });
 
-    let mcp_listener = TcpListener::bind((config.host, config.port)).await.map_err(|e| {
-        anyhow::anyhow!("cannot listen on {}:{} (PORT): {e}", config.host, config.port)
-    })?;
+    let mcp_listener = TcpListener::bind((config.host, config.port))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}:{} (PORT): {e}",
+                config.host,
+                config.port
+            )
+        })?;
     let health_listener = TcpListener::bind((config.host, config.health_metrics_port))
         .await
         .map_err(|e| {
@@ -103,8 +109,18 @@ pub async fn start(
     let mcp_addr = mcp_listener.local_addr()?;
     let health_addr = health_listener.local_addr()?;
     let tasks = vec![
-        tokio::spawn(accept_loop(mcp_listener, shared.clone(), stop.clone(), Port::Mcp)),
-        tokio::spawn(accept_loop(health_listener, shared, stop.clone(), Port::Health)),
+        tokio::spawn(accept_loop(
+            mcp_listener,
+            shared.clone(),
+            stop.clone(),
+            Port::Mcp,
+        )),
+        tokio::spawn(accept_loop(
+            health_listener,
+            shared,
+            stop.clone(),
+            Port::Health,
+        )),
     ];
     Ok(Running {
         mcp_addr,
@@ -120,7 +136,12 @@ enum Port {
     Health,
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken, port: Port) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+    port: Port,
+) {
     loop {
         let (stream, peer) = tokio::select! {
             _ = stop.cancelled() => return,
@@ -151,7 +172,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Cancellat
     }
 }
 
-async fn route(shared: &Shared, port: Port, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+async fn route(
+    shared: &Shared,
+    port: Port,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -175,7 +201,9 @@ async fn route(shared: &Shared, port: Port, req: Request<Incoming>, peer: Socket
         ),
     };
     let status = response.status().as_u16();
-    shared.metrics.http_request(&path, status, started.elapsed());
+    shared
+        .metrics
+        .http_request(&path, status, started.elapsed());
     if !matches!(port, Port::Health) {
         tracing::info!(
             method = %method, path = %path, status, peer = %peer,

@@ -13,12 +13,23 @@ fn component_imports_and_exports_exactly_the_contract() {
         panic!("the plugin must be a component, not a WIT package");
     };
     let world = &resolve.worlds[world];
-    let imports: BTreeSet<String> = world.imports.keys().map(|k| resolve.name_world_key(k)).collect();
-    let exports: BTreeSet<String> = world.exports.keys().map(|k| resolve.name_world_key(k)).collect();
+    let imports: BTreeSet<String> = world
+        .imports
+        .keys()
+        .map(|k| resolve.name_world_key(k))
+        .collect();
+    let exports: BTreeSet<String> = world
+        .exports
+        .keys()
+        .map(|k| resolve.name_world_key(k))
+        .collect();
     println!("imports: {imports:#?}\nexports: {exports:#?}");
     assert_eq!(
         exports,
-        BTreeSet::from(["proms:mcp/promql@0.1.0".to_string(), "proms:mcp/tools@0.1.0".to_string()])
+        BTreeSet::from([
+            "proms:mcp/promql@0.1.0".to_string(),
+            "proms:mcp/tools@0.1.0".to_string()
+        ])
     );
     assert_eq!(imports, expected_imports());
 }

@@ -23,7 +23,8 @@ fn answer_once(listener: TcpListener) -> std::thread::JoinHandle<()> {
         if let Ok((mut s, _)) = listener.accept() {
             let mut buf = [0u8; 4096];
             let _ = s.read(&mut buf);
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
         }
     })
 }
@@ -37,7 +38,9 @@ async fn only_configured_origins_are_reachable() {
     let other_port = other.local_addr().unwrap().port();
     let server = answer_once(allowed);
 
-    let yaml = format!("datasources:\n- name: p\n  type: prometheus\n  url: http://127.0.0.1:{allowed_port}/prefix\n");
+    let yaml = format!(
+        "datasources:\n- name: p\n  type: prometheus\n  url: http://127.0.0.1:{allowed_port}/prefix\n"
+    );
     let set = proms_mcp::datasources::parse(&yaml, "t.yaml", &|_| None).unwrap();
     let metrics = Arc::new(Metrics::default());
     let egress = Arc::new(Egress::new(&set, Duration::from_secs(2), metrics.clone()).unwrap());
@@ -48,7 +51,11 @@ async fn only_configured_origins_are_reachable() {
         Box::into_pin(fut)
     };
 
-    let (response, _io) = send(format!("http://127.0.0.1:{allowed_port}/prefix/api/v1/query")).await.unwrap();
+    let (response, _io) = send(format!(
+        "http://127.0.0.1:{allowed_port}/prefix/api/v1/query"
+    ))
+    .await
+    .unwrap();
     assert_eq!(response.status(), 200);
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&body[..], b"ok");
@@ -67,7 +74,10 @@ async fn only_configured_origins_are_reachable() {
         }
     }
     // The refused origin never saw a connection.
-    assert_eq!(other.accept().map_err(|e| e.kind()).unwrap_err(), std::io::ErrorKind::WouldBlock);
+    assert_eq!(
+        other.accept().map_err(|e| e.kind()).unwrap_err(),
+        std::io::ErrorKind::WouldBlock
+    );
     assert!(metrics.encode().contains("mcp_egress_denied_total 4"));
 }
 
@@ -85,15 +95,17 @@ async fn https_server() -> (u16, String, tokio::task::JoinHandle<()>) {
         .unwrap()
         .signed_by(&server_key, &issuer)
         .unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![server_cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
-        )
-        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![server_cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+    )
+    .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -102,11 +114,15 @@ async fn https_server() -> (u16, String, tokio::task::JoinHandle<()>) {
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
                 let mut buf = [0u8; 4096];
                 let _ = tls.read(&mut buf).await;
                 let _ = tls
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
                     .await;
                 let _ = tls.shutdown().await;
             });
@@ -126,13 +142,16 @@ async fn tls_uses_the_datasource_ca_and_refuses_unknown_certificates() {
          - name: system-roots\n  type: prometheus\n  url: https://127.0.0.1:{other_port}\n"
     );
     let set = proms_mcp::datasources::parse(&yaml, "t.yaml", &|_| None).unwrap();
-    let egress = Arc::new(Egress::new(&set, Duration::from_secs(2), Arc::new(Metrics::default())).unwrap());
+    let egress =
+        Arc::new(Egress::new(&set, Duration::from_secs(2), Arc::new(Metrics::default())).unwrap());
     let send = |url: String| {
         let mut hooks = egress.hooks();
         Box::into_pin(hooks.send_request(request(&url), None, Box::new(async { Ok(()) })))
     };
     // The configured CA verifies the server.
-    let (response, _io) = send(format!("https://127.0.0.1:{port}/api/v1/query")).await.unwrap();
+    let (response, _io) = send(format!("https://127.0.0.1:{port}/api/v1/query"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     // A server whose CA is not trusted (system roots only) is refused as a certificate error.
     match send(format!("https://127.0.0.1:{other_port}/")).await {
@@ -142,11 +161,18 @@ async fn tls_uses_the_datasource_ca_and_refuses_unknown_certificates() {
     }
 
     // tlsSkipVerify: the datasource owner opted out of verification.
-    let yaml = format!("datasources:\n- name: skip\n  type: prometheus\n  url: https://127.0.0.1:{other_port}\n  jsonData:\n    tlsSkipVerify: true\n");
+    let yaml = format!(
+        "datasources:\n- name: skip\n  type: prometheus\n  url: https://127.0.0.1:{other_port}\n  jsonData:\n    tlsSkipVerify: true\n"
+    );
     let set = proms_mcp::datasources::parse(&yaml, "t.yaml", &|_| None).unwrap();
-    let egress = Arc::new(Egress::new(&set, Duration::from_secs(2), Arc::new(Metrics::default())).unwrap());
+    let egress =
+        Arc::new(Egress::new(&set, Duration::from_secs(2), Arc::new(Metrics::default())).unwrap());
     let mut hooks = egress.hooks();
-    let fut = hooks.send_request(request(&format!("https://127.0.0.1:{other_port}/")), None, Box::new(async { Ok(()) }));
+    let fut = hooks.send_request(
+        request(&format!("https://127.0.0.1:{other_port}/")),
+        None,
+        Box::new(async { Ok(()) }),
+    );
     let (response, _io) = Box::into_pin(fut).await.unwrap();
     assert_eq!(response.status(), 200);
     server.abort();

@@ -27,35 +27,82 @@ async fn failures_are_tool_errors_that_say_what_to_do() {
     let client = host.client().await;
 
     // Unknown datasource: the message lists the configured ids.
-    let msg = call_err(&client, "query_instant", json!({"datasource_id": "nope", "promql": "up"})).await;
-    assert!(msg.contains("unknown datasource_id 'nope'") && msg.contains("prometheus, down"), "{msg}");
+    let msg = call_err(
+        &client,
+        "query_instant",
+        json!({"datasource_id": "nope", "promql": "up"}),
+    )
+    .await;
+    assert!(
+        msg.contains("unknown datasource_id 'nope'") && msg.contains("prometheus, down"),
+        "{msg}"
+    );
 
     // PromQL that does not parse: refused with the position, nothing sent.
-    let msg = call_err(&client, "query_instant", json!({"datasource_id": "prometheus", "promql": "sum(rate(x[5m])"})).await;
+    let msg = call_err(
+        &client,
+        "query_instant",
+        json!({"datasource_id": "prometheus", "promql": "sum(rate(x[5m])"}),
+    )
+    .await;
     assert!(msg.contains("invalid PromQL"), "{msg}");
-    let msg = call_err(&client, "query_instant", json!({"datasource_id": "prometheus", "promql": "   "})).await;
+    let msg = call_err(
+        &client,
+        "query_instant",
+        json!({"datasource_id": "prometheus", "promql": "   "}),
+    )
+    .await;
     assert!(msg.contains("promql"), "{msg}");
 
     // Too many points: refused before sending, with a step that fits.
     let msg = call_err(&client, "query_range", json!({"datasource_id": "prometheus", "promql": "up", "start": "now-7d", "end": "now", "step": "15s"})).await;
-    assert!(msg.contains("40321 points") && msg.contains("11,000") && msg.contains("'1m'"), "{msg}");
+    assert!(
+        msg.contains("40321 points") && msg.contains("11,000") && msg.contains("'1m'"),
+        "{msg}"
+    );
 
     // Bad arguments: the model is told what to fix.
-    let msg = call_err(&client, "query_range", json!({"datasource_id": "prometheus", "promql": "up", "start": "yesterday", "end": "now"})).await;
-    assert!(msg.contains("'yesterday'") && msg.contains("RFC 3339"), "{msg}");
-    let msg = call_err(&client, "get_label_values", json!({"datasource_id": "prometheus", "label": "job"})).await;
+    let msg = call_err(
+        &client,
+        "query_range",
+        json!({"datasource_id": "prometheus", "promql": "up", "start": "yesterday", "end": "now"}),
+    )
+    .await;
+    assert!(
+        msg.contains("'yesterday'") && msg.contains("RFC 3339"),
+        "{msg}"
+    );
+    let msg = call_err(
+        &client,
+        "get_label_values",
+        json!({"datasource_id": "prometheus", "label": "job"}),
+    )
+    .await;
     assert!(msg.contains("unknown argument 'label'"), "{msg}");
-    let msg = call_err(&client, "find_metrics_by_pattern", json!({"datasource_id": "prometheus", "pattern": "(unclosed"})).await;
+    let msg = call_err(
+        &client,
+        "find_metrics_by_pattern",
+        json!({"datasource_id": "prometheus", "pattern": "(unclosed"}),
+    )
+    .await;
     assert!(msg.contains("pattern"), "{msg}");
 
     // An evaluation error from Prometheus itself keeps its type and message, plus advice.
     let msg = call_err(&client, "query_instant", json!({"datasource_id": "prometheus", "promql": "demo_items_info * on(job) demo_items_info"})).await;
-    assert!(msg.contains("datasource 'prometheus'") && msg.contains("execution") && msg.contains("many-to-many"), "{msg}");
+    assert!(
+        msg.contains("datasource 'prometheus'")
+            && msg.contains("execution")
+            && msg.contains("many-to-many"),
+        "{msg}"
+    );
 
     // Backend down: a clear error, within the timeout, and the server keeps serving.
     let started = std::time::Instant::now();
     let msg = call_err(&client, "list_metrics", json!({"datasource_id": "down"})).await;
-    assert!(msg.contains("unreachable") || msg.contains("refused"), "{msg}");
+    assert!(
+        msg.contains("unreachable") || msg.contains("refused"),
+        "{msg}"
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     let ok = call_ok(&client, "query_instant", json!({"datasource_id": "prometheus", "promql": "count(demo_items_info)", "time": data.end.to_string()})).await;
     assert_eq!(ok["result"][0]["value"], json!(150.0));
@@ -66,22 +113,37 @@ async fn failures_are_tool_errors_that_say_what_to_do() {
         .await
         .expect_err("unknown tool must be a protocol error");
     let text = format!("{err:?}");
-    assert!(text.contains("-32602") || text.contains("InvalidParams") || text.contains("unknown tool"), "{text}");
+    assert!(
+        text.contains("-32602") || text.contains("InvalidParams") || text.contains("unknown tool"),
+        "{text}"
+    );
 
     // Secrets: configured, used (the header value came through $TOKEN interpolation), never shown.
     let ds = call_ok(&client, "list_datasources", json!({})).await;
     let shown = ds.to_string();
-    assert!(!shown.contains(SECRET) && !shown.contains(PASSWORD) && !shown.contains("tenant-1"), "{shown}");
-    assert!(shown.contains("Authorization") && shown.contains("X-Scope-OrgID"), "header names are shown: {shown}");
+    assert!(
+        !shown.contains(SECRET) && !shown.contains(PASSWORD) && !shown.contains("tenant-1"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Authorization") && shown.contains("X-Scope-OrgID"),
+        "header names are shown: {shown}"
+    );
     client.cancel().await.unwrap();
     let log = host.log_text();
-    assert!(!log.contains(SECRET) && !log.contains(PASSWORD), "a secret reached the log");
+    assert!(
+        !log.contains(SECRET) && !log.contains(PASSWORD),
+        "a secret reached the log"
+    );
 }
 
 #[test]
 fn bad_datasource_files_stop_the_host_with_a_message_naming_file_and_entry() {
     let cases = [
-        ("datasources:\n- name: a\n  type: prometheus\n  url: http://127.0.0.1:1\n- name: a\n  type: prometheus\n  url: http://127.0.0.1:2\n", "'a'"),
+        (
+            "datasources:\n- name: a\n  type: prometheus\n  url: http://127.0.0.1:1\n- name: a\n  type: prometheus\n  url: http://127.0.0.1:2\n",
+            "'a'",
+        ),
         ("datasources:\n- name: a\n  type: prometheus\n", "url"),
         ("datasources: [ {", "datasources.yaml"),
     ];
@@ -99,6 +161,9 @@ fn bad_datasource_files_stop_the_host_with_a_message_naming_file_and_entry() {
             .unwrap();
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(&path.display().to_string()) && stderr.contains(needle), "{stderr}");
+        assert!(
+            stderr.contains(&path.display().to_string()) && stderr.contains(needle),
+            "{stderr}"
+        );
     }
 }

@@ -14,9 +14,12 @@ use serde_json::Value;
 
 /// The built plugin component.
 pub fn component_path() -> PathBuf {
-    let path = std::env::var_os("PROMS_MCP_COMPONENT").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/release/proms_mcp.wasm")
-    });
+    let path = std::env::var_os("PROMS_MCP_COMPONENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/wasm32-wasip2/release/proms_mcp.wasm")
+        });
     assert!(
         path.exists(),
         "plugin component not found at {}: build it with `make component` (make test does)",
@@ -39,7 +42,10 @@ pub struct Host {
 impl Drop for Host {
     /// SIGTERM first, as Kubernetes does, so the host removes its config snapshot; SIGKILL after 5 s.
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -60,7 +66,10 @@ impl Host {
         for _attempt in 0..3 {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("datasources.yaml");
-            std::fs::File::create(&path).unwrap().write_all(datasources_yaml.as_bytes()).unwrap();
+            std::fs::File::create(&path)
+                .unwrap()
+                .write_all(datasources_yaml.as_bytes())
+                .unwrap();
             let log = dir.path().join("host.log");
             let port = backends::free_loopback_port().unwrap();
             let health = backends::free_loopback_port().unwrap();
@@ -147,12 +156,19 @@ impl Stack {
 }
 
 /// Calls `tool` with `args` and returns the raw result.
-pub async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
+pub async fn call(
+    client: &RunningService<RoleClient, ()>,
+    tool: &str,
+    args: Value,
+) -> CallToolResult {
     let mut params = CallToolRequestParams::new(tool.to_string());
     if let Value::Object(map) = args {
         params = params.with_arguments(map);
     }
-    client.call_tool(params).await.unwrap_or_else(|e| panic!("{tool}: {e}"))
+    client
+        .call_tool(params)
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: {e}"))
 }
 
 /// Calls `tool` and returns `structuredContent`, checking it equals the text block's JSON.
@@ -160,9 +176,16 @@ pub async fn call_ok(client: &RunningService<RoleClient, ()>, tool: &str, args: 
     let result = call(client, tool, args).await;
     let raw = serde_json::to_value(&result).unwrap();
     assert_ne!(result.is_error, Some(true), "{tool} failed: {raw}");
-    let structured = result.structured_content.clone().expect("structuredContent");
+    let structured = result
+        .structured_content
+        .clone()
+        .expect("structuredContent");
     let text = raw["content"][0]["text"].as_str().expect("text block");
-    assert_eq!(serde_json::from_str::<Value>(text).unwrap(), structured, "text and structuredContent differ");
+    assert_eq!(
+        serde_json::from_str::<Value>(text).unwrap(),
+        structured,
+        "text and structuredContent differ"
+    );
     structured
 }
 

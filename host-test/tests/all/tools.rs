@@ -26,7 +26,12 @@ fn samples(result: &Value, label: &str) -> Vec<(String, Value)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["metric"][label].as_str().unwrap_or_default().to_string(), s["value"].clone()))
+        .map(|s| {
+            (
+                s["metric"][label].as_str().unwrap_or_default().to_string(),
+                s["value"].clone(),
+            )
+        })
         .collect()
 }
 
@@ -56,7 +61,10 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
     for t in &tools {
         assert!(t.input_schema.contains_key("properties"), "{}", t.name);
         assert!(t.output_schema.is_some(), "{}", t.name);
-        assert_eq!(t.annotations.as_ref().and_then(|a| a.read_only_hint), Some(true));
+        assert_eq!(
+            t.annotations.as_ref().and_then(|a| a.read_only_hint),
+            Some(true)
+        );
     }
 
     // list_datasources: the Loki entry is skipped; no secrets, ids and default shown.
@@ -70,10 +78,18 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
 
     for id in ["prometheus", "vm"] {
         // list_metrics: VictoriaMetrics holds exactly the demo metrics; Prometheus also scrapes itself.
-        let m = call_ok(&client, "list_metrics", json!({"datasource_id": id, "limit": 10000})).await;
+        let m = call_ok(
+            &client,
+            "list_metrics",
+            json!({"datasource_id": id, "limit": 10000}),
+        )
+        .await;
         let got = names(&m["metrics"]);
         for want in DEMO_METRICS {
-            assert!(got.contains(&want.to_string()), "{id}: {want} missing from {got:?}");
+            assert!(
+                got.contains(&want.to_string()),
+                "{id}: {want} missing from {got:?}"
+            );
         }
         if id == "vm" {
             assert_eq!(got, DEMO_METRICS, "{id}");
@@ -82,51 +98,116 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
         assert_eq!(m["total"].as_u64().unwrap() as usize, got.len());
 
         // find_metrics_by_pattern: matched by the backend, anchored.
-        let f = call_ok(&client, "find_metrics_by_pattern", json!({"datasource_id": id, "pattern": "demo_request.*"})).await;
+        let f = call_ok(
+            &client,
+            "find_metrics_by_pattern",
+            json!({"datasource_id": id, "pattern": "demo_request.*"}),
+        )
+        .await;
         assert_eq!(
             names(&f["metrics"]),
-            ["demo_request_duration_seconds_bucket", "demo_request_duration_seconds_count", "demo_request_duration_seconds_sum"],
+            [
+                "demo_request_duration_seconds_bucket",
+                "demo_request_duration_seconds_count",
+                "demo_request_duration_seconds_sum"
+            ],
             "{id}"
         );
-        let none = call_ok(&client, "find_metrics_by_pattern", json!({"datasource_id": id, "pattern": "request"})).await;
+        let none = call_ok(
+            &client,
+            "find_metrics_by_pattern",
+            json!({"datasource_id": id, "pattern": "request"}),
+        )
+        .await;
         assert_eq!(none["total"], 0, "{id}: the pattern is anchored");
         assert!(none["hint"].is_string());
 
         // get_metric_labels: from /api/v1/labels with match[], without __name__.
-        let l = call_ok(&client, "get_metric_labels", json!({"datasource_id": id, "metric_name": "demo_http_requests_total"})).await;
-        assert_eq!(names(&l["labels"]), ["code", "instance", "job", "method"], "{id}");
+        let l = call_ok(
+            &client,
+            "get_metric_labels",
+            json!({"datasource_id": id, "metric_name": "demo_http_requests_total"}),
+        )
+        .await;
+        assert_eq!(
+            names(&l["labels"]),
+            ["code", "instance", "job", "method"],
+            "{id}"
+        );
 
         // get_label_values: filtered by the metric when one is given.
         let v = call_ok(&client, "get_label_values", json!({"datasource_id": id, "label_name": "room", "metric_name": "demo_temperature_celsius"})).await;
         assert_eq!(names(&v["values"]), ["kitchen", "office", "server"], "{id}");
         let jobs = call_ok(&client, "get_label_values", json!({"datasource_id": id, "label_name": "job", "metric_name": "demo_temperature_celsius"})).await;
-        assert_eq!(names(&jobs["values"]), ["sensors"], "{id}: match[] must filter by metric");
+        assert_eq!(
+            names(&jobs["values"]),
+            ["sensors"],
+            "{id}: match[] must filter by metric"
+        );
         let items = call_ok(&client, "get_label_values", json!({"datasource_id": id, "label_name": "item", "metric_name": "demo_items_info", "limit": 10})).await;
-        assert_eq!((items["total"].clone(), items["shown"].clone()), (json!(150), json!(10)), "{id}");
+        assert_eq!(
+            (items["total"].clone(), items["shown"].clone()),
+            (json!(150), json!(10)),
+            "{id}"
+        );
         assert_eq!(items["values"][0], "item-000");
-        assert!(items["truncated"].as_str().unwrap().starts_with("10 of 150 shown"));
+        assert!(
+            items["truncated"]
+                .as_str()
+                .unwrap()
+                .starts_with("10 of 150 shown")
+        );
 
         // query_instant: exact values at the last sample.
-        let q = call_ok(&client, "query_instant", json!({"datasource_id": id, "promql": "demo_temperature_celsius", "time": end})).await;
+        let q = call_ok(
+            &client,
+            "query_instant",
+            json!({"datasource_id": id, "promql": "demo_temperature_celsius", "time": end}),
+        )
+        .await;
         assert_eq!(q["resultType"], "vector");
         assert_eq!(
             samples(&q["result"], "room"),
-            [("kitchen".into(), json!(22.25)), ("office".into(), json!(23.75)), ("server".into(), json!(23.0))],
+            [
+                ("kitchen".into(), json!(22.25)),
+                ("office".into(), json!(23.75)),
+                ("server".into(), json!(23.0))
+            ],
             "{id}"
         );
         let q = call_ok(&client, "query_instant", json!({"datasource_id": id, "promql": "sum by (instance) (rate(demo_http_requests_total[5m]))", "time": end})).await;
         assert_eq!(
             samples(&q["result"], "instance"),
-            [("app-1:8080".into(), json!(28.0)), ("app-2:8080".into(), json!(31.0))],
+            [
+                ("app-1:8080".into(), json!(28.0)),
+                ("app-2:8080".into(), json!(31.0))
+            ],
             "{id}"
         );
         let q = call_ok(&client, "query_instant", json!({"datasource_id": id, "promql": "histogram_quantile(0.5, sum by (le) (rate(demo_request_duration_seconds_bucket[5m])))", "time": end})).await;
         assert_eq!(q["result"][0]["value"], json!(0.75), "{id}");
-        let q = call_ok(&client, "query_instant", json!({"datasource_id": id, "promql": "demo_items_info", "time": end, "limit": 5})).await;
-        assert_eq!((q["total"].clone(), q["shown"].clone()), (json!(150), json!(5)), "{id}");
-        let s = call_ok(&client, "query_instant", json!({"datasource_id": id, "promql": "1 + 1", "time": end})).await;
+        let q = call_ok(
+            &client,
+            "query_instant",
+            json!({"datasource_id": id, "promql": "demo_items_info", "time": end, "limit": 5}),
+        )
+        .await;
+        assert_eq!(
+            (q["total"].clone(), q["shown"].clone()),
+            (json!(150), json!(5)),
+            "{id}"
+        );
+        let s = call_ok(
+            &client,
+            "query_instant",
+            json!({"datasource_id": id, "promql": "1 + 1", "time": end}),
+        )
+        .await;
         if id == "prometheus" {
-            assert_eq!((s["resultType"].clone(), s["value"].clone()), (json!("scalar"), json!(2.0)));
+            assert_eq!(
+                (s["resultType"].clone(), s["value"].clone()),
+                (json!("scalar"), json!(2.0))
+            );
         } else {
             // VictoriaMetrics answers scalars as a one-series vector.
             assert_eq!(s["result"], json!([{"metric": {}, "value": 2.0}]));
@@ -143,7 +224,11 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
             .unwrap();
         for point in values {
             let t = point[0].as_i64().unwrap();
-            assert_eq!(point[1].as_f64().unwrap(), stack.data.expected_value(&series, t), "{id} at {t}");
+            assert_eq!(
+                point[1].as_f64().unwrap(),
+                stack.data.expected_value(&series, t),
+                "{id} at {t}"
+            );
         }
         assert_eq!(r["result"][0]["stats"]["max"], json!(22.5), "{id}");
         assert_eq!(r["result"][0]["stats"]["min"], json!(21.0), "{id}");
@@ -158,20 +243,43 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
     }
 
     // The uid works as an alias of the datasource id.
-    let q = call_ok(&client, "query_instant", json!({"datasource_id": "prom-uid", "promql": "count(demo_items_info)", "time": end})).await;
+    let q = call_ok(
+        &client,
+        "query_instant",
+        json!({"datasource_id": "prom-uid", "promql": "count(demo_items_info)", "time": end}),
+    )
+    .await;
     assert_eq!(q["result"][0]["value"], json!(150.0));
 
     // get_metric_metadata: Prometheus knows what it scrapes (itself); VictoriaMetrics keeps none.
-    stack.prometheus.wait_for_self_scrape(Duration::from_secs(30)).unwrap();
-    let md = call_ok(&client, "get_metric_metadata", json!({"datasource_id": "prometheus", "metric_name": "prometheus_http_requests_total"})).await;
+    stack
+        .prometheus
+        .wait_for_self_scrape(Duration::from_secs(30))
+        .unwrap();
+    let md = call_ok(
+        &client,
+        "get_metric_metadata",
+        json!({"datasource_id": "prometheus", "metric_name": "prometheus_http_requests_total"}),
+    )
+    .await;
     assert_eq!(md["metadata"][0]["type"], "counter");
     assert_eq!(md["metadata"][0]["help"], "Counter of HTTP requests.");
-    let md = call_ok(&client, "get_metric_metadata", json!({"datasource_id": "vm", "metric_name": "demo_queue_depth"})).await;
+    let md = call_ok(
+        &client,
+        "get_metric_metadata",
+        json!({"datasource_id": "vm", "metric_name": "demo_queue_depth"}),
+    )
+    .await;
     assert_eq!(md["metadata"], json!([]));
     assert!(md["hint"].as_str().unwrap().contains("no metadata"));
 
     // Relative times resolve and are echoed back.
-    let q = call_ok(&client, "query_instant", json!({"datasource_id": "prometheus", "promql": "up", "time": "now-5m"})).await;
+    let q = call_ok(
+        &client,
+        "query_instant",
+        json!({"datasource_id": "prometheus", "promql": "up", "time": "now-5m"}),
+    )
+    .await;
     assert!(q["time"].as_str().unwrap().ends_with('Z'));
 
     client.cancel().await.unwrap();
@@ -190,40 +298,91 @@ async fn protocol_basics_trailing_slash_health_and_metrics() {
             .send()
     };
     // ping answers an empty result; a notification is accepted with 202 and no body.
-    let pong: Value = post(json!({"jsonrpc": "2.0", "id": 7, "method": "ping"})).await.unwrap().json().await.unwrap();
+    let pong: Value = post(json!({"jsonrpc": "2.0", "id": 7, "method": "ping"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(pong, json!({"jsonrpc": "2.0", "id": 7, "result": {}}));
-    let note = post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await.unwrap();
+    let note = post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .await
+        .unwrap();
     assert_eq!(note.status(), 202);
     assert!(note.text().await.unwrap().is_empty());
     // Stateless: no server-initiated stream, no sessions.
-    let get = http.get(&stack.host.mcp_url).header("accept", "text/event-stream").send().await.unwrap();
+    let get = http
+        .get(&stack.host.mcp_url)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(get.status(), 405);
     // initialize carries the instructions.
     let init: Value = post(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}))
         .await.unwrap().json().await.unwrap();
     assert_eq!(init["result"]["serverInfo"]["name"], "proms-mcp");
-    assert!(init["result"]["instructions"].as_str().unwrap().contains("list_datasources first"));
+    assert!(
+        init["result"]["instructions"]
+            .as_str()
+            .unwrap()
+            .contains("list_datasources first")
+    );
     assert!(init["result"]["capabilities"]["tools"].is_object());
 
     // /mcp/ is the same endpoint (no redirect).
-    let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(format!("{}/", stack.host.mcp_url));
+    let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(format!(
+        "{}/",
+        stack.host.mcp_url
+    ));
     let client = rmcp::ServiceExt::serve((), transport).await.unwrap();
     let ds = call_ok(&client, "list_datasources", json!({})).await;
     assert_eq!(ds["total"], 2);
     client.cancel().await.unwrap();
 
-    let health: Value = http.get(format!("{}/health", stack.host.health_url)).send().await.unwrap().json().await.unwrap();
+    let health: Value = http
+        .get(format!("{}/health", stack.host.health_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health, json!({"status": "ok", "datasources": 2}));
-    let metrics = http.get(format!("{}/metrics", stack.host.health_url)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(r#"mcp_tool_calls_total{tool="list_datasources",outcome="ok"} 1"#), "{metrics}");
-    assert!(metrics.contains(r#"mcp_http_requests_total{path="/mcp/",status="200"}"#), "{metrics}");
-    assert!(metrics.contains("mcp_tool_call_duration_seconds_bucket"), "{metrics}");
+    let metrics = http
+        .get(format!("{}/metrics", stack.host.health_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"mcp_tool_calls_total{tool="list_datasources",outcome="ok"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"mcp_http_requests_total{path="/mcp/",status="200"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("mcp_tool_call_duration_seconds_bucket"),
+        "{metrics}"
+    );
 
-    let not_found = http.get(format!("{}/other", stack.host.mcp_url.trim_end_matches("/mcp"))).send().await.unwrap();
+    let not_found = http
+        .get(format!(
+            "{}/other",
+            stack.host.mcp_url.trim_end_matches("/mcp")
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(not_found.status(), 404);
     // Logs are JSON lines and never contain a datasource secret (none configured here) or a body.
     for line in stack.host.log_text().lines() {
-        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+        serde_json::from_str::<Value>(line)
+            .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
     }
 }
