@@ -1,0 +1,1000 @@
+//! Tokens and the lexer, after Prometheus' `promql/parser/lex.go` (expressions only, no series
+//! descriptions), and the values of literal tokens as Go computes them: strings
+//! (`strconv.Unquote`), numbers and durations.
+//!
+//! The lexer also keeps two Prometheus 2.x quirks of the module table: `0xce` at the end of the
+//! input is a hex integer, and one letter between a range and its step is a `:`.
+//!
+//! Not here: the grammar (`parse`), and what `promql-parser` is given (`rewrite`).
+
+use super::error::PErr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum T {
+    Eof,
+    Error,
+    /// `# ...` up to the end of the line; dropped before parsing.
+    Comment,
+    Ident,
+    MetricIdent,
+    Number,
+    Duration,
+    Str,
+    LParen,
+    RParen,
+    LBrace,
+    RBrace,
+    LBracket,
+    RBracket,
+    Comma,
+    Colon,
+    Eql,
+    EqlC,
+    Neq,
+    EqlRegex,
+    NeqRegex,
+    Lss,
+    Lte,
+    Gtr,
+    Gte,
+    TrimUpper,
+    TrimLower,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Pow,
+    At,
+    Kw(&'static str),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Tok {
+    pub(super) t: T,
+    pub(super) start: usize,
+    pub(super) end: usize,
+    /// A letter that Prometheus 2.x lexed as `:` inside brackets.
+    pub(super) legacy_colon: bool,
+}
+
+const KEYWORDS: &[&str] = &[
+    "and",
+    "or",
+    "unless",
+    "atan2",
+    "sum",
+    "avg",
+    "count",
+    "min",
+    "max",
+    "group",
+    "stddev",
+    "stdvar",
+    "topk",
+    "bottomk",
+    "count_values",
+    "quantile",
+    "limitk",
+    "limit_ratio",
+    "offset",
+    "smoothed",
+    "anchored",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "fill",
+    "fill_left",
+    "fill_right",
+    "bool",
+    "start",
+    "end",
+    "step",
+    "range",
+    "max_of",
+    "min_of",
+];
+
+pub(super) const AGGREGATORS: &[&str] = &[
+    "sum",
+    "avg",
+    "count",
+    "min",
+    "max",
+    "group",
+    "stddev",
+    "stdvar",
+    "topk",
+    "bottomk",
+    "count_values",
+    "quantile",
+    "limitk",
+    "limit_ratio",
+];
+
+pub(super) const PARAM_AGGREGATORS: &[&str] = &[
+    "topk",
+    "bottomk",
+    "count_values",
+    "quantile",
+    "limitk",
+    "limit_ratio",
+];
+
+/// Keywords that may be called like functions: `start()`, `step()`, `min_of(a, b)`, ...
+pub(super) const PREPROCESSORS: &[&str] = &["start", "end", "step", "range", "max_of", "min_of"];
+
+/// Keywords the grammar accepts as a metric name (`metric_identifier`).
+pub(super) const METRIC_KEYWORDS: &[&str] = &[
+    "avg",
+    "bottomk",
+    "by",
+    "count",
+    "count_values",
+    "fill",
+    "fill_left",
+    "fill_right",
+    "group",
+    "and",
+    "or",
+    "unless",
+    "max",
+    "min",
+    "offset",
+    "quantile",
+    "stddev",
+    "stdvar",
+    "sum",
+    "topk",
+    "without",
+    "start",
+    "end",
+    "limitk",
+    "limit_ratio",
+    "step",
+    "range",
+    "anchored",
+    "smoothed",
+    "max_of",
+    "min_of",
+];
+
+/// Keywords the grammar accepts as a label name in grouping clauses (`maybe_label`).
+pub(super) const LABEL_KEYWORDS: &[&str] = &[
+    "avg",
+    "bool",
+    "bottomk",
+    "by",
+    "count",
+    "count_values",
+    "group",
+    "group_left",
+    "group_right",
+    "fill",
+    "fill_left",
+    "fill_right",
+    "ignoring",
+    "and",
+    "or",
+    "unless",
+    "max",
+    "min",
+    "offset",
+    "on",
+    "quantile",
+    "stddev",
+    "stdvar",
+    "sum",
+    "topk",
+    "start",
+    "end",
+    "atan2",
+    "limitk",
+    "limit_ratio",
+    "step",
+    "range",
+    "anchored",
+    "smoothed",
+    "max_of",
+    "min_of",
+];
+
+const DIGITS: &str = "0123456789";
+const HEX_DIGITS: &str = "0123456789abcdefABCDEF";
+
+pub(super) fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+fn is_alpha(c: char) -> bool {
+    c == '_' || c.is_ascii_alphabetic()
+}
+
+fn is_alnum(c: char) -> bool {
+    is_alpha(c) || c.is_ascii_digit()
+}
+
+#[derive(Clone, Copy)]
+enum St {
+    Statements,
+    Braces,
+    Dur,
+    Done,
+}
+
+struct Lexer<'a> {
+    s: &'a str,
+    pos: usize,
+    start: usize,
+    width: usize,
+    paren_depth: i32,
+    brace_open: bool,
+    bracket_open: bool,
+    got_colon: bool,
+    got_duration: bool,
+    toks: Vec<Tok>,
+}
+
+type LexResult = Result<St, PErr>;
+
+/// Tokens of `s`; the last one is `Eof`, or `Error` with the lexer's complaint.
+pub(super) fn lex(s: &str) -> (Vec<Tok>, Option<PErr>) {
+    let mut l = Lexer {
+        s,
+        pos: 0,
+        start: 0,
+        width: 0,
+        paren_depth: 0,
+        brace_open: false,
+        bracket_open: false,
+        got_colon: false,
+        got_duration: false,
+        toks: Vec::new(),
+    };
+    let mut st = St::Statements;
+    loop {
+        let next = match st {
+            St::Statements => l.statements(),
+            St::Braces => l.inside_braces(),
+            St::Dur => l.duration_expr(),
+            St::Done => return (l.toks, None),
+        };
+        match next {
+            Ok(n) => st = n,
+            Err(e) => {
+                l.toks.push(Tok {
+                    t: T::Error,
+                    start: e.span.0,
+                    end: e.span.1,
+                    legacy_colon: false,
+                });
+                return (l.toks, Some(e));
+            }
+        }
+    }
+}
+
+impl Lexer<'_> {
+    fn next(&mut self) -> Option<char> {
+        match self.s[self.pos..].chars().next() {
+            Some(c) => {
+                self.width = c.len_utf8();
+                self.pos += self.width;
+                Some(c)
+            }
+            None => {
+                self.width = 0;
+                None
+            }
+        }
+    }
+
+    fn backup(&mut self) {
+        self.pos -= self.width;
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.s[self.pos..].chars().next()
+    }
+
+    fn accept(&mut self, valid: &str) -> bool {
+        match self.next() {
+            Some(c) if valid.contains(c) => true,
+            _ => {
+                self.backup();
+                false
+            }
+        }
+    }
+
+    fn is(&self, valid: &str) -> bool {
+        self.peek().is_some_and(|c| valid.contains(c))
+    }
+
+    fn accept_run(&mut self, valid: &str) {
+        while self.accept(valid) {}
+    }
+
+    fn emit(&mut self, t: T) {
+        self.toks.push(Tok {
+            t,
+            start: self.start,
+            end: self.pos,
+            legacy_colon: false,
+        });
+        self.start = self.pos;
+    }
+
+    fn ignore(&mut self) {
+        self.start = self.pos;
+    }
+
+    fn err(&self, msg: impl Into<String>) -> PErr {
+        PErr::new((self.start, self.pos.max(self.start + 1)), msg)
+    }
+
+    fn skip_spaces(&mut self) {
+        while self.peek().is_some_and(is_space) {
+            self.next();
+        }
+        self.ignore();
+    }
+
+    fn line_comment(&mut self) {
+        while self.peek().is_some_and(|c| c != '\n' && c != '\r') {
+            self.next();
+        }
+        self.emit(T::Comment);
+    }
+
+    fn statements(&mut self) -> LexResult {
+        if self.brace_open {
+            return Ok(St::Braces);
+        }
+        if self.s[self.pos..].starts_with('#') {
+            self.line_comment();
+            return Ok(St::Statements);
+        }
+        let Some(r) = self.next() else {
+            if self.paren_depth != 0 {
+                return Err(self.err("unclosed left parenthesis"));
+            }
+            if self.bracket_open {
+                return Err(self.err("unclosed left bracket"));
+            }
+            self.emit(T::Eof);
+            return Ok(St::Done);
+        };
+        match r {
+            ',' => self.emit(T::Comma),
+            c if is_space(c) => self.skip_spaces(),
+            '*' => self.emit(T::Mul),
+            '/' => self.emit(T::Div),
+            '%' => self.emit(T::Mod),
+            '+' => self.emit(T::Add),
+            '-' => self.emit(T::Sub),
+            '^' => self.emit(T::Pow),
+            '=' => match self.peek() {
+                Some('=') => {
+                    self.next();
+                    self.emit(T::EqlC);
+                }
+                Some('~') => {
+                    return Err(self.err("unexpected character after '=': '~'"));
+                }
+                _ => self.emit(T::Eql),
+            },
+            '!' => match self.next() {
+                Some('=') => self.emit(T::Neq),
+                other => {
+                    return Err(self.err(format!(
+                        "unexpected character after '!': {}",
+                        quote_char(other)
+                    )));
+                }
+            },
+            '<' | '>' => {
+                let (eq, trim, plain) = if r == '<' {
+                    (T::Lte, T::TrimUpper, T::Lss)
+                } else {
+                    (T::Gte, T::TrimLower, T::Gtr)
+                };
+                if self.accept("=") {
+                    self.emit(eq);
+                } else if self.accept("/") {
+                    self.emit(trim);
+                } else {
+                    self.emit(plain);
+                }
+            }
+            c if c.is_ascii_digit() || (c == '.' && self.is(DIGITS)) => {
+                self.backup();
+                return self.number_or_duration();
+            }
+            '"' | '\'' => return self.string(r),
+            '`' => return self.raw_string(),
+            c if is_alpha(c) || c == ':' => {
+                if !self.bracket_open {
+                    self.backup();
+                    return self.keyword_or_identifier();
+                }
+                if c == ':' {
+                    if self.got_colon {
+                        return Err(self.err("unexpected colon ':'"));
+                    }
+                    self.emit(T::Colon);
+                    self.got_colon = true;
+                    return Ok(St::Statements);
+                }
+                if is_duration_keyword_start(c) && self.scan_duration_keyword() {
+                    return Ok(St::Statements);
+                }
+                // Prometheus 2.x emitted any letter inside brackets as ':' (`foo[5s x 5s]`).
+                self.pos = self.start + c.len_utf8();
+                let single = !self.peek().is_some_and(is_alnum);
+                let toks: Vec<T> = self
+                    .toks
+                    .iter()
+                    .map(|t| t.t)
+                    .filter(|t| *t != T::Comment)
+                    .collect();
+                let after_range = toks.len() >= 2
+                    && toks[toks.len() - 1] == T::Duration
+                    && toks[toks.len() - 2] == T::LBracket;
+                if single && after_range && !self.got_colon {
+                    self.emit(T::Colon);
+                    if let Some(t) = self.toks.last_mut() {
+                        t.legacy_colon = true;
+                    }
+                    self.got_colon = true;
+                    return Ok(St::Statements);
+                }
+                return Err(self.err(format!(
+                    "unexpected character: {}, expected ':'",
+                    quote_char(Some(c))
+                )));
+            }
+            '(' => {
+                self.emit(T::LParen);
+                self.paren_depth += 1;
+            }
+            ')' => {
+                self.emit(T::RParen);
+                self.paren_depth -= 1;
+                if self.paren_depth < 0 {
+                    self.toks.pop();
+                    return Err(PErr::new(
+                        (self.pos - 1, self.pos),
+                        "unexpected right parenthesis ')'",
+                    ));
+                }
+            }
+            '{' => {
+                self.emit(T::LBrace);
+                self.brace_open = true;
+                return Ok(St::Braces);
+            }
+            '[' => {
+                if self.bracket_open {
+                    return Err(self.err("unexpected left bracket '['"));
+                }
+                self.got_colon = false;
+                self.emit(T::LBracket);
+                self.skip_spaces();
+                self.bracket_open = true;
+                return Ok(St::Dur);
+            }
+            ']' => {
+                if !self.bracket_open {
+                    return Err(self.err("unexpected right bracket ']'"));
+                }
+                self.emit(T::RBracket);
+                self.bracket_open = false;
+            }
+            '@' => self.emit(T::At),
+            c => {
+                return Err(self.err(format!("unexpected character: {}", quote_char(Some(c)))));
+            }
+        }
+        Ok(St::Statements)
+    }
+
+    fn inside_braces(&mut self) -> LexResult {
+        if self.s[self.pos..].starts_with('#') {
+            self.line_comment();
+            return Ok(St::Braces);
+        }
+        let Some(r) = self.next() else {
+            return Err(self.err("unexpected end of input inside braces"));
+        };
+        match r {
+            c if is_space(c) => self.skip_spaces(),
+            c if is_alpha(c) => {
+                while self.peek().is_some_and(is_alnum) {
+                    self.next();
+                }
+                self.emit(T::Ident);
+            }
+            ',' => self.emit(T::Comma),
+            '"' | '\'' => return self.string(r),
+            '`' => return self.raw_string(),
+            '=' => {
+                if self.next() == Some('~') {
+                    self.emit(T::EqlRegex);
+                } else {
+                    self.backup();
+                    self.emit(T::Eql);
+                }
+            }
+            '!' => match self.next() {
+                Some('~') => self.emit(T::NeqRegex),
+                Some('=') => self.emit(T::Neq),
+                other => {
+                    return Err(self.err(format!(
+                        "unexpected character after '!' inside braces: {}",
+                        quote_char(other)
+                    )));
+                }
+            },
+            '{' => return Err(self.err("unexpected left brace '{'")),
+            '}' => {
+                self.emit(T::RBrace);
+                self.brace_open = false;
+                return Ok(St::Statements);
+            }
+            c => {
+                return Err(self.err(format!(
+                    "unexpected character inside braces: {}",
+                    quote_char(Some(c))
+                )));
+            }
+        }
+        Ok(St::Braces)
+    }
+
+    fn duration_expr(&mut self) -> LexResult {
+        let Some(r) = self.next() else {
+            return Err(self.err("unexpected end of input in duration expression"));
+        };
+        match r {
+            ']' => {
+                self.emit(T::RBracket);
+                self.bracket_open = false;
+                self.got_colon = false;
+                return Ok(St::Statements);
+            }
+            ':' => {
+                if !self.got_duration {
+                    return Err(self.err("unexpected colon before duration in duration expression"));
+                }
+                if self.got_colon {
+                    return Err(self.err("unexpected repeated colon in duration expression"));
+                }
+                self.emit(T::Colon);
+                self.got_colon = true;
+            }
+            '(' => {
+                self.emit(T::LParen);
+                self.paren_depth += 1;
+            }
+            ')' => {
+                self.emit(T::RParen);
+                self.paren_depth -= 1;
+                if self.paren_depth < 0 {
+                    self.toks.pop();
+                    return Err(PErr::new(
+                        (self.pos - 1, self.pos),
+                        "unexpected right parenthesis ')'",
+                    ));
+                }
+            }
+            c if is_space(c) => self.skip_spaces(),
+            '+' => self.emit(T::Add),
+            '-' => self.emit(T::Sub),
+            '*' => self.emit(T::Mul),
+            '/' => self.emit(T::Div),
+            '%' => self.emit(T::Mod),
+            '^' => self.emit(T::Pow),
+            ',' => self.emit(T::Comma),
+            c if is_duration_keyword_start(c) => {
+                if !self.scan_duration_keyword() {
+                    return Err(self.err(format!(
+                        "unexpected character in duration expression: {}",
+                        quote_char(Some(c))
+                    )));
+                }
+            }
+            c if c.is_ascii_digit() || (c == '.' && self.is(DIGITS)) => {
+                self.backup();
+                self.got_duration = true;
+                return self.number_or_duration();
+            }
+            c => {
+                return Err(self.err(format!(
+                    "unexpected character in duration expression: {}",
+                    quote_char(Some(c))
+                )));
+            }
+        }
+        Ok(St::Dur)
+    }
+
+    fn scan_duration_keyword(&mut self) -> bool {
+        while self.peek().is_some_and(is_alpha) {
+            self.next();
+        }
+        let word = self.s[self.start..self.pos].to_ascii_lowercase();
+        match ["step", "range", "max_of", "min_of"]
+            .into_iter()
+            .find(|k| *k == word)
+        {
+            Some(k) => {
+                self.emit(T::Kw(k));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn number_or_duration(&mut self) -> LexResult {
+        if self.scan_number() {
+            self.emit(T::Number);
+            return Ok(St::Statements);
+        }
+        if self.accept_remaining_duration() {
+            self.backup();
+            self.emit(T::Duration);
+            return Ok(St::Statements);
+        }
+        Err(self.err(format!(
+            "bad number or duration syntax: {:?}",
+            &self.s[self.start..self.pos]
+        )))
+    }
+
+    fn accept_remaining_duration(&mut self) -> bool {
+        if !self.accept("smhdwy") {
+            return false;
+        }
+        self.accept("s");
+        while self.accept(DIGITS) {
+            while self.accept(DIGITS) {}
+            if !self.accept("smhdw") {
+                return false;
+            }
+            self.accept("s");
+        }
+        !self.next().is_some_and(is_alnum)
+    }
+
+    fn scan_number(&mut self) -> bool {
+        let initial = self.pos;
+        if self.scan_number_head() {
+            return true;
+        }
+        // Prometheus 2.x: `0x` and a run of hex digits. Head takes a final `e` for an exponent
+        // and refuses `0xce` at the end of the input.
+        let end = self.pos;
+        self.pos = initial;
+        if self.accept("0") && self.accept("xX") {
+            let digits = self.pos;
+            self.accept_run(HEX_DIGITS);
+            if self.pos > digits && !self.peek().is_some_and(|c| is_alnum(c) || c == '.') {
+                return true;
+            }
+        }
+        self.pos = end;
+        false
+    }
+
+    fn scan_number_head(&mut self) -> bool {
+        let initial = self.pos;
+        let mut digits = DIGITS;
+        if self.accept("0") && self.accept("xX") {
+            self.accept("_");
+            digits = HEX_DIGITS;
+        }
+        let hex = digits.len() > 10;
+        let all = format!("{digits}._eE");
+        self.accept(".");
+        self.accept(digits);
+        let (mut dot, mut exp) = (false, false);
+        while self.is(&all) {
+            if self.is(".") && dot {
+                self.accept(".");
+                return false;
+            }
+            if self.is("eE") && exp {
+                self.accept("eE");
+                return false;
+            }
+            if self.accept(".") {
+                dot = true;
+                if self.accept("_.") || hex {
+                    return false;
+                }
+                continue;
+            }
+            if self.accept("eE") {
+                exp = true;
+                self.accept("+-");
+                if self.accept("._eE") || self.peek().is_none() {
+                    return false;
+                }
+                continue;
+            }
+            if self.accept("_") {
+                if self.accept("._eE") || self.peek().is_none() {
+                    return false;
+                }
+                continue;
+            }
+            self.accept_run(digits);
+        }
+        if self.pos == initial {
+            return false;
+        }
+        !self.peek().is_some_and(is_alnum)
+    }
+
+    fn keyword_or_identifier(&mut self) -> LexResult {
+        while self.peek().is_some_and(|c| is_alnum(c) || c == ':') {
+            self.next();
+        }
+        let word = &self.s[self.start..self.pos];
+        let lower = word.to_ascii_lowercase();
+        if lower == "inf" || lower == "nan" {
+            self.emit(T::Number);
+        } else if let Some(kw) = KEYWORDS.iter().find(|k| **k == lower) {
+            let fill = matches!(*kw, "fill" | "fill_left" | "fill_right");
+            if fill
+                && !self.s[self.pos..]
+                    .trim_start_matches(is_space)
+                    .starts_with('(')
+            {
+                self.emit(T::Ident);
+            } else {
+                self.emit(T::Kw(kw));
+            }
+        } else if word.contains(':') {
+            self.emit(T::MetricIdent);
+        } else {
+            self.emit(T::Ident);
+        }
+        Ok(St::Statements)
+    }
+
+    fn string(&mut self, quote: char) -> LexResult {
+        loop {
+            match self.next() {
+                Some('\\') => self.escape(quote)?,
+                None | Some('\n') => return Err(self.err("unterminated quoted string")),
+                Some(c) if c == quote => break,
+                Some(_) => {}
+            }
+        }
+        self.emit(T::Str);
+        Ok(St::Statements)
+    }
+
+    fn escape(&mut self, quote: char) -> Result<(), PErr> {
+        let (mut n, base, max, mut ch) = match self.next() {
+            Some('a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v' | '\\') => return Ok(()),
+            Some(c) if c == quote => return Ok(()),
+            Some(c @ '0'..='7') => (3, 8, 255, Some(c)),
+            Some('x') => (2, 16, 255, self.next()),
+            Some('u') => (4, 16, 0x10FFFF, self.next()),
+            Some('U') => (8, 16, 0x10FFFF, self.next()),
+            None => return Err(self.err("escape sequence not terminated")),
+            Some(c) => {
+                return Err(self.err(format!("unknown escape sequence {}", go_rune(c))));
+            }
+        };
+        let mut x: u64 = 0;
+        while n > 0 {
+            let d = ch.and_then(|c| c.to_digit(16)).unwrap_or(16);
+            if d >= base {
+                return Err(match ch {
+                    None => self.err("escape sequence not terminated"),
+                    Some(c) => self.err(format!(
+                        "illegal character {} in escape sequence",
+                        go_rune(c)
+                    )),
+                });
+            }
+            x = x * u64::from(base) + u64::from(d);
+            n -= 1;
+            if n > 0 {
+                ch = self.next();
+            }
+        }
+        if x > max || (0xD800..0xE000).contains(&x) {
+            return Err(self.err("escape sequence is an invalid Unicode code point"));
+        }
+        Ok(())
+    }
+
+    fn raw_string(&mut self) -> LexResult {
+        loop {
+            match self.next() {
+                None => return Err(self.err("unterminated raw string")),
+                Some('`') => break,
+                Some(_) => {}
+            }
+        }
+        self.emit(T::Str);
+        Ok(St::Statements)
+    }
+}
+
+fn is_duration_keyword_start(c: char) -> bool {
+    matches!(c.to_ascii_lowercase(), 's' | 'r' | 'm')
+}
+
+fn quote_char(c: Option<char>) -> String {
+    match c {
+        Some(c) => format!("{c:?}"),
+        None => "end of input".to_string(),
+    }
+}
+
+/// Go's `%#U`: `U+0063 'c'`.
+fn go_rune(c: char) -> String {
+    format!("U+{:04X} {c:?}", c as u32)
+}
+
+/// The value of a string token (Go `strconv.Unquote`); escapes were checked by the lexer.
+pub(super) fn unquote(tok: &str) -> String {
+    let quote = tok.chars().next().unwrap_or('"');
+    let inner = &tok[quote.len_utf8()..tok.len().saturating_sub(1).max(quote.len_utf8())];
+    if quote == '`' {
+        return inner.to_string();
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(inner.len());
+    let mut chars = inner.chars().peekable();
+    let mut buf = [0u8; 4];
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        let Some(e) = chars.next() else { break };
+        let simple = match e {
+            'a' => Some(7u8),
+            'b' => Some(8),
+            'f' => Some(12),
+            'n' => Some(b'\n'),
+            'r' => Some(b'\r'),
+            't' => Some(b'\t'),
+            'v' => Some(11),
+            '\\' => Some(b'\\'),
+            '\'' => Some(b'\''),
+            '"' => Some(b'"'),
+            _ => None,
+        };
+        if let Some(b) = simple {
+            out.push(b);
+            continue;
+        }
+        let (count, radix, byte) = match e {
+            '0'..='7' => (2, 8, true),
+            'x' => (2, 16, true),
+            'u' => (4, 16, false),
+            'U' => (8, 16, false),
+            _ => (0, 16, false),
+        };
+        let mut v: u32 = if radix == 8 {
+            e.to_digit(8).unwrap_or(0)
+        } else {
+            0
+        };
+        for _ in 0..count {
+            if let Some(d) = chars.peek().and_then(|c| c.to_digit(radix)) {
+                v = v * radix + d;
+                chars.next();
+            }
+        }
+        if byte {
+            out.push((v & 0xFF) as u8);
+        } else if let Some(c) = char::from_u32(v) {
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A number token's value as Prometheus computes it (`strconv.ParseInt(s, 0, 64)`, then
+/// `strconv.ParseFloat(s, 64)`).
+pub(super) fn parse_go_number(s: &str) -> Result<f64, String> {
+    let lower = s.to_ascii_lowercase();
+    match lower.as_str() {
+        "inf" => return Ok(f64::INFINITY),
+        "nan" => return Ok(f64::NAN),
+        _ => {}
+    }
+    let clean: String = s.chars().filter(|c| *c != '_').collect();
+    let (digits, radix) = if let Some(h) = clean
+        .strip_prefix("0x")
+        .or_else(|| clean.strip_prefix("0X"))
+    {
+        (h, 16)
+    } else if clean.len() > 1 && clean.starts_with('0') {
+        (&clean[1..], 8)
+    } else {
+        (clean.as_str(), 10)
+    };
+    if !digits.is_empty()
+        && let Ok(v) = i64::from_str_radix(digits, radix)
+    {
+        return Ok(v as f64);
+    }
+    if radix == 16 {
+        return Err(format!("error parsing number: {s:?} is not a valid number"));
+    }
+    match clean.parse::<f64>() {
+        Ok(v) if v.is_infinite() => Err(format!(
+            "error parsing number: {s:?} is out of the 64-bit float range"
+        )),
+        Ok(v) => Ok(v),
+        Err(_) => Err(format!("error parsing number: {s:?} is not a valid number")),
+    }
+}
+
+/// A duration token's value in seconds (Prometheus' `model.ParseDuration`).
+pub(super) fn parse_go_duration(s: &str) -> Result<f64, String> {
+    const NS: u128 = 1_000_000_000;
+    const UNITS: [(&str, u128, u8); 7] = [
+        ("ms", 1_000_000, 7),
+        ("s", NS, 6),
+        ("m", 60 * NS, 5),
+        ("h", 3_600 * NS, 4),
+        ("d", 86_400 * NS, 3),
+        ("w", 604_800 * NS, 2),
+        ("y", 31_536_000 * NS, 1),
+    ];
+    if s == "0" {
+        return Ok(0.0);
+    }
+    let invalid = || format!("not a valid duration string: {s:?}");
+    let mut rest = s;
+    let mut last = 0u8;
+    let mut total: u128 = 0;
+    while !rest.is_empty() {
+        let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return Err(invalid());
+        }
+        let v: u64 = rest[..n].parse().map_err(|_| invalid())?;
+        rest = &rest[n..];
+        let u = rest.bytes().take_while(|b| !b.is_ascii_digit()).count();
+        if u == 0 {
+            return Err(invalid());
+        }
+        let unit = &rest[..u];
+        rest = &rest[u..];
+        let Some(&(_, mult, pos)) = UNITS.iter().find(|(name, _, _)| *name == unit) else {
+            return Err(format!("unknown unit {unit:?} in duration {s:?}"));
+        };
+        if pos <= last {
+            return Err(invalid());
+        }
+        last = pos;
+        if u128::from(v) > (1u128 << 63) / mult {
+            return Err("duration out of range".to_string());
+        }
+        total += u128::from(v) * mult;
+        if total > i64::MAX as u128 {
+            return Err("duration out of range".to_string());
+        }
+    }
+    Ok(total as f64 / NS as f64)
+}
+
+/// Whether `v` seconds overflow a Go `time.Duration`.
+pub(super) fn duration_out_of_range(v: f64) -> bool {
+    // `abs` keeps NaN in range, as Go's comparison does.
+    v.abs() > 9_223_372_036.854_775
+}
