@@ -695,14 +695,14 @@ fn parse_entry(entry: &Value, label: &str, warnings: &mut Vec<String>) -> Result
                 "basicAuthUser must not contain ':' (HTTP basic auth cannot encode it)".into(),
             );
         }
-        let password = match string_field(
+        let password = match secret_field(
             secure,
             "basicAuthPassword",
             "secureJsonData.basicAuthPassword",
         )? {
             Some(p) => p,
             // Older provisioning files had the password at the top level.
-            None => match string_field(map, "basicAuthPassword", "basicAuthPassword")? {
+            None => match secret_field(map, "basicAuthPassword", "basicAuthPassword")? {
                 Some(p) => {
                     warn("'basicAuthPassword' at the top level is deprecated; move it to secureJsonData.basicAuthPassword".into());
                     p
@@ -724,6 +724,17 @@ fn parse_entry(entry: &Value, label: &str, warnings: &mut Vec<String>) -> Result
         })
     } else {
         None
+    };
+    // Both would set Authorization; as in Grafana, the configured header wins.
+    let basic_auth = if basic_auth.is_some()
+        && headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("Authorization"))
+    {
+        warn("basicAuth is ignored because an Authorization header is configured too (as Grafana does); remove one of them".into());
+        None
+    } else {
+        basic_auth
     };
 
     let tls_skip_verify =
@@ -808,6 +819,14 @@ fn parse_headers(json_data: &Mapping, secure: &Mapping) -> Result<Vec<(String, S
                 "jsonData.httpHeaderName{n} ('{name}') is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
             ));
         }
+        if RESERVED_HEADERS
+            .iter()
+            .any(|reserved| reserved.eq_ignore_ascii_case(&name))
+        {
+            return Err(format!(
+                "jsonData.httpHeaderName{n}: header '{name}' is set by the HTTP layer or by proms-mcp and cannot be configured"
+            ));
+        }
         if headers
             .iter()
             .any(|(other, _)| other.eq_ignore_ascii_case(&name))
@@ -857,12 +876,37 @@ fn numbered_fields(
         let label = format!("{section}.{prefix}{n}");
         let text = match value {
             Value::Null => String::new(),
+            // Header values are secrets: only real strings (see `secret_field`).
+            Value::String(v) => v.clone(),
+            v if section == "secureJsonData" => {
+                return Err(format!(
+                    "'{label}' must be a quoted string, not {}: put it in quotes so YAML keeps it exactly",
+                    kind_of(v)
+                ));
+            }
             v => scalar_string(v).ok_or_else(|| format!("'{label}' must be a string"))?,
         };
         out.insert(n, text);
     }
     Ok(out)
 }
+
+/// Headers a datasource may not set: hop-by-hop and framing headers (the WASI HTTP host refuses
+/// them) and the ones every request already carries.
+const RESERVED_HEADERS: &[&str] = &[
+    "Host",
+    "Connection",
+    "Keep-Alive",
+    "Proxy-Authorization",
+    "Proxy-Connection",
+    "TE",
+    "Trailer",
+    "Transfer-Encoding",
+    "Upgrade",
+    "Content-Length",
+    "Content-Type",
+    "Accept",
+];
 
 /// RFC 9110 `tchar`.
 fn is_header_name_byte(b: u8) -> bool {
@@ -892,6 +936,19 @@ fn kind_of(value: &Value) -> &'static str {
         Value::Sequence(_) => "a list",
         Value::Mapping(_) => "a mapping",
         Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// A secret string field; `None` when absent or null. Only real strings: YAML would turn an unquoted
+/// `1.50` into `1.5` or `0x1F` into `31`, and the backend would answer 401 for no visible reason.
+fn secret_field(map: &Mapping, key: &str, label: &str) -> Result<Option<String>, String> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(v) => Err(format!(
+            "'{label}' must be a quoted string, not {}: put it in quotes so YAML keeps it exactly",
+            kind_of(v)
+        )),
     }
 }
 
@@ -995,9 +1052,11 @@ fn parse_url(raw: &str) -> Result<(String, Origin), String> {
         "https" => 443,
         _ => return Err("the scheme must be http or https".into()),
     };
+    // Refuse '@' anywhere, not just in the authority: a token with '/' in it (base64) would otherwise
+    // split into a bogus host and path and surface in results and logs.
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
-    if authority.contains('@') {
+    if rest.contains('@') {
         return Err("credentials in the url (user:password@host) are not allowed; use basicAuth: true with \
                     basicAuthUser and secureJsonData.basicAuthPassword instead"
             .into());
@@ -1013,7 +1072,7 @@ fn parse_url(raw: &str) -> Result<(String, Origin), String> {
             return Err("unterminated IPv6 address (missing ']')".into());
         };
         let Ok(address) = address.parse::<Ipv6Addr>() else {
-            return Err(format!("'{address}' is not a valid IPv6 address"));
+            return Err("the url's host is not a valid IPv6 address".into());
         };
         let port = match after {
             "" => None,
@@ -1039,7 +1098,9 @@ fn parse_url(raw: &str) -> Result<(String, Origin), String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
         {
-            return Err(format!("'{host}' is not a valid host name"));
+            return Err(
+                "the url's host is not a valid host name (letters, digits, '-', '.', '_')".into(),
+            );
         }
         (host.to_ascii_lowercase(), port)
     };
@@ -1048,9 +1109,7 @@ fn parse_url(raw: &str) -> Result<(String, Origin), String> {
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => n,
             _ => {
-                return Err(format!(
-                    "invalid port '{p}'; expected a number from 1 to 65535"
-                ));
+                return Err("the url's port is invalid; expected a number from 1 to 65535".into());
             }
         },
     };
@@ -1146,14 +1205,14 @@ datasources:
     jsonData:
       httpMethod: get
       timeInterval: 30s
-      httpHeaderName1: Authorization
+      httpHeaderName1: X-Api-Key
       httpHeaderName2: X-Scope-OrgID
       tlsAuthWithCACert: true
       tlsSkipVerify: false
       someUnknownSetting: 3
     secureJsonData:
       httpHeaderValue1: Bearer abc.def
-      httpHeaderValue2: 12345
+      httpHeaderValue2: "12345"
       basicAuthPassword: hunter2
       tlsCACert: |
 {ca}  - name: vm
@@ -1192,10 +1251,7 @@ datasources:
             .collect();
         assert_eq!(
             headers,
-            [
-                ("Authorization", "Bearer abc.def"),
-                ("X-Scope-OrgID", "12345")
-            ]
+            [("X-Api-Key", "Bearer abc.def"), ("X-Scope-OrgID", "12345")]
         );
         let basic = p.basic_auth.as_ref().unwrap();
         assert_eq!(basic.user, "grafana");
@@ -1230,7 +1286,7 @@ datasources:
                 "is_default": true,
                 "http_method": "GET",
                 "scrape_interval": "30s",
-                "auth": ["basic", "headers:Authorization,X-Scope-OrgID"],
+                "auth": ["basic", "headers:X-Api-Key,X-Scope-OrgID"],
                 "tls": {"ca_cert": true, "skip_verify": false},
             })
         );
@@ -1536,10 +1592,10 @@ datasources:
             ("http://", "no host"),
             ("http:///api", "no host"),
             ("http://:9090", "no host"),
-            ("http://prom:99999", "invalid port '99999'"),
-            ("http://prom:abc", "invalid port 'abc'"),
-            ("http://prom:0", "invalid port '0'"),
-            ("http://prom:", "invalid port ''"),
+            ("http://prom:99999", "port is invalid"),
+            ("http://prom:abc", "port is invalid"),
+            ("http://prom:0", "port is invalid"),
+            ("http://prom:", "port is invalid"),
             ("http://[::1", "unterminated IPv6"),
             ("http://[not-ipv6]:80", "not a valid IPv6 address"),
             ("http://::1:9090", "must be in brackets"),
@@ -1699,7 +1755,7 @@ datasources:
     #[test]
     fn legacy_top_level_basic_auth_password_is_used_with_a_warning() {
         let set = parse_ok(&one(
-            "    url: http://p:9090\n    basicAuth: true\n    basicAuthUser: u\n    basicAuthPassword: 123456\n",
+            "    url: http://p:9090\n    basicAuth: true\n    basicAuthUser: u\n    basicAuthPassword: \"123456\"\n",
         ));
         assert_eq!(
             set.all()[0].basic_auth.as_ref().unwrap().password.expose(),
@@ -1813,7 +1869,7 @@ datasources:
             "    url: https://p:9090\n",
             "    basicAuth: true\n",
             "    basicAuthUser: u\n",
-            "    jsonData: {httpHeaderName1: Authorization, httpHeaderName2: X-Env}\n",
+            "    jsonData: {httpHeaderName1: X-Api-Key, httpHeaderName2: X-Env}\n",
             "    secureJsonData:\n",
             "      httpHeaderValue1: Bearer HDR-SECRET-xyzzy\n",
             "      httpHeaderValue2: $TOKEN $UNSET_ONE\n",
@@ -1864,5 +1920,67 @@ datasources:
             assert_clean("error Display", &err.to_string());
             assert_clean("error Debug", &format!("{err:?}"));
         }
+    }
+
+    #[test]
+    fn at_signs_anywhere_in_the_url_are_refused_without_quoting_it() {
+        for url in [
+            "http://u:abc/def@prom:9090",
+            "https://tokA1b2/rest@prom.example",
+            "http://prom:9090/x@y",
+        ] {
+            let err = parse_err(&one(&format!("    url: {url}\n")));
+            assert_entry_error(&err, "1 ('prom')", "credentials in the url");
+            assert!(
+                !err.to_string().contains("abc") && !err.to_string().contains("tokA1b2"),
+                "{err}"
+            );
+        }
+        let err = parse_err(&one("    url: http://prom:s3cretport\n"));
+        assert!(!err.to_string().contains("s3cretport"), "{err}");
+    }
+
+    #[test]
+    fn reserved_headers_are_refused_and_a_configured_authorization_header_wins() {
+        for name in [
+            "Host",
+            "connection",
+            "Transfer-Encoding",
+            "Content-Type",
+            "Accept",
+        ] {
+            let err = parse_err(&one(&format!(
+                "    url: http://p:9090\n    jsonData:\n      httpHeaderName1: {name}\n    secureJsonData:\n      httpHeaderValue1: x\n"
+            )));
+            assert_entry_error(&err, "1 ('prom')", "cannot be configured");
+        }
+        let set = parse_ok(&one(
+            "    url: http://p:9090\n    basicAuth: true\n    basicAuthUser: u\n    jsonData:\n      httpHeaderName1: Authorization\n    secureJsonData:\n      basicAuthPassword: pw\n      httpHeaderValue1: Bearer t\n",
+        ));
+        assert!(
+            set.all()[0].basic_auth.is_none(),
+            "the Authorization header wins, as in Grafana"
+        );
+        assert!(
+            set.warnings[0].contains("basicAuth is ignored"),
+            "{:?}",
+            set.warnings
+        );
+    }
+
+    #[test]
+    fn unquoted_secrets_are_refused_because_yaml_would_change_them() {
+        let err = parse_err(&one(
+            "    url: http://p:9090\n    jsonData:\n      httpHeaderName1: X-Scope-OrgID\n    secureJsonData:\n      httpHeaderValue1: 0x1F\n",
+        ));
+        assert_entry_error(&err, "1 ('prom')", "must be a quoted string");
+        let err = parse_err(&one(
+            "    url: http://p:9090\n    basicAuth: true\n    basicAuthUser: u\n    secureJsonData:\n      basicAuthPassword: 1.50\n",
+        ));
+        assert_entry_error(&err, "1 ('prom')", "must be a quoted string");
+        let ok = parse_ok(&one(
+            "    url: http://p:9090\n    jsonData:\n      httpHeaderName1: X-Scope-OrgID\n    secureJsonData:\n      httpHeaderValue1: \"0x1F\"\n",
+        ));
+        assert_eq!(ok.all()[0].headers[0].1.expose(), "0x1F");
     }
 }
