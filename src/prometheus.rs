@@ -168,8 +168,27 @@ impl<'a> Client<'a> {
         self.get(endpoint::METADATA, &[("metric", metric.to_string())])
     }
 
+    /// 90% of our deadline: Prometheus gives up first and says so (`errorType: timeout`), instead of
+    /// our transport timing out with no explanation.
     fn timeout_param(&self) -> String {
-        format!("{}s", self.timeout.as_secs().max(1))
+        format!("{}ms", (self.timeout.as_millis() * 9 / 10).max(1))
+    }
+
+    /// Credentials this client sends; scrubbed from anything a backend echoes back.
+    fn secrets(&self) -> Vec<String> {
+        let mut secrets: Vec<String> = self
+            .datasource
+            .headers
+            .iter()
+            .map(|(_, v)| v.expose().to_string())
+            .collect();
+        if let Some(auth) = &self.datasource.basic_auth {
+            secrets.push(auth.password.expose().to_string());
+            secrets.push(basic_credentials(&auth.user, auth.password.expose()));
+        }
+        // Very short values would scrub ordinary words; header values that short are not secrets.
+        secrets.retain(|s| s.len() >= 4);
+        secrets
     }
 
     /// POST form unless the datasource asks for GET; GET again on 405/501 as Prometheus' own client does.
@@ -180,12 +199,26 @@ impl<'a> Client<'a> {
         let request = self.request(Method::Post, path, params);
         match self.http.send(&request) {
             Ok(r) if r.status == 405 || r.status == 501 => self.get(path, params),
-            other => decode(other),
+            other => self.decode(other),
         }
     }
 
     fn get(&self, path: &str, params: &[(&str, String)]) -> Result<ApiResult, PrometheusError> {
-        decode(self.http.send(&self.request(Method::Get, path, params)))
+        self.decode(self.http.send(&self.request(Method::Get, path, params)))
+    }
+
+    /// [`decode`], with our credentials scrubbed from the message: a proxy's error page may echo
+    /// request headers.
+    fn decode(
+        &self,
+        response: Result<crate::http::HttpResponse, HttpError>,
+    ) -> Result<ApiResult, PrometheusError> {
+        decode(response).map_err(|mut e| {
+            for secret in self.secrets() {
+                e.message = e.message.replace(&secret, "<redacted>");
+            }
+            e
+        })
     }
 
     fn request(&self, method: Method, path: &str, params: &[(&str, String)]) -> HttpRequest {
@@ -197,9 +230,8 @@ impl<'a> Client<'a> {
             .map(|(name, value)| (name.clone(), value.expose().to_string()))
             .collect();
         if let Some(auth) = &self.datasource.basic_auth {
-            let raw = format!("{}:{}", auth.user, auth.password.expose());
-            let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
-            headers.push(("Authorization".into(), format!("Basic {encoded}")));
+            let credentials = basic_credentials(&auth.user, auth.password.expose());
+            headers.push(("Authorization".into(), format!("Basic {credentials}")));
         }
         headers.push(("Accept".into(), "application/json".into()));
         let (url, body) = match method {
@@ -223,6 +255,11 @@ impl<'a> Client<'a> {
             timeout: self.timeout,
         }
     }
+}
+
+/// `base64(user:password)` as HTTP basic auth sends it.
+fn basic_credentials(user: &str, password: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
 
 fn window(start: f64, end: f64) -> Vec<(&'static str, String)> {
@@ -379,7 +416,10 @@ mod tests {
         assert_eq!(req.method, Method::Post);
         assert_eq!(req.url, "http://127.0.0.1:9090/prefix/api/v1/query");
         let body = String::from_utf8(req.body.clone().unwrap()).unwrap();
-        assert_eq!(body, "query=up%7Bjob%3D%22a%22%7D&time=1000&timeout=30s");
+        assert_eq!(
+            body,
+            "query=up%7Bjob%3D%22a%22%7D&time=1000&timeout=27000ms"
+        );
         assert!(
             req.headers
                 .contains(&("X-Scope-OrgID".to_string(), "tenant-a".to_string()))
@@ -404,7 +444,7 @@ mod tests {
         assert!(
             seen[1]
                 .url
-                .ends_with("/api/v1/query_range?query=up&start=0&end=60&step=15&timeout=5s")
+                .ends_with("/api/v1/query_range?query=up&start=0&end=60&step=15&timeout=4500ms")
         );
     }
 
@@ -458,6 +498,24 @@ mod tests {
                 .unwrap_err();
             assert_eq!(e.kind, kind, "{e}");
         }
+    }
+
+    #[test]
+    fn echoed_credentials_are_scrubbed_from_errors() {
+        let ds = datasource(
+            "  basicAuth: true\n  basicAuthUser: u\n  jsonData:\n    httpHeaderName1: X-Api-Key\n  secureJsonData:\n    basicAuthPassword: pw-secret\n    httpHeaderValue1: key-secret\n",
+        );
+        let page =
+            "<h1>502</h1> X-Api-Key: key-secret Authorization: Basic dTpwdy1zZWNyZXQ= pw-secret";
+        let fake = Fake::new(vec![ok(502, page)]);
+        let e = Client::new(&ds, &fake, Duration::from_secs(5))
+            .query("up", 1.0)
+            .unwrap_err();
+        assert!(
+            !e.message.contains("secret") && !e.message.contains("dTpwdy1zZWNyZXQ="),
+            "{e}"
+        );
+        assert!(e.message.contains("<redacted>"), "{e}");
     }
 
     #[test]

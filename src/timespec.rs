@@ -21,6 +21,9 @@ impl std::error::Error for TimeError {}
 
 const TIME_FORMS: &str =
     "expected 'now', 'now-1h', RFC 3339 like '2026-11-21T10:00:00Z', or Unix seconds";
+/// Unix seconds beyond this (the year 5138) are taken for milliseconds by mistake.
+const MAX_UNIX_SECONDS: f64 = 1e11;
+
 const DURATION_FORMS: &str = "expected e.g. 30s, 5m, 1h30m, 1d or a number of seconds";
 
 /// Current Unix time in seconds (wall clock: `wasi:clocks/wall-clock` inside the component).
@@ -42,10 +45,13 @@ pub fn parse_time(input: &str, now: f64) -> Result<f64, TimeError> {
         if rest.is_empty() {
             return Ok(now);
         }
-        let (sign, dur) = match rest.split_at(1) {
-            ("-", d) => (-1.0, d),
-            ("+", d) => (1.0, d),
-            _ => return Err(TimeError(format!("invalid time '{input}': {TIME_FORMS}"))),
+        // Models also write the Unicode minus and en dash; never split inside a multibyte char.
+        let (sign, dur) = if let Some(d) = rest.strip_prefix(['-', '\u{2212}', '\u{2013}']) {
+            (-1.0, d)
+        } else if let Some(d) = rest.strip_prefix('+') {
+            (1.0, d)
+        } else {
+            return Err(TimeError(format!("invalid time '{input}': {TIME_FORMS}")));
         };
         let secs = parse_duration(dur.trim())
             .map_err(|_| TimeError(format!("invalid time '{input}': {TIME_FORMS}")))?;
@@ -55,6 +61,11 @@ pub fn parse_time(input: &str, now: f64) -> Result<f64, TimeError> {
         && v.is_finite()
         && !s.contains(['e', 'E'])
     {
+        if v.abs() > MAX_UNIX_SECONDS {
+            return Err(TimeError(format!(
+                "invalid time '{input}': Unix time must be in seconds (this looks like milliseconds; divide by 1000)"
+            )));
+        }
         return Ok(v);
     }
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
@@ -105,7 +116,11 @@ pub fn parse_duration(input: &str) -> Result<f64, TimeError> {
         };
         total += n * unit;
     }
-    if total > 0.0 { Ok(total) } else { Err(bad()) }
+    if total > 0.0 && total.is_finite() {
+        Ok(total)
+    } else {
+        Err(bad())
+    }
 }
 
 /// Formats Unix seconds as RFC 3339 UTC (`2026-11-21T10:00:00Z`, with fractions only when present).
@@ -164,6 +179,12 @@ mod tests {
         assert_eq!(parse_time("now-1h", NOW), Ok(NOW - 3600.0));
         assert_eq!(parse_time("now - 90m", NOW), Ok(NOW - 5400.0));
         assert_eq!(parse_time("now+5m", NOW), Ok(NOW + 300.0));
+        assert_eq!(parse_time("now\u{2013}1h", NOW), Ok(NOW - 3600.0));
+        assert_eq!(parse_time("now\u{2212}1h", NOW), Ok(NOW - 3600.0));
+        assert!(
+            parse_time("now\u{e9}1h", NOW).is_err(),
+            "no panic on multibyte characters"
+        );
     }
 
     #[test]
@@ -185,6 +206,13 @@ mod tests {
         assert!(parse_time("now*2", NOW).is_err());
         assert!(parse_time("1e9", NOW).is_err());
         assert!(parse_time("", NOW).is_err());
+        let ms = parse_time("1763719200000", NOW).unwrap_err();
+        assert!(ms.0.contains("milliseconds"), "{ms}");
+        let huge = format!("now-{}y", "9".repeat(400));
+        assert!(
+            parse_time(&huge, NOW).is_err(),
+            "infinite durations are refused"
+        );
     }
 
     #[test]
