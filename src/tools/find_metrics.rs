@@ -29,9 +29,16 @@ Example pattern: 'node_cpu.*' or '.*(request|latency).*'.",
         WINDOW_START_PARAM,
         WINDOW_END_PARAM,
     ],
-    output_schema: super::list_metrics::output_schema,
+    output_schema,
     run,
 };
+
+fn output_schema() -> Value {
+    let mut schema = super::list_metrics::output_schema();
+    schema["properties"]["pattern"] = serde_json::json!({"type": "string"});
+    schema["properties"]["hint"] = serde_json::json!({"type": "string"});
+    schema
+}
 
 fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
     let ds = datasource(ctx, args)?;

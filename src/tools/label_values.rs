@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use crate::datasources::DatasourceKind;
+
 use super::args::{Param, ParamKind};
 use super::shape::{LIST_DEFAULT, bounded_list, count_fields};
 use super::{
@@ -56,15 +58,20 @@ fn output_schema() -> Value {
     )
 }
 
-/// The label name as a URL path segment: legacy names as they are, others in Prometheus 3's
-/// `U__` escaping (`_` → `__`, other characters → `_<hex>_`).
-fn label_path_segment(name: &str) -> String {
+/// The label name as a URL path segment: legacy names as they are; others in Prometheus 3's `U__`
+/// escaping (`_` → `__`, other characters → `_<hex>_`) for Prometheus, percent-encoded for
+/// VictoriaMetrics, which does not know `U__`.
+fn label_path_segment(name: &str, kind: DatasourceKind) -> String {
     let legacy = name
         .chars()
         .enumerate()
         .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
     if legacy {
         return name.to_string();
+    }
+    if kind == DatasourceKind::VictoriaMetrics {
+        // '.' too: a label named '..' must not become a path step.
+        return crate::http::url_encode(name).replace('.', "%2E");
     }
     let mut out = String::from("U__");
     for (i, c) in name.chars().enumerate() {
@@ -88,11 +95,9 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
     let metric = args.str("metric_name");
     let matchers: Vec<String> = metric.map(metric_matcher).into_iter().collect();
     let (start, end, echo) = window(ctx, args)?;
-    let segment = label_path_segment(label);
-    let result = with_client(ctx, ds, |c| c.label_values(&segment, &matchers, start, end))?;
-    let names: Vec<String> = serde_json::from_value(result.data.clone()).map_err(|_| {
-        ToolFailure::new("the datasource answered with something other than a list of values")
-    })?;
+    let segment = label_path_segment(label, ds.kind);
+    let mut result = with_client(ctx, ds, |c| c.label_values(&segment, &matchers, start, end))?;
+    let names = super::string_list(&mut result, "label values")?;
     let (values, total) = bounded_list(names, args.u64_or("limit", LIST_DEFAULT));
     let shown = values.len();
     let mut out = json!({"datasource": ds.name, "label": label, "window": echo, "values": values});
@@ -117,13 +122,16 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
 #[cfg(test)]
 mod tests {
     use super::label_path_segment;
+    use crate::datasources::DatasourceKind::{Prometheus, VictoriaMetrics};
 
     #[test]
     fn label_names_are_escaped_for_the_path_only_when_needed() {
-        assert_eq!(label_path_segment("job"), "job");
-        assert_eq!(label_path_segment("__name__"), "__name__");
-        assert_eq!(label_path_segment("k8s.pod"), "U__k8s_2e_pod");
-        assert_eq!(label_path_segment("a_b/c"), "U__a__b_2f_c");
-        assert_eq!(label_path_segment("../x"), "U___2e__2e__2f_x");
+        assert_eq!(label_path_segment("job", Prometheus), "job");
+        assert_eq!(label_path_segment("__name__", VictoriaMetrics), "__name__");
+        assert_eq!(label_path_segment("k8s.pod", Prometheus), "U__k8s_2e_pod");
+        assert_eq!(label_path_segment("a_b/c", Prometheus), "U__a__b_2f_c");
+        assert_eq!(label_path_segment("../x", Prometheus), "U___2e__2e__2f_x");
+        assert_eq!(label_path_segment("k8s.pod", VictoriaMetrics), "k8s%2Epod");
+        assert_eq!(label_path_segment("..", VictoriaMetrics), "%2E%2E");
     }
 }

@@ -18,9 +18,18 @@ fn output_schema() -> Value {
     object_schema(
         json!({
             "datasources": {"type": "array", "items": {"type": "object", "properties": {
-                "id": {"type": "string"}, "uid": {"type": "string"}, "type": {"type": "string"},
-                "url": {"type": "string"}, "is_default": {"type": "boolean"}
-            }}},
+                "id": {"type": "string"},
+                "uid": {"type": "string"},
+                "type": {"type": "string", "enum": ["prometheus", "victoriametrics"]},
+                "url": {"type": "string"},
+                "is_default": {"type": "boolean"},
+                "http_method": {"type": "string", "enum": ["GET", "POST"]},
+                "scrape_interval": {"type": "string"},
+                "auth": {"type": "array", "items": {"type": "string"}},
+                "tls": {"type": "object", "properties": {
+                    "ca_cert": {"type": "boolean"}, "skip_verify": {"type": "boolean"}
+                }}
+            }, "required": ["id", "type", "url", "is_default"]}},
             "default": {"type": ["string", "null"]},
             "total": {"type": "integer"}
         }),

@@ -55,12 +55,10 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
 pub(super) fn metric_list(
     datasource: &str,
     window: Value,
-    result: crate::prometheus::ApiResult,
+    mut result: crate::prometheus::ApiResult,
     limit: u64,
 ) -> Result<Value, ToolFailure> {
-    let names: Vec<String> = serde_json::from_value(result.data.clone()).map_err(|_| {
-        ToolFailure::new("the datasource answered with something other than a list of names")
-    })?;
+    let names = super::string_list(&mut result, "metric names")?;
     let (metrics, total) = bounded_list(names, limit);
     let shown = metrics.len();
     let mut out = json!({"datasource": datasource, "window": window, "metrics": metrics});

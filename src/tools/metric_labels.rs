@@ -52,10 +52,8 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
     let ds = datasource(ctx, args)?;
     let metric = args.required_str("metric_name")?;
     let (start, end, echo) = window(ctx, args)?;
-    let result = with_client(ctx, ds, |c| c.labels(&[metric_matcher(metric)], start, end))?;
-    let names: Vec<String> = serde_json::from_value(result.data.clone()).map_err(|_| {
-        ToolFailure::new("the datasource answered with something other than a list of label names")
-    })?;
+    let mut result = with_client(ctx, ds, |c| c.labels(&[metric_matcher(metric)], start, end))?;
+    let names = super::string_list(&mut result, "label names")?;
     let names: Vec<String> = names.into_iter().filter(|n| n != "__name__").collect();
     let (labels, total) = bounded_list(names, args.u64_or("limit", LIST_DEFAULT));
     let shown = labels.len();

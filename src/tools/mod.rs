@@ -166,7 +166,7 @@ pub fn error_result(message: &str) -> Value {
 
 // ---- shared parameters and helpers used by several tools ----
 
-/// `datasource_id`: optional when a default datasource exists.
+/// `datasource_id`: which configured datasource to ask.
 pub(crate) const DATASOURCE_PARAM: Param = Param {
     name: "datasource_id",
     kind: ParamKind::String,
@@ -270,6 +270,14 @@ pub(crate) fn backend_failure(ds: &Datasource, e: PrometheusError) -> ToolFailur
         ErrorKind::Transport(crate::http::HttpError::TooLarge) => {
             "the answer is too large: add label matchers, aggregate with sum by (...), shorten the range or raise the step"
         }
+        ErrorKind::Transport(crate::http::HttpError::Timeout) => {
+            "the datasource did not answer in time: narrow the query (label matchers, aggregation, shorter range), or try again if it is overloaded"
+        }
+        ErrorKind::ServerError | ErrorKind::ClientError
+            if e.status.is_some_and(|s| (300..400).contains(&s)) =>
+        {
+            "the datasource URL redirects: set its url to the final address (https://, or the right path prefix)"
+        }
         ErrorKind::Transport(crate::http::HttpError::Denied(_)) => {
             "the host does not allow this destination; only configured datasource origins are reachable"
         }
@@ -294,6 +302,24 @@ pub(crate) fn with_client<T>(
     f(&client).map_err(|e| backend_failure(ds, e))
 }
 
+/// Takes the answer's data as a list of strings (label names or values) without copying the tree.
+pub(crate) fn string_list(result: &mut ApiResult, what: &str) -> Result<Vec<String>, ToolFailure> {
+    serde_json::from_value(result.data.take()).map_err(|_| {
+        ToolFailure::new(format!(
+            "the datasource answered with something other than a list of {what}"
+        ))
+    })
+}
+
+/// Takes the `result` member of a query answer, leaving `null` behind.
+pub(crate) fn take_result(result: &mut ApiResult) -> Value {
+    result
+        .data
+        .get_mut("result")
+        .map(Value::take)
+        .unwrap_or(Value::Null)
+}
+
 /// Adds server `warnings`/`infos` to `out` when there are any.
 pub(crate) fn add_notes(out: &mut Value, result: &ApiResult) {
     if !result.warnings.is_empty() {
@@ -304,8 +330,12 @@ pub(crate) fn add_notes(out: &mut Value, result: &ApiResult) {
     }
 }
 
-/// `structuredContent` schema helper: an object with the given properties, all optional but `required`.
-pub(crate) fn object_schema(properties: Value, required: &[&str]) -> Value {
+/// `structuredContent` schema helper: an object with the given properties (plus the `warnings` and
+/// `infos` every backend answer may carry), all optional but `required`.
+pub(crate) fn object_schema(mut properties: Value, required: &[&str]) -> Value {
+    let strings = json!({"type": "array", "items": {"type": "string"}});
+    properties["warnings"] = strings.clone();
+    properties["infos"] = strings;
     json!({"type": "object", "properties": properties, "required": required})
 }
 

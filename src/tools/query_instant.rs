@@ -58,14 +58,17 @@ fn output_schema() -> Value {
             "time": {"type": "string"},
             "resultType": {"type": "string", "enum": ["vector", "matrix", "scalar", "string"]},
             "result": {"type": "array", "items": {"type": "object", "properties": {
-                "metric": {"type": "object"}, "value": {}, "values": {"type": "array", "items": {}}
+                "metric": {"type": "object"},
+                "value": {"type": ["number", "string"]},
+                "histogram": {"type": "object"},
+                "values": {"type": "array", "items": {"type": "array", "items": {}}},
+                "histograms": {"type": "array", "items": {}},
+                "stats": {"type": "object", "properties": {"min": {}, "max": {}, "avg": {}, "last": {}}}
             }}},
-            "value": {},
+            "value": {"type": ["number", "string", "null"]},
             "total": {"type": "integer"},
             "shown": {"type": "integer"},
             "truncated": {"type": "string"},
-            "warnings": {"type": "array", "items": {"type": "string"}},
-            "infos": {"type": "array", "items": {"type": "string"}},
             "hint": {"type": "string"}
         }),
         &["datasource", "query", "time", "resultType"],
@@ -84,13 +87,13 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
     let ds = datasource(ctx, args)?;
     let expr = checked_promql(args)?;
     let time = time_arg(ctx, args, "time", Some(ctx.now))?;
-    let result = with_client(ctx, ds, |c| c.query(expr, time))?;
+    let mut result = with_client(ctx, ds, |c| c.query(expr, time))?;
     let limit = args.u64_or("limit", SERIES_DEFAULT);
     let result_type = result.data["resultType"].as_str().unwrap_or("").to_string();
     let mut out = json!({
         "datasource": ds.name, "query": expr, "time": format_time(time), "resultType": result_type,
     });
-    let raw = result.data.get("result").cloned().unwrap_or(Value::Null);
+    let raw = super::take_result(&mut result);
     match result_type.as_str() {
         "vector" | "matrix" => {
             let shaped = if result_type == "vector" {

@@ -78,14 +78,13 @@ fn output_schema() -> Value {
             "result": {"type": "array", "items": {"type": "object", "properties": {
                 "metric": {"type": "object"},
                 "values": {"type": "array", "items": {"type": "array", "items": {}}},
-                "stats": {"type": "object", "properties": {"min": {}, "max": {}, "avg": {}, "last": {}}}
+                "stats": {"type": "object", "properties": {"min": {}, "max": {}, "avg": {}, "last": {}}},
+                "histograms": {"type": "array", "items": {}}
             }}},
             "points": {"type": "integer"},
             "total": {"type": "integer"},
             "shown": {"type": "integer"},
             "truncated": {"type": "string"},
-            "warnings": {"type": "array", "items": {"type": "string"}},
-            "infos": {"type": "array", "items": {"type": "string"}},
             "hint": {"type": "string"}
         }),
         &[
@@ -116,6 +115,11 @@ fn resolve_step(args: &Args, range: f64, scrape_interval: Option<f64>) -> Result
         Some(s) => {
             let step =
                 parse_duration(s).map_err(|e| ToolFailure::new(format!("argument 'step': {e}")))?;
+            if step < 0.001 {
+                return Err(ToolFailure::new(format!(
+                    "argument 'step': '{s}' is below 1ms, the smallest step Prometheus resolves"
+                )));
+            }
             if range / step > MAX_POINTS_PER_SERIES {
                 let fit = nice_step(min_allowed.max(1.0));
                 return Err(ToolFailure::new(format!(
@@ -123,7 +127,7 @@ fn resolve_step(args: &Args, range: f64, scrape_interval: Option<f64>) -> Result
 Use step '{}' or larger (or shorten the range). Nothing was sent.",
                     format_duration(step),
                     format_duration(range),
-                    (range / step).floor() as u64 + 1,
+                    ((range / step).floor() as u64).saturating_add(1),
                     format_duration(fit)
                 )));
             }
@@ -155,9 +159,9 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
         .as_deref()
         .and_then(|t| parse_duration(t).ok());
     let step = resolve_step(args, end - start, scrape_interval)?;
-    let result = with_client(ctx, ds, |c| c.query_range(expr, start, end, step))?;
+    let mut result = with_client(ctx, ds, |c| c.query_range(expr, start, end, step))?;
     let shaped = shape::matrix(
-        result.data.get("result").cloned().unwrap_or(Value::Null),
+        super::take_result(&mut result),
         args.u64_or("limit", SERIES_DEFAULT),
         order_matters(expr),
     );

@@ -53,9 +53,29 @@ pub fn timestamp(v: &Value) -> Value {
 /// Whether the expression asks for an order Prometheus must keep (`sort`, `topk`, …); otherwise
 /// series are sorted by their labels so that output and truncation are deterministic.
 pub fn order_matters(expr: &str) -> bool {
-    ["sort", "topk", "bottomk", "limitk"]
-        .iter()
-        .any(|f| expr.contains(f))
+    const ORDERING: [&str; 7] = [
+        "sort",
+        "sort_desc",
+        "sort_by_label",
+        "sort_by_label_desc",
+        "topk",
+        "bottomk",
+        "limitk",
+    ];
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    // A call: the name as a whole identifier, followed by '(' (or a `by (...)` clause, as in
+    // `topk by (job) (3, x)`), so `resort_total` or `job="sorter"` do not count.
+    expr.match_indices(|c: char| c.is_ascii_alphabetic())
+        .filter(|(i, _)| *i == 0 || !expr[..*i].ends_with(is_ident))
+        .any(|(i, _)| {
+            let rest = &expr[i..];
+            let name_len = rest.find(|c: char| !is_ident(c)).unwrap_or(rest.len());
+            let after = rest[name_len..].trim_start();
+            ORDERING.contains(&&rest[..name_len])
+                && (after.starts_with('(')
+                    || after.starts_with("by")
+                    || after.starts_with("without"))
+        })
 }
 
 fn sort_series(series: &mut [Value]) {
@@ -96,7 +116,7 @@ pub fn vector(result: Value, limit: u64, keep_order: bool) -> Shaped {
         .into_iter()
         .map(|mut s| {
             let mut out = Map::new();
-            out.insert("metric".into(), take(&mut s, "metric"));
+            out.insert("metric".into(), metric_of(&mut s));
             if let Some(pair) = s.get("value").and_then(Value::as_array) {
                 out.insert(
                     "value".into(),
@@ -152,7 +172,7 @@ pub fn matrix(result: Value, limit: u64, keep_order: bool) -> Shaped {
                 values.push(json!([timestamp(t), v]));
             }
             points += values.len();
-            let mut out = json!({"metric": take(&mut s, "metric"), "values": values});
+            let mut out = json!({"metric": metric_of(&mut s), "values": values});
             if n > 0 {
                 out["stats"] =
                     json!({"min": min, "max": max, "avg": round(sum / n as f64), "last": last});
@@ -178,6 +198,14 @@ fn round(f: f64) -> f64 {
     let digits = 12 - (f.abs().log10().floor() as i32 + 1);
     let scale = 10f64.powi(digits.clamp(-300, 300));
     (f * scale).round() / scale
+}
+
+/// A series' labels; `{}` when the backend sent none, so `metric` is always an object.
+fn metric_of(series: &mut Value) -> Value {
+    match take(series, "metric") {
+        Value::Object(m) => Value::Object(m),
+        _ => json!({}),
+    }
 }
 
 fn take(v: &mut Value, key: &str) -> Value {
@@ -240,6 +268,16 @@ mod tests {
         let mut out = json!({});
         count_fields(&mut out, 2, 3, "raise limit");
         assert_eq!(out["truncated"], "2 of 3 shown; raise limit");
+    }
+
+    #[test]
+    fn only_calls_of_ordering_functions_keep_the_order() {
+        assert!(order_matters("topk(3, x)"));
+        assert!(order_matters("sort_desc (sum by (job) (x))"));
+        assert!(order_matters("topk by (job) (3, x)"));
+        assert!(!order_matters("resort_total"));
+        assert!(!order_matters(r#"up{job="sorter"}"#));
+        assert!(!order_matters("mytopk(3)"));
     }
 
     #[test]

@@ -64,7 +64,71 @@ fn run(b: &Backend, tool: &str, args: Value) -> Value {
         now: NOW,
         timeout: Duration::from_secs(30),
     };
-    call(&ctx, tool, args).unwrap()
+    let result = call(&ctx, tool, args).unwrap();
+    if result["isError"] == false {
+        let (_, def) = list().into_iter().find(|(n, _)| *n == tool).unwrap();
+        conforms(&result["structuredContent"], &def["outputSchema"], tool);
+    }
+    result
+}
+
+/// Checks `value` against the JSON Schema subset our output schemas use (type, properties,
+/// required, items, enum), strictly: an object member its schema does not declare is an error, so
+/// every field a tool emits is documented.
+fn conforms(value: &Value, schema: &Value, path: &str) {
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let actual = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        let ok = types.contains(&actual) || (actual == "integer" && types.contains(&"number"));
+        assert!(
+            ok,
+            "{path}: {actual} where the schema says {types:?}: {value}"
+        );
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
+        assert!(
+            allowed.contains(value),
+            "{path}: {value} not in {allowed:?}"
+        );
+    }
+    if let (Value::Object(members), Some(props)) =
+        (value, schema.get("properties").and_then(Value::as_object))
+    {
+        for (k, v) in members {
+            let sub = props
+                .get(k)
+                .unwrap_or_else(|| panic!("{path}: '{k}' is not in the output schema"));
+            conforms(v, sub, &format!("{path}.{k}"));
+        }
+        for r in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            assert!(
+                members.contains_key(r.as_str().unwrap()),
+                "{path}: required '{r}' missing"
+            );
+        }
+    }
+    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
+        for (i, v) in items.iter().enumerate() {
+            conforms(v, item_schema, &format!("{path}[{i}]"));
+        }
+    }
 }
 
 fn structured(result: &Value) -> &Value {
