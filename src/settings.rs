@@ -29,10 +29,8 @@ impl Settings {
             None => DEFAULT_QUERY_TIMEOUT,
             Some(v) => {
                 let secs = parse_duration(&v).map_err(|e| format!("{QUERY_TIMEOUT_ENV}: {e}"))?;
-                if secs > 3600.0 {
-                    return Err(format!(
-                        "{QUERY_TIMEOUT_ENV}: '{v}' is longer than the 1h maximum"
-                    ));
+                if !(1.0..=3600.0).contains(&secs) {
+                    return Err(format!("{QUERY_TIMEOUT_ENV}: '{v}' is outside 1s to 1h"));
                 }
                 Duration::from_secs_f64(secs)
             }
@@ -65,5 +63,6 @@ mod tests {
         assert_eq!(with("10").unwrap().query_timeout, Duration::from_secs(10));
         assert!(with("soon").unwrap_err().contains("QUERY_TIMEOUT"));
         assert!(with("2h").is_err());
+        assert!(with("500ms").is_err());
     }
 }

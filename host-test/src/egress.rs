@@ -38,29 +38,39 @@ impl Egress {
         connect_timeout: Duration,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Egress> {
-        let mut routes: HashMap<Origin, (Route, &Datasource)> = HashMap::new();
+        // Group datasources by origin: one pooled client per origin, so they must agree on TLS.
+        let mut by_origin: Vec<(&Origin, Vec<&Datasource>)> = Vec::new();
         for (origin, ds) in datasources.origins() {
-            if let Some((_, first)) = routes.get(origin) {
-                anyhow::ensure!(
-                    first.tls_skip_verify == ds.tls_skip_verify
-                        && first.tls_ca_cert == ds.tls_ca_cert,
-                    "datasources '{}' and '{}' share the origin {origin} but have different TLS settings",
-                    first.name,
-                    ds.name
-                );
-                continue;
+            match by_origin.iter_mut().find(|(o, _)| *o == origin) {
+                Some((_, group)) => {
+                    let first = group[0];
+                    anyhow::ensure!(
+                        first.tls_skip_verify == ds.tls_skip_verify
+                            && first.tls_ca_cert == ds.tls_ca_cert,
+                        "datasources '{}' and '{}' share the origin {origin} but have different TLS settings",
+                        first.name,
+                        ds.name
+                    );
+                    group.push(ds);
+                }
+                None => by_origin.push((origin, vec![ds])),
             }
-            let client = client_for(ds, connect_timeout)?;
-            let route = Route {
-                datasource: ds.name.clone(),
-                client,
-            };
-            routes.insert(origin.clone(), (route, ds));
         }
-        Ok(Egress {
-            routes: routes.into_iter().map(|(o, (r, _))| (o, r)).collect(),
-            metrics,
-        })
+        let system_roots = SystemRoots::default();
+        let mut routes = HashMap::new();
+        for (origin, group) in by_origin {
+            let route = Route {
+                // Metrics and logs name every datasource behind the origin.
+                datasource: group
+                    .iter()
+                    .map(|d| d.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                client: client_for(group[0], connect_timeout, &system_roots)?,
+            };
+            routes.insert(origin.clone(), route);
+        }
+        Ok(Egress { routes, metrics })
     }
 
     /// The per-store hooks that apply this policy.
@@ -71,9 +81,29 @@ impl Egress {
     }
 }
 
+/// The system's trust roots, loaded once and only if some datasource needs them.
+#[derive(Default)]
+struct SystemRoots(std::sync::OnceLock<rustls::RootCertStore>);
+
+impl SystemRoots {
+    fn get(&self) -> rustls::RootCertStore {
+        self.0
+            .get_or_init(|| {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+                if roots.is_empty() {
+                    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+                }
+                roots
+            })
+            .clone()
+    }
+}
+
 fn client_for(
     ds: &Datasource,
     connect_timeout: Duration,
+    system_roots: &SystemRoots,
 ) -> anyhow::Result<Client<Connector, WasiBody>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -100,13 +130,7 @@ fn client_for(
                     ds.name
                 );
             }
-            None => {
-                let native = rustls_native_certs::load_native_certs();
-                roots.add_parsable_certificates(native.certs);
-                if roots.is_empty() {
-                    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-                }
-            }
+            None => roots = system_roots.get(),
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     };
@@ -211,15 +235,15 @@ impl WasiHttpHooks for EgressHooks {
         drop(fut);
         let egress = self.egress.clone();
         Box::new(async move {
-            let origin = origin_of(request.uri());
+            // Credentials in the authority would ride along in the Host header: never allowed.
+            let uri = request.uri();
+            let has_userinfo = uri.authority().is_some_and(|a| a.as_str().contains('@'));
+            let origin = origin_of(uri).filter(|_| !has_userinfo);
             let Some((origin, route)) = origin.and_then(|o| egress.routes.get(&o).map(|r| (o, r)))
             else {
-                // Log the destination without path or query: queries may carry data, never secrets.
-                let target = request
-                    .uri()
-                    .authority()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default();
+                // Log host and port only: no path, query or userinfo.
+                let port = uri.port_u16().map_or_else(String::new, |p| format!(":{p}"));
+                let target = format!("{}{port}", uri.host().unwrap_or_default());
                 tracing::warn!(target_authority = %target, "egress denied: not a configured datasource origin");
                 egress.metrics.egress_denied();
                 return Err(HttpError::HttpRequestDenied);

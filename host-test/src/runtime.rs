@@ -131,6 +131,10 @@ impl PluginRuntime {
             ),
         ];
         for name in proms_mcp::datasources::referenced_env_vars(datasources_text) {
+            // The component's own settings are set above, never taken from the file's references.
+            if guest_env.iter().any(|(reserved, _)| *reserved == name) {
+                continue;
+            }
             if let Some(value) = env(&name) {
                 guest_env.push((name, value));
             }
@@ -181,9 +185,10 @@ impl PluginRuntime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let ticks = (self.call_timeout.as_millis() / EPOCH_TICK.as_millis()) as u64 + 1;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        // Guest code yields to tokio at every epoch tick, so a busy guest never holds a worker thread
+        // and the wall-clock deadline below can stop it at the next tick.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
         Ok(store)
     }
 
@@ -192,12 +197,13 @@ impl PluginRuntime {
         &self,
         f: impl AsyncFnOnce(&mut Store<State>, &bindings::Plugin) -> wasmtime::Result<T>,
     ) -> Result<T, CallFailure> {
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| CallFailure::Trap("runtime shutting down".into()))?;
+        // Waiting for a free slot counts against the deadline too: a caller never waits unboundedly.
         let run = async {
+            let _slot = self
+                .slots
+                .acquire()
+                .await
+                .map_err(|_| CallFailure::Trap("runtime shutting down".into()))?;
             let mut store = self
                 .new_store()
                 .map_err(|e| CallFailure::Trap(format!("{e:#}")))?;
@@ -206,16 +212,9 @@ impl PluginRuntime {
                 .instantiate_async(&mut store)
                 .await
                 .map_err(|e| CallFailure::Trap(format!("instantiating: {e:#}")))?;
-            f(&mut store, &plugin).await.map_err(|e| {
-                if matches!(
-                    e.downcast_ref::<wasmtime::Trap>(),
-                    Some(wasmtime::Trap::Interrupt)
-                ) {
-                    CallFailure::Deadline
-                } else {
-                    CallFailure::Trap(format!("{e:#}"))
-                }
-            })
+            f(&mut store, &plugin)
+                .await
+                .map_err(|e| CallFailure::Trap(format!("{e:#}")))
         };
         tokio::time::timeout(self.call_timeout, run)
             .await

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use proms_mcp::front::{Caller, McpFront};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
@@ -25,6 +25,9 @@ use crate::metrics::Metrics;
 use crate::runtime::PluginRuntime;
 
 type Body = BoxBody<Bytes, Infallible>;
+
+/// Time a client has to send its request headers.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Largest MCP request body accepted.
 pub const MAX_REQUEST_BODY_BYTES: usize = 1 << 20;
@@ -162,7 +165,12 @@ async fn accept_loop(
                 let shared = shared.clone();
                 async move { Ok::<_, Infallible>(route(&shared, port, req, peer).await) }
             });
-            let builder = auto::Builder::new(TokioExecutor::new());
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            // A client that never finishes its headers does not hold the connection forever.
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             tokio::select! {
                 _ = conn => {}

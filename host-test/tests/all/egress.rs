@@ -65,6 +65,7 @@ async fn only_configured_origins_are_reachable() {
         format!("http://127.0.0.1:{other_port}/"),
         format!("http://localhost:{allowed_port}/"),
         format!("https://127.0.0.1:{allowed_port}/"),
+        format!("http://user:pw@127.0.0.1:{allowed_port}/prefix/api/v1/query"),
         "http://169.254.169.254/latest/meta-data".to_string(),
     ] {
         match send(denied.clone()).await {
@@ -78,7 +79,7 @@ async fn only_configured_origins_are_reachable() {
         other.accept().map_err(|e| e.kind()).unwrap_err(),
         std::io::ErrorKind::WouldBlock
     );
-    assert!(metrics.encode().contains("mcp_egress_denied_total 4"));
+    assert!(metrics.encode().contains("mcp_egress_denied_total 5"));
 }
 
 /// An HTTPS server on loopback with a certificate for 127.0.0.1 signed by a fresh CA; returns its port,
