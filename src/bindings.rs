@@ -184,11 +184,10 @@ fn split_url(url: &str) -> Result<(Scheme, &str, &str), HttpError> {
     } else {
         return Err(HttpError::Other(format!("unsupported URL '{url}'")));
     };
-    Ok(match rest.find(['/', '?']) {
-        Some(i) if rest.as_bytes()[i] == b'/' => (scheme, &rest[..i], &rest[i..]),
-        Some(i) => (scheme, &rest[..i], &rest[i..]),
-        None => (scheme, rest, "/"),
-    })
+    let (authority, path) = rest
+        .find(['/', '?'])
+        .map_or((rest, "/"), |i| rest.split_at(i));
+    Ok((scheme, authority, path))
 }
 
 fn map_error(code: ErrorCode) -> HttpError {

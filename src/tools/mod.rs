@@ -237,6 +237,16 @@ pub(crate) fn time_arg(
 pub(crate) fn window(ctx: &Context, args: &Args) -> Result<(f64, f64, Value), ToolFailure> {
     let end = time_arg(ctx, args, "end", Some(ctx.now))?;
     let start = time_arg(ctx, args, "start", Some(end - DEFAULT_LOOKBACK_SECS))?;
+    ordered(start, end)?;
+    Ok((
+        start,
+        end,
+        json!({"start": format_time(start), "end": format_time(end)}),
+    ))
+}
+
+/// Fails when `start` is after `end`.
+pub(crate) fn ordered(start: f64, end: f64) -> Result<(), ToolFailure> {
     if start > end {
         return Err(ToolFailure::new(format!(
             "start ({}) is after end ({}); swap them",
@@ -244,11 +254,7 @@ pub(crate) fn window(ctx: &Context, args: &Args) -> Result<(f64, f64, Value), To
             format_time(end)
         )));
     }
-    Ok((
-        start,
-        end,
-        json!({"start": format_time(start), "end": format_time(end)}),
-    ))
+    Ok(())
 }
 
 /// Turns a backend error into a failure that says what to do about it.

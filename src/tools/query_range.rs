@@ -147,13 +147,7 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
     let expr = checked_promql(args)?;
     let start = time_arg(ctx, args, "start", None)?;
     let end = time_arg(ctx, args, "end", None)?;
-    if start > end {
-        return Err(ToolFailure::new(format!(
-            "start ({}) is after end ({}); swap them",
-            format_time(start),
-            format_time(end)
-        )));
-    }
+    super::ordered(start, end)?;
     let scrape_interval = ds
         .time_interval
         .as_deref()
