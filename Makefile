@@ -6,6 +6,7 @@ WASM_TARGET := wasm32-wasip2
 TARGET_DIR  ?= $(or $(CARGO_TARGET_DIR),target)
 COMPONENT   := $(TARGET_DIR)/$(WASM_TARGET)/release/proms_mcp.wasm
 SUDO        := $(if $(filter 0,$(shell id -u)),,sudo)
+PYTHON      := $(abspath $(TARGET_DIR))/pyenv/bin/python
 
 .PHONY: help
 help:
@@ -27,6 +28,11 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  for s in prometheus victoria-metrics; do $(SUDO) service $$s stop >/dev/null 2>&1 || true; done; \
 	fi
+	@# The MCP conformance suite and the Node.js >= 22 it needs, pinned in tests/conformance.
+	@test -x tests/conformance/node_modules/.bin/node || (cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error)
+	@# The official MCP Python SDK, an independent client for the integration tests.
+	@test -x $(PYTHON) || python3 -m venv $(abspath $(TARGET_DIR))/pyenv
+	@$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
 
 .PHONY: component
 component: deps
@@ -43,7 +49,7 @@ serve: component
 
 .PHONY: test
 test: component
-	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) cargo test --workspace --no-fail-fast
+	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) PROMS_MCP_PYTHON=$(PYTHON) cargo test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory lint
 
 .PHONY: lint

@@ -9,9 +9,15 @@
 use std::future::Future;
 use std::sync::Arc;
 
+#[expect(
+    deprecated,
+    reason = "logging is deprecated (SEP-2577) but clients before 2026-07-28 use it"
+)]
+use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ResultType, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -118,12 +124,49 @@ fn caller_of(context: &RequestContext<RoleServer>) -> Option<Caller> {
 
 impl<P: ToolProvider> ServerHandler for McpFront<P> {
     fn get_info(&self) -> ServerConfig {
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        // Prompts and resources are declared (and listed, empty) so that what discovery says matches
+        // what the methods do; logging is accepted for clients before 2026-07-28 (we send no log
+        // notifications, so every level is honoured trivially).
+        #[expect(
+            deprecated,
+            reason = "logging is deprecated (SEP-2577) but clients before 2026-07-28 use it"
+        )]
+        let capabilities = ServerCapabilities::builder()
+            .enable_logging()
+            .enable_prompts()
+            .enable_resources()
+            .enable_tools()
+            .build();
+        let mut info = ServerConfig::new(capabilities);
         let mut implementation = Implementation::new("proms-mcp", env!("CARGO_PKG_VERSION"));
         implementation.title = Some("proms-mcp: Prometheus for AI agents".into());
         info.server_info = implementation;
         info.instructions = Some(INSTRUCTIONS.into());
         info
+    }
+
+    #[expect(
+        deprecated,
+        reason = "logging/setLevel is deprecated (SEP-2577) but clients before 2026-07-28 send it"
+    )]
+    async fn set_level(
+        &self,
+        _request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        Ok(())
+    }
+
+    /// There are no resources yet: every URI is unknown (-32602 with the URI, as SEP-2164 asks).
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        Err(ErrorData::invalid_params(
+            format!("resource not found: {}", request.uri),
+            Some(serde_json::json!({"uri": request.uri})),
+        ))
     }
 
     async fn list_tools(
@@ -145,8 +188,14 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
             .call_tool(request.name.to_string(), arguments, caller_of(&context))
             .await;
         let result = match outcome {
-            Ok(json) => serde_json::from_value::<CallToolResult>(json)
-                .map_err(|e| ErrorData::internal_error(format!("bad tool result: {e}"), None))?,
+            Ok(json) => {
+                let mut result = serde_json::from_value::<CallToolResult>(json).map_err(|e| {
+                    ErrorData::internal_error(format!("bad tool result: {e}"), None)
+                })?;
+                // 2026-07-28 requires resultType; rmcp drops it again for older peers.
+                result.result_type = Some(ResultType::COMPLETE);
+                result
+            }
             Err(ProviderError::UnknownTool(message)) => {
                 return Err(ErrorData::invalid_params(message, None));
             }

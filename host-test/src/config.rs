@@ -30,6 +30,10 @@ pub struct HostConfig {
     pub auth_mode: AuthMode,
     /// Accepted `Host` header values (`ALLOWED_HOSTS`, comma-separated); empty means any.
     pub allowed_hosts: Vec<String>,
+    /// Accepted browser `Origin`s (`ALLOWED_ORIGINS`, comma-separated, e.g. `https://app.example:443`
+    /// or `http://localhost:*`); `None` (`ALLOWED_ORIGINS=*`) turns the check off. A request without
+    /// `Origin` (any non-browser client) is never refused for it.
+    pub allowed_origins: Option<Vec<String>>,
     /// The plugin component (`PROMS_MCP_COMPONENT`, else found next to the build output).
     pub component: PathBuf,
 }
@@ -73,8 +77,25 @@ impl HostConfig {
             }
             None => Vec::new(),
         };
+        let allowed_origins = match env("ALLOWED_ORIGINS") {
+            Some(list) if list.trim() == "*" => None,
+            Some(list) => Some(
+                list.split(',')
+                    .map(|o| o.trim().to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            ),
+            // A page in the user's own browser may reach a loopback server; nothing else may.
+            None if host.is_loopback() => Some(vec![
+                "http://localhost:*".into(),
+                "http://127.0.0.1:*".into(),
+                "http://[::1]:*".into(),
+            ]),
+            None => Some(Vec::new()),
+        };
         Ok(HostConfig {
             settings,
+            allowed_origins,
             host,
             port: port(&env, "PORT", 8000)?,
             health_metrics_port: port(&env, "HEALTH_METRICS_PORT", 8080)?,
@@ -120,6 +141,17 @@ mod tests {
         assert!(c.host.is_loopback());
         assert_eq!(c.allowed_hosts, ["localhost", "127.0.0.1", "::1"]);
         assert_eq!(c.auth_mode, AuthMode::None);
+        assert_eq!(c.allowed_origins.as_ref().unwrap()[1], "http://127.0.0.1:*");
+        let public = from(&[("HOST", "0.0.0.0")]).unwrap();
+        assert_eq!(
+            public.allowed_origins,
+            Some(vec![]),
+            "browsers refused unless configured"
+        );
+        assert_eq!(
+            from(&[("ALLOWED_ORIGINS", "*")]).unwrap().allowed_origins,
+            None
+        );
     }
 
     #[test]

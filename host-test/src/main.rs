@@ -17,7 +17,7 @@ const USAGE: &str = "usage: host-test [serve | demo]
   serve  serve MCP for the datasources in GRAFANA_DATASOURCES_PATH (default)
   demo   start a local Prometheus and VictoriaMetrics with demo data, then serve them
 Settings (environment): GRAFANA_DATASOURCES_PATH, QUERY_TIMEOUT, HOST, PORT, HEALTH_METRICS_PORT,
-LOG_LEVEL, AUTH_MODE, ALLOWED_HOSTS, PROMS_MCP_COMPONENT — see README.md.";
+LOG_LEVEL, AUTH_MODE, ALLOWED_HOSTS, ALLOWED_ORIGINS, PROMS_MCP_COMPONENT — see README.md.";
 
 fn main() -> std::process::ExitCode {
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());

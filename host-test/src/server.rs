@@ -73,6 +73,12 @@ pub async fn start(
         .with_sse_keep_alive(None)
         .with_max_request_body_bytes(MAX_REQUEST_BODY_BYTES)
         .with_cancellation_token(stop.child_token());
+    http_config = match &config.allowed_origins {
+        None => http_config.disable_allowed_origins(),
+        Some(origins) => http_config
+            .with_allowed_origins(origins.clone())
+            .enforce_origin_validation(),
+    };
     http_config = if config.allowed_hosts.is_empty() {
         http_config.disable_allowed_hosts()
     } else {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use host_test::backends::{self, Backend, DemoData};
 use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
+use rmcp::service::{Peer, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
@@ -156,11 +156,7 @@ impl Stack {
 }
 
 /// Calls `tool` with `args` and returns the raw result.
-pub async fn call(
-    client: &RunningService<RoleClient, ()>,
-    tool: &str,
-    args: Value,
-) -> CallToolResult {
+pub async fn call(client: &Peer<RoleClient>, tool: &str, args: Value) -> CallToolResult {
     let mut params = CallToolRequestParams::new(tool.to_string());
     if let Value::Object(map) = args {
         params = params.with_arguments(map);
@@ -172,7 +168,7 @@ pub async fn call(
 }
 
 /// Calls `tool` and returns `structuredContent`, checking it equals the text block's JSON.
-pub async fn call_ok(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> Value {
+pub async fn call_ok(client: &Peer<RoleClient>, tool: &str, args: Value) -> Value {
     let result = call(client, tool, args).await;
     let raw = serde_json::to_value(&result).unwrap();
     assert_ne!(result.is_error, Some(true), "{tool} failed: {raw}");
@@ -190,7 +186,7 @@ pub async fn call_ok(client: &RunningService<RoleClient, ()>, tool: &str, args: 
 }
 
 /// Calls `tool`, expects `isError: true`, returns its text.
-pub async fn call_err(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> String {
+pub async fn call_err(client: &Peer<RoleClient>, tool: &str, args: Value) -> String {
     let result = call(client, tool, args).await;
     let raw = serde_json::to_value(&result).unwrap();
     assert_eq!(result.is_error, Some(true), "{tool} should fail: {raw}");

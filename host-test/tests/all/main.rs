@@ -5,6 +5,8 @@
 //! The component must be built first (`make test` does it; the path comes from `PROMS_MCP_COMPONENT`
 //! or the default build location).
 
+mod clients;
+mod conformance;
 mod contract;
 mod egress;
 mod errors;

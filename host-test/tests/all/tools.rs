@@ -318,6 +318,53 @@ async fn protocol_basics_trailing_slash_health_and_metrics() {
         .await
         .unwrap();
     assert_eq!(get.status(), 405);
+    let delete = http.delete(&stack.host.mcp_url).send().await.unwrap();
+    assert_eq!(delete.status(), 405);
+    // Origin and Host: a loopback server answers loopback pages only (DNS-rebinding protection).
+    let ping = json!({"jsonrpc": "2.0", "id": 8, "method": "ping"});
+    let with = |name: &'static str, value: &'static str| {
+        http.post(&stack.host.mcp_url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .header(name, value)
+            .json(&ping)
+            .send()
+    };
+    assert_eq!(
+        with("origin", "https://evil.example")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        with("origin", "http://127.0.0.1:3000")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(with("host", "evil.example").await.unwrap().status(), 403);
+    // An oversized body is refused with 413 and says so.
+    let big = "x".repeat(2 << 20);
+    let too_big = http
+        .post(&stack.host.mcp_url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(format!(
+            r#"{{"jsonrpc":"2.0","id":9,"method":"ping","params":{{"pad":"{big}"}}}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 413);
+    let text = too_big.text().await.unwrap();
+    println!("413 body: {text}");
+    assert!(
+        text.to_lowercase().contains("too large") || text.contains("limit"),
+        "{text}"
+    );
     // initialize carries the instructions.
     let init: Value = post(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}))
