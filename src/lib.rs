@@ -13,6 +13,8 @@
 //! - [`settings`]: `GRAFANA_DATASOURCES_PATH` and `QUERY_TIMEOUT`, read the same way by component and host.
 //! - [`tools`]: the table of MCP tools, their schemas and their handlers.
 //! - `front` (feature `front`): the MCP protocol front built on rmcp, independent of any transport.
+//! - `auth` (feature `front`): the bearer-token decision (Kubernetes `TokenReview`, OpenShift
+//!   `users/~`), its cache, and what a refused request is told.
 #![deny(missing_docs)]
 
 pub mod datasources;
@@ -23,6 +25,8 @@ pub mod settings;
 pub mod timespec;
 pub mod tools;
 
+#[cfg(feature = "front")]
+pub mod auth;
 #[cfg(feature = "front")]
 pub mod front;
 

@@ -7,10 +7,95 @@ use std::path::PathBuf;
 use proms_mcp::settings::Settings;
 
 /// How MCP requests are authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum AuthMode {
     /// Every request is served as an anonymous caller.
     None,
+    /// Every MCP request needs a bearer token that the Kubernetes API accepts.
+    Active(ActiveAuth),
+}
+
+/// Settings of `AUTH_MODE=active`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveAuth {
+    /// `OPENSHIFT_API_URL` (default `https://kubernetes.default.svc`).
+    pub api_url: String,
+    /// `OPENSHIFT_CA_CERT_PATH`; default the service-account CA when present, else the system roots.
+    pub ca_path: Option<PathBuf>,
+    /// `AUTH_AUDIENCES`, comma-separated; the review must grant one of them.
+    pub audiences: Vec<String>,
+    /// `AUTH_TIMEOUT` (default 5s): a slow API server delays only the requests waiting for it.
+    pub timeout: std::time::Duration,
+    /// `AUTH_CACHE_TTL` (60s), `AUTH_CACHE_FAILURE_TTL` (5s), `AUTH_CACHE_MAX_ENTRIES` (10000).
+    pub cache: proms_mcp::auth::CacheLimits,
+    /// `AUTH_AUTHORIZATION_SERVERS`: issuers listed in the protected-resource metadata.
+    pub authorization_servers: Vec<String>,
+    /// `PUBLIC_URL`: this server's external base URL (for `resource` and `resource_metadata`);
+    /// default: `http://<Host header>`.
+    pub public_url: Option<String>,
+}
+
+/// The in-cluster service-account CA.
+const SERVICE_ACCOUNT_CA: &str = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+
+fn duration(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+) -> Result<std::time::Duration, String> {
+    match env(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(std::time::Duration::from_secs(default)),
+        Some(v) => proms_mcp::timespec::parse_duration(&v)
+            .map(std::time::Duration::from_secs_f64)
+            .map_err(|e| format!("{name}: {e}")),
+    }
+}
+
+fn list(env: &impl Fn(&str) -> Option<String>, name: &str) -> Vec<String> {
+    env(name)
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl ActiveAuth {
+    fn from_env(env: &impl Fn(&str) -> Option<String>) -> Result<ActiveAuth, String> {
+        let api_url = env("OPENSHIFT_API_URL")
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "https://kubernetes.default.svc".into());
+        if !api_url.starts_with("https://") && !api_url.starts_with("http://") {
+            return Err(format!(
+                "OPENSHIFT_API_URL: '{api_url}' is not an http(s) URL"
+            ));
+        }
+        let ca_path = env("OPENSHIFT_CA_CERT_PATH")
+            .filter(|v| !v.trim().is_empty())
+            .map(PathBuf::from)
+            .or_else(|| Some(PathBuf::from(SERVICE_ACCOUNT_CA)).filter(|p| p.exists()));
+        let max_entries = match env("AUTH_CACHE_MAX_ENTRIES") {
+            None => 10_000,
+            Some(v) => v.trim().parse().map_err(|_| {
+                format!("AUTH_CACHE_MAX_ENTRIES: '{v}' is not a number (expected e.g. 10000)")
+            })?,
+        };
+        Ok(ActiveAuth {
+            api_url,
+            ca_path,
+            audiences: list(env, "AUTH_AUDIENCES"),
+            timeout: duration(env, "AUTH_TIMEOUT", 5)?,
+            cache: proms_mcp::auth::CacheLimits {
+                ttl: duration(env, "AUTH_CACHE_TTL", 60)?,
+                failure_ttl: duration(env, "AUTH_CACHE_FAILURE_TTL", 5)?,
+                max_entries,
+            },
+            authorization_servers: list(env, "AUTH_AUTHORIZATION_SERVERS"),
+            public_url: env("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
+        })
+    }
 }
 
 /// Everything the host needs to start.
@@ -59,11 +144,9 @@ impl HostConfig {
             })?,
         };
         let auth_mode = match env("AUTH_MODE").as_deref().map(str::trim) {
-            None | Some("none") => AuthMode::None,
-            Some("active") => {
-                return Err("AUTH_MODE=active (Kubernetes TokenReview) is not available in this build yet; set AUTH_MODE=none and keep the server on a trusted network".into());
-            }
-            Some(other) => return Err(format!("AUTH_MODE: '{other}' is not one of: none, active")),
+            Some("none") => AuthMode::None,
+            None | Some("active") => AuthMode::Active(ActiveAuth::from_env(&env)?),
+            Some(other) => return Err(format!("AUTH_MODE: '{other}' is not one of: active, none")),
         };
         let allowed_hosts = match env("ALLOWED_HOSTS") {
             Some(list) => list
@@ -136,11 +219,21 @@ mod tests {
 
     #[test]
     fn defaults_are_local_and_safe() {
-        let c = from(&[]).unwrap();
+        let c = from(&[("AUTH_MODE", "none")]).unwrap();
         assert_eq!((c.port, c.health_metrics_port), (8000, 8080));
         assert!(c.host.is_loopback());
         assert_eq!(c.allowed_hosts, ["localhost", "127.0.0.1", "::1"]);
         assert_eq!(c.auth_mode, AuthMode::None);
+        let AuthMode::Active(active) = from(&[]).unwrap().auth_mode else {
+            panic!("active is the default");
+        };
+        assert_eq!(active.api_url, "https://kubernetes.default.svc");
+        assert_eq!(active.cache.ttl, std::time::Duration::from_secs(60));
+        assert!(
+            from(&[("AUTH_CACHE_TTL", "soon")])
+                .unwrap_err()
+                .contains("AUTH_CACHE_TTL")
+        );
         assert_eq!(c.allowed_origins.as_ref().unwrap()[1], "http://127.0.0.1:*");
         let public = from(&[("HOST", "0.0.0.0")]).unwrap();
         assert_eq!(

@@ -17,7 +17,7 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpH
 
 use crate::metrics::Metrics;
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
 /// The allow-list: one pooled client per configured origin.
 pub struct Egress {
@@ -83,10 +83,10 @@ impl Egress {
 
 /// The system's trust roots, loaded once and only if some datasource needs them.
 #[derive(Default)]
-struct SystemRoots(std::sync::OnceLock<rustls::RootCertStore>);
+pub(crate) struct SystemRoots(std::sync::OnceLock<rustls::RootCertStore>);
 
 impl SystemRoots {
-    fn get(&self) -> rustls::RootCertStore {
+    pub(crate) fn get(&self) -> rustls::RootCertStore {
         self.0
             .get_or_init(|| {
                 let mut roots = rustls::RootCertStore::empty();
@@ -105,35 +105,58 @@ fn client_for(
     connect_timeout: Duration,
     system_roots: &SystemRoots,
 ) -> anyhow::Result<Client<Connector, WasiBody>> {
+    let tls = tls_config(
+        ds.tls_ca_cert.as_deref(),
+        ds.tls_skip_verify,
+        system_roots,
+        &format!("datasource '{}': tlsCACert", ds.name),
+    )?;
+    Ok(https_client(tls, connect_timeout))
+}
+
+/// TLS settings: trust exactly `ca_pem` when given (as Grafana does), else the system roots; or, when
+/// `skip_verify`, nothing at all. `what` names the CA's source in errors.
+pub(crate) fn tls_config(
+    ca_pem: Option<&str>,
+    skip_verify: bool,
+    system_roots: &SystemRoots,
+    what: &str,
+) -> anyhow::Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
-    let tls = if ds.tls_skip_verify {
-        builder
+    if skip_verify {
+        return Ok(builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
-            .with_no_client_auth()
-    } else {
-        let mut roots = rustls::RootCertStore::empty();
-        match &ds.tls_ca_cert {
-            // As Grafana does: with a CA configured, trust exactly that CA.
-            Some(pem) => {
-                let mut reader = std::io::BufReader::new(pem.as_bytes());
-                for cert in rustls_pemfile::certs(&mut reader) {
-                    roots.add(cert.map_err(|e| {
-                        anyhow::anyhow!("datasource '{}': unreadable tlsCACert: {e}", ds.name)
-                    })?)?;
-                }
-                anyhow::ensure!(
-                    !roots.is_empty(),
-                    "datasource '{}': tlsCACert holds no certificate",
-                    ds.name
-                );
+            .with_no_client_auth());
+    }
+    let roots = match ca_pem {
+        Some(pem) => {
+            let mut roots = rustls::RootCertStore::empty();
+            let mut reader = std::io::BufReader::new(pem.as_bytes());
+            for cert in rustls_pemfile::certs(&mut reader) {
+                roots.add(
+                    cert.map_err(|e| anyhow::anyhow!("{what}: unreadable certificate: {e}"))?,
+                )?;
             }
-            None => roots = system_roots.get(),
+            anyhow::ensure!(!roots.is_empty(), "{what} holds no certificate");
+            roots
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        None => system_roots.get(),
     };
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// A pooled keep-alive HTTP/1.1 client (http and https) with `tls`.
+pub(crate) fn https_client<B>(
+    tls: rustls::ClientConfig,
+    connect_timeout: Duration,
+) -> Client<Connector, B>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+{
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
@@ -143,10 +166,10 @@ fn client_for(
         .https_or_http()
         .enable_http1()
         .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new())
+    Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(64)
-        .build(connector))
+        .build(connector)
 }
 
 /// `tlsSkipVerify: true`: accept any certificate (the datasource owner asked for it).

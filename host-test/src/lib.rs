@@ -6,12 +6,14 @@
 //!
 //! - [`config`]: host settings from the environment (`PORT`, `HEALTH_METRICS_PORT`, `LOG_LEVEL`, …).
 //! - [`runtime`]: wasmtime: engine, pooling, deadlines, the per-call store; implements `ToolProvider`.
+//! - [`auth`]: the Kubernetes API call behind bearer authentication (`AUTH_MODE=active`).
 //! - [`egress`]: the outbound-HTTP policy (configured datasource origins only, their TLS settings).
 //! - [`server`]: the HTTP listeners and routing.
 //! - [`metrics`]: the `/metrics` exposition.
 //! - [`backends`]: a local Prometheus and VictoriaMetrics with demo data, for `demo` and the tests.
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod backends;
 mod bindings;
 pub mod config;

@@ -44,7 +44,11 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(demo: bool) -> anyhow::Result<()> {
-    let env = |k: &str| std::env::var(k).ok();
+    // The local demo has no Kubernetes API to ask: authentication is off unless AUTH_MODE says otherwise.
+    let env = move |k: &str| match std::env::var(k).ok() {
+        None if demo && k == "AUTH_MODE" => Some("none".to_string()),
+        value => value,
+    };
     let mut config = HostConfig::from_env(env).map_err(anyhow::Error::msg)?;
     init_logging(&config.log_level);
 

@@ -30,6 +30,8 @@ pub struct Metrics {
     backend_requests: Family<Labels, Counter>,
     backend_duration: Family<Labels, Histogram, fn() -> Histogram>,
     egress_denied: Counter,
+    auth_requests: Family<Labels, Counter>,
+    auth_reviews: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -44,6 +46,8 @@ impl Default for Metrics {
             backend_requests: Family::default(),
             backend_duration: Family::new_with_constructor(latency),
             egress_denied: Counter::default(),
+            auth_requests: Family::default(),
+            auth_reviews: Family::default(),
         };
         registry.register(
             "http_requests",
@@ -79,6 +83,16 @@ impl Default for Metrics {
             "egress_denied",
             "Outbound requests refused because the origin is not a configured datasource",
             m.egress_denied.clone(),
+        );
+        registry.register(
+            "auth_requests",
+            "MCP requests by authentication outcome (ok, missing, malformed, rejected, unavailable)",
+            m.auth_requests.clone(),
+        );
+        registry.register(
+            "auth_reviews",
+            "Calls to the Kubernetes API to review a token (cache misses), by API and result",
+            m.auth_reviews.clone(),
         );
         *m.registry.lock().expect("fresh mutex") = registry;
         m
@@ -139,6 +153,30 @@ impl Metrics {
     /// Counts one denied outbound request.
     pub fn egress_denied(&self) {
         self.egress_denied.inc();
+    }
+
+    /// Counts one MCP request's authentication outcome.
+    pub fn auth_request(&self, outcome: &'static str) {
+        self.auth_requests
+            .get_or_create(&vec![("outcome", outcome.to_string())])
+            .inc();
+    }
+
+    /// Counts one review call to the API server.
+    pub fn auth_review(&self, api: &'static str, answer: &proms_mcp::auth::ReviewAnswer) {
+        use proms_mcp::auth::ReviewAnswer;
+        let result = match answer {
+            ReviewAnswer::Authenticated(_) => "authenticated",
+            ReviewAnswer::Rejected(_) => "rejected",
+            ReviewAnswer::Forbidden => "forbidden",
+            ReviewAnswer::Failed(_) => "failed",
+        };
+        self.auth_reviews
+            .get_or_create(&vec![
+                ("api", api.to_string()),
+                ("result", result.to_string()),
+            ])
+            .inc();
     }
 
     /// The text exposition.

@@ -333,6 +333,9 @@ impl ToolProvider for PluginRuntime {
         caller: Option<Caller>,
     ) -> Result<Value, ProviderError> {
         let started = Instant::now();
+        let user = caller
+            .as_ref()
+            .map_or_else(String::new, |c| c.username.clone());
         let caller = caller.map(|c| bindings::Caller {
             username: c.username,
             uid: c.uid,
@@ -378,7 +381,7 @@ impl ToolProvider for PluginRuntime {
         };
         let elapsed = started.elapsed();
         self.metrics.tool_call(&name, label, elapsed);
-        tracing::info!(tool = %name, outcome = label, duration_ms = elapsed.as_secs_f64() * 1000.0, "tool call");
+        tracing::info!(tool = %name, user = %user, outcome = label, duration_ms = elapsed.as_secs_f64() * 1000.0, "tool call");
         result
     }
 }

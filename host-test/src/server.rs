@@ -20,9 +20,11 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::KubeReviewer;
 use crate::config::{AuthMode, HostConfig};
 use crate::metrics::Metrics;
 use crate::runtime::PluginRuntime;
+use proms_mcp::auth::{PROTECTED_RESOURCE_PATH, ReviewCache, protected_resource_metadata};
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -55,8 +57,31 @@ impl Running {
 struct Shared {
     mcp: StreamableHttpService<McpFront<PluginRuntime>, NeverSessionManager>,
     metrics: Arc<Metrics>,
-    auth_mode: AuthMode,
+    auth: Option<Auth>,
     datasources: usize,
+}
+
+/// `AUTH_MODE=active`: the review cache and what the metadata document says.
+struct Auth {
+    reviews: ReviewCache<KubeReviewer>,
+    public_url: Option<String>,
+    authorization_servers: Vec<String>,
+}
+
+impl Auth {
+    /// This server's external base URL: `PUBLIC_URL`, else from the request's `Host`.
+    fn base_url(&self, req: &Request<Incoming>) -> String {
+        if let Some(url) = &self.public_url {
+            return url.clone();
+        }
+        let host = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    }
 }
 
 /// Binds both listeners and serves until [`Running::shutdown`].
@@ -90,10 +115,27 @@ pub async fn start(
         Arc::new(NeverSessionManager::default()),
         http_config,
     );
+    let auth = match &config.auth_mode {
+        AuthMode::None => None,
+        AuthMode::Active(active) => Some(Auth {
+            reviews: ReviewCache::new(
+                KubeReviewer::new(
+                    &active.api_url,
+                    active.ca_path.as_deref(),
+                    active.audiences.clone(),
+                    active.timeout,
+                    metrics.clone(),
+                )?,
+                active.cache,
+            ),
+            public_url: active.public_url.clone(),
+            authorization_servers: active.authorization_servers.clone(),
+        }),
+    };
     let shared = Arc::new(Shared {
         mcp,
         metrics,
-        auth_mode: config.auth_mode,
+        auth,
         datasources,
     });
 
@@ -197,6 +239,27 @@ async fn route(
     let path = req.uri().path().to_string();
     let response = match (port, path.as_str()) {
         (Port::Mcp, "/mcp" | "/mcp/") => mcp(shared, req).await,
+        (Port::Mcp, p)
+            if p == PROTECTED_RESOURCE_PATH
+                || p.strip_prefix(PROTECTED_RESOURCE_PATH) == Some("/mcp") =>
+        {
+            match &shared.auth {
+                Some(auth) => {
+                    let base = auth.base_url(&req);
+                    json(
+                        StatusCode::OK,
+                        protected_resource_metadata(
+                            &format!("{base}/mcp"),
+                            &auth.authorization_servers,
+                        ),
+                    )
+                }
+                None => json(
+                    StatusCode::NOT_FOUND,
+                    r#"{"error":"not found: authentication is off (AUTH_MODE=none)"}"#.into(),
+                ),
+            }
+        }
         (Port::Health, "/health") => json(
             StatusCode::OK,
             serde_json::json!({"status": "ok", "datasources": shared.datasources}).to_string(),
@@ -227,15 +290,48 @@ async fn route(
     response
 }
 
-/// Authenticates (the `AUTH_MODE` seam), then hands the request to rmcp with the caller attached.
+/// Authenticates, then hands the request to rmcp with the caller attached.
 async fn mcp(shared: &Shared, mut req: Request<Incoming>) -> Response<Body> {
-    let caller = match shared.auth_mode {
-        AuthMode::None => Caller {
+    let caller = match &shared.auth {
+        None => Caller {
             username: "anonymous".into(),
             uid: String::new(),
             groups: Vec::new(),
         },
+        Some(auth) => {
+            let header = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .map(|v| v.as_bytes());
+            match auth.reviews.authenticate(header).await {
+                Ok(caller) => caller,
+                Err(failure) => {
+                    shared.metrics.auth_request(failure.outcome());
+                    tracing::info!(
+                        outcome = failure.outcome(),
+                        status = failure.status(),
+                        "authentication failed"
+                    );
+                    let metadata = format!("{}{PROTECTED_RESOURCE_PATH}/mcp", auth.base_url(&req));
+                    let mut response = json(
+                        StatusCode::from_u16(failure.status()).expect("401 or 503"),
+                        failure.body(),
+                    );
+                    if let Some(challenge) = failure.www_authenticate(&metadata)
+                        && let Ok(value) = http::HeaderValue::from_str(&challenge)
+                    {
+                        response
+                            .headers_mut()
+                            .insert(http::header::WWW_AUTHENTICATE, value);
+                    }
+                    return response;
+                }
+            }
+        }
     };
+    shared.metrics.auth_request("ok");
+    // Who is calling, never with what token.
+    tracing::debug!(user = %caller.username, uid = %caller.uid, groups = ?caller.groups, "authenticated");
     req.extensions_mut().insert(caller);
     let response = shared.mcp.handle(req).await;
     response.map(|b| b.boxed())

@@ -82,31 +82,9 @@ async fn only_configured_origins_are_reachable() {
     assert!(metrics.encode().contains("mcp_egress_denied_total 5"));
 }
 
-/// An HTTPS server on loopback with a certificate for 127.0.0.1 signed by a fresh CA; returns its port,
-/// the CA's PEM and a stop handle.
+/// An HTTPS server on loopback answering 200 "ok"; returns its port, its CA's PEM and a stop handle.
 async fn https_server() -> (u16, String, tokio::task::JoinHandle<()>) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let server_key = KeyPair::generate().unwrap();
-    let server_cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
-        .unwrap()
-        .signed_by(&server_key, &issuer)
-        .unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![server_cert.der().clone()],
-        rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
-    )
-    .unwrap();
+    let (config, ca_pem) = crate::fixture::loopback_tls();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -129,7 +107,7 @@ async fn https_server() -> (u16, String, tokio::task::JoinHandle<()>) {
             });
         }
     });
-    (port, ca_cert.pem(), task)
+    (port, ca_pem, task)
 }
 
 #[tokio::test]

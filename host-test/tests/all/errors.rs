@@ -157,6 +157,7 @@ fn bad_datasource_files_stop_the_host_with_a_message_naming_file_and_entry() {
             .env("PROMS_MCP_COMPONENT", component_path())
             .env("PORT", "0")
             .env("HEALTH_METRICS_PORT", "0")
+            .env("AUTH_MODE", "none")
             .output()
             .unwrap();
         assert!(!out.status.success());

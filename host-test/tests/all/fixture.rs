@@ -84,6 +84,7 @@ impl Host {
                 .env("HEALTH_METRICS_PORT", health.to_string())
                 .env("LOG_LEVEL", "debug")
                 .env("QUERY_TIMEOUT", "5s")
+                .env("AUTH_MODE", "none")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(std::fs::File::create(&log).unwrap());
@@ -191,4 +192,31 @@ pub async fn call_err(client: &Peer<RoleClient>, tool: &str, args: Value) -> Str
     let raw = serde_json::to_value(&result).unwrap();
     assert_eq!(result.is_error, Some(true), "{tool} should fail: {raw}");
     raw["content"][0]["text"].as_str().unwrap().to_string()
+}
+
+/// A TLS server configuration for `127.0.0.1` signed by a fresh CA, and that CA's PEM.
+pub fn loopback_tls() -> (rustls::ServerConfig, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let server_key = KeyPair::generate().unwrap();
+    let server_cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![server_cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+    )
+    .unwrap();
+    (config, ca_cert.pem())
 }

@@ -5,6 +5,7 @@
 //! The component must be built first (`make test` does it; the path comes from `PROMS_MCP_COMPONENT`
 //! or the default build location).
 
+mod auth;
 mod clients;
 mod conformance;
 mod contract;

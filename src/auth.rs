@@ -1,0 +1,542 @@
+//! The bearer-authentication decision, written once for every placement of the MCP front.
+//!
+//! What lives here: reading `Authorization: Bearer …`, the Kubernetes `TokenReview` and OpenShift
+//! `users/~` wire formats, how each answer maps to a [`Caller`] or an [`AuthFailure`] (and that to an
+//! HTTP status, `WWW-Authenticate` header and body), RFC 9728 protected-resource metadata, and
+//! [`ReviewCache`], which remembers reviews by a hash of the token and lets concurrent requests with
+//! the same new token share one review. What does not: the HTTP call to the API server (the host
+//! implements [`TokenReviewer`] with its own client and TLS settings) and the token itself, which is
+//! never logged, stored in clear or forwarded anywhere but to that API server.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+use crate::front::Caller;
+
+/// Path of the `TokenReview` API (`authentication.k8s.io/v1`).
+pub const TOKEN_REVIEW_PATH: &str = "/apis/authentication.k8s.io/v1/tokenreviews";
+/// Path of OpenShift's "who am I" API, used when `TokenReview` is forbidden to the user.
+pub const OPENSHIFT_USER_PATH: &str = "/apis/user.openshift.io/v1/users/~";
+/// Path of the RFC 9728 metadata; `/mcp` is appended for the MCP endpoint's own document.
+pub const PROTECTED_RESOURCE_PATH: &str = "/.well-known/oauth-protected-resource";
+
+/// Why a request is not authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// Occurs when there is no `Authorization` header.
+    MissingToken,
+    /// Occurs when the header is not `Bearer <token>`.
+    Malformed,
+    /// Occurs when the API server says the token is not valid (unknown, expired, wrong audience).
+    Rejected(String),
+    /// Occurs when the API server cannot be asked (unreachable, timed out, failing): nothing is granted.
+    Unavailable(String),
+}
+
+impl AuthFailure {
+    /// HTTP status: 401, or 503 when the decision could not be made.
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthFailure::Unavailable(_) => 503,
+            _ => 401,
+        }
+    }
+
+    /// The `WWW-Authenticate` value for a 401 (RFC 6750 with RFC 9728's `resource_metadata`).
+    pub fn www_authenticate(&self, resource_metadata_url: &str) -> Option<String> {
+        let error = match self {
+            AuthFailure::Unavailable(_) => return None,
+            AuthFailure::MissingToken => String::new(),
+            AuthFailure::Malformed => r#", error="invalid_request""#.to_string(),
+            AuthFailure::Rejected(_) => r#", error="invalid_token""#.to_string(),
+        };
+        Some(format!(
+            r#"Bearer resource_metadata="{resource_metadata_url}"{error}"#
+        ))
+    }
+
+    /// What the client is told: a JSON body that says what to do.
+    pub fn body(&self) -> String {
+        let message = match self {
+            AuthFailure::MissingToken => {
+                "authentication required: send 'Authorization: Bearer <token>' with a Kubernetes/OpenShift token (e.g. `oc whoami -t`)".to_string()
+            }
+            AuthFailure::Malformed => {
+                "the Authorization header must be 'Bearer <token>'".to_string()
+            }
+            AuthFailure::Rejected(reason) => format!("invalid or expired token: {reason}"),
+            AuthFailure::Unavailable(reason) => format!(
+                "cannot validate the token right now ({reason}); nothing was granted, try again"
+            ),
+        };
+        json!({"error": message}).to_string()
+    }
+
+    /// A short label for metrics and logs.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            AuthFailure::MissingToken => "missing",
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::Rejected(_) => "rejected",
+            AuthFailure::Unavailable(_) => "unavailable",
+        }
+    }
+}
+
+/// The token from an `Authorization` header value (`Bearer` is case-insensitive, RFC 7235).
+pub fn bearer_token(header: Option<&[u8]>) -> Result<&str, AuthFailure> {
+    let header = header.ok_or(AuthFailure::MissingToken)?;
+    let header = std::str::from_utf8(header).map_err(|_| AuthFailure::Malformed)?;
+    let (scheme, token) = header
+        .trim()
+        .split_once(' ')
+        .ok_or(AuthFailure::Malformed)?;
+    let token = token.trim();
+    // RFC 6750 b64token characters only, so nothing odd reaches the API server.
+    let valid = !token.is_empty()
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b));
+    if !scheme.eq_ignore_ascii_case("bearer") || !valid {
+        return Err(AuthFailure::Malformed);
+    }
+    Ok(token)
+}
+
+/// The `TokenReview` request body for `token`, with optional audiences.
+pub fn token_review_request(token: &str, audiences: &[String]) -> String {
+    let mut spec = json!({ "token": token });
+    if !audiences.is_empty() {
+        spec["audiences"] = json!(audiences);
+    }
+    json!({
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenReview",
+        "spec": spec,
+    })
+    .to_string()
+}
+
+/// What one API answer says about a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewAnswer {
+    /// The token is valid for this user.
+    Authenticated(Caller),
+    /// The token is not valid; the reason is safe to show (it never contains the token).
+    Rejected(String),
+    /// The API refused to review (HTTP 403: e.g. `TokenReview` is not allowed to plain users on
+    /// OpenShift); the caller may try OpenShift's `users/~`.
+    Forbidden,
+    /// The API failed (5xx, garbage, unreachable): no decision.
+    Failed(String),
+}
+
+/// Reads a `TokenReview` answer; with `audiences`, `status.audiences` must contain one of them.
+pub fn read_token_review(status: u16, body: &[u8], audiences: &[String]) -> ReviewAnswer {
+    match status {
+        200 | 201 => {}
+        401 => return ReviewAnswer::Rejected("the API server did not accept the token".into()),
+        403 => return ReviewAnswer::Forbidden,
+        s => return ReviewAnswer::Failed(format!("TokenReview answered HTTP {s}")),
+    }
+    let Ok(review) = serde_json::from_slice::<Value>(body) else {
+        return ReviewAnswer::Failed("TokenReview answer is not JSON".into());
+    };
+    let status = &review["status"];
+    if status["authenticated"] != true {
+        let reason = status["error"]
+            .as_str()
+            .filter(|e| !e.is_empty())
+            .unwrap_or("the token is not valid");
+        return ReviewAnswer::Rejected(reason.chars().take(200).collect());
+    }
+    if !audiences.is_empty() {
+        let granted: Vec<&str> = status["audiences"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if !audiences.iter().any(|a| granted.contains(&a.as_str())) {
+            return ReviewAnswer::Rejected(format!(
+                "the token is not for this audience (expected one of: {})",
+                audiences.join(", ")
+            ));
+        }
+    }
+    let user = &status["user"];
+    caller_from(
+        user["username"].as_str(),
+        user["uid"].as_str(),
+        &user["groups"],
+    )
+}
+
+/// Reads OpenShift's `GET users/~` answer (a `User` object).
+pub fn read_openshift_user(status: u16, body: &[u8]) -> ReviewAnswer {
+    match status {
+        200 => {}
+        401 | 403 => {
+            return ReviewAnswer::Rejected("the API server did not accept the token".into());
+        }
+        s => return ReviewAnswer::Failed(format!("users/~ answered HTTP {s}")),
+    }
+    let Ok(user) = serde_json::from_slice::<Value>(body) else {
+        return ReviewAnswer::Failed("users/~ answer is not JSON".into());
+    };
+    caller_from(
+        user["metadata"]["name"].as_str(),
+        user["metadata"]["uid"].as_str(),
+        &user["groups"],
+    )
+}
+
+fn caller_from(username: Option<&str>, uid: Option<&str>, groups: &Value) -> ReviewAnswer {
+    let Some(username) = username.filter(|u| !u.is_empty()) else {
+        return ReviewAnswer::Failed("the API server's answer names no user".into());
+    };
+    ReviewAnswer::Authenticated(Caller {
+        username: username.to_string(),
+        uid: uid.unwrap_or_default().to_string(),
+        groups: groups
+            .as_array()
+            .map(|g| {
+                g.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// How a placement asks the API server about a token (the host's HTTP client, or WASI HTTP).
+pub trait TokenReviewer: Send + Sync + 'static {
+    /// Reviews `token`: `TokenReview` first, OpenShift's `users/~` when that is forbidden. A
+    /// transport failure or timeout is [`ReviewAnswer::Failed`].
+    fn review(&self, token: &str) -> impl Future<Output = ReviewAnswer> + Send;
+}
+
+/// Limits of [`ReviewCache`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLimits {
+    /// How long a successful review is trusted.
+    pub ttl: Duration,
+    /// How long a rejection is remembered (short: a token may become valid, and an attacker must
+    /// not be able to fill the cache for long).
+    pub failure_ttl: Duration,
+    /// Most tokens remembered; the oldest entries go first when full.
+    pub max_entries: usize,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        CacheLimits {
+            ttl: Duration::from_secs(60),
+            failure_ttl: Duration::from_secs(5),
+            max_entries: 10_000,
+        }
+    }
+}
+
+type TokenHash = [u8; 32];
+type Outcome = Result<Caller, AuthFailure>;
+
+/// Review results by token hash, bounded in time and size; one review per token at a time.
+pub struct ReviewCache<R> {
+    reviewer: R,
+    limits: CacheLimits,
+    entries: Mutex<HashMap<TokenHash, (Instant, Outcome)>>,
+    in_flight: Mutex<HashMap<TokenHash, Arc<OnceCell<Outcome>>>>,
+}
+
+impl<R: TokenReviewer> ReviewCache<R> {
+    /// A cache in front of `reviewer`.
+    pub fn new(reviewer: R, limits: CacheLimits) -> Self {
+        ReviewCache {
+            reviewer,
+            limits,
+            entries: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Authenticates an `Authorization` header value.
+    pub async fn authenticate(&self, header: Option<&[u8]>) -> Outcome {
+        let token = bearer_token(header)?;
+        let key: TokenHash = Sha256::digest(token.as_bytes()).into();
+        if let Some(outcome) = self.cached(&key) {
+            return outcome;
+        }
+        let cell = {
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            in_flight.entry(key).or_default().clone()
+        };
+        let outcome = cell
+            .get_or_init(|| async {
+                let outcome = match self.reviewer.review(token).await {
+                    ReviewAnswer::Authenticated(caller) => Ok(caller),
+                    ReviewAnswer::Rejected(reason) => Err(AuthFailure::Rejected(reason)),
+                    ReviewAnswer::Forbidden => Err(AuthFailure::Rejected(
+                        "the API server refused to review the token".into(),
+                    )),
+                    ReviewAnswer::Failed(reason) => Err(AuthFailure::Unavailable(reason)),
+                };
+                self.remember(key, &outcome);
+                outcome
+            })
+            .await
+            .clone();
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+        outcome
+    }
+
+    fn cached(&self, key: &TokenHash) -> Option<Outcome> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let (at, outcome) = entries.get(key)?;
+        let ttl = if outcome.is_ok() {
+            self.limits.ttl
+        } else {
+            self.limits.failure_ttl
+        };
+        (at.elapsed() < ttl).then(|| outcome.clone())
+    }
+
+    fn remember(&self, key: TokenHash, outcome: &Outcome) {
+        // An unavailable API server decides nothing: never cache that.
+        if matches!(outcome, Err(AuthFailure::Unavailable(_))) {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= self.limits.max_entries {
+            let ttl = self.limits.ttl.max(self.limits.failure_ttl);
+            entries.retain(|_, (at, _)| at.elapsed() < ttl);
+            while entries.len() >= self.limits.max_entries {
+                let Some(oldest) = entries
+                    .iter()
+                    .min_by_key(|(_, (at, _))| *at)
+                    .map(|(k, _)| *k)
+                else {
+                    break;
+                };
+                entries.remove(&oldest);
+            }
+        }
+        entries.insert(key, (Instant::now(), outcome.clone()));
+    }
+}
+
+/// RFC 9728 protected-resource metadata for the MCP endpoint at `resource` (its absolute URL).
+pub fn protected_resource_metadata(resource: &str, authorization_servers: &[String]) -> String {
+    let mut doc = json!({
+        "resource": resource,
+        "bearer_methods_supported": ["header"],
+        "resource_name": "proms-mcp",
+    });
+    if !authorization_servers.is_empty() {
+        doc["authorization_servers"] = json!(authorization_servers);
+    }
+    doc.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn bearer_headers_are_parsed_strictly() {
+        assert_eq!(
+            bearer_token(Some(b"Bearer abc.DEF-_~+/=")),
+            Ok("abc.DEF-_~+/=")
+        );
+        assert_eq!(bearer_token(Some(b"bearer  tok ")), Ok("tok"));
+        assert_eq!(bearer_token(None), Err(AuthFailure::MissingToken));
+        for bad in [
+            &b"Basic dTpw"[..],
+            b"Bearer",
+            b"Bearer ",
+            b"Token abc",
+            b"Bearer a b",
+            b"Bearer \xff",
+        ] {
+            assert_eq!(
+                bearer_token(Some(bad)),
+                Err(AuthFailure::Malformed),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn failures_map_to_statuses_and_challenges() {
+        let url = "http://h/.well-known/oauth-protected-resource/mcp";
+        assert_eq!(AuthFailure::MissingToken.status(), 401);
+        assert_eq!(
+            AuthFailure::MissingToken.www_authenticate(url).unwrap(),
+            format!(r#"Bearer resource_metadata="{url}""#)
+        );
+        assert!(
+            AuthFailure::Rejected("x".into())
+                .www_authenticate(url)
+                .unwrap()
+                .ends_with(r#"error="invalid_token""#)
+        );
+        assert_eq!(AuthFailure::Unavailable("down".into()).status(), 503);
+        assert!(
+            AuthFailure::Unavailable("down".into())
+                .www_authenticate(url)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn token_review_wire_format() {
+        let body: Value =
+            serde_json::from_str(&token_review_request("t0k", &["aud".into()])).unwrap();
+        assert_eq!(body["kind"], "TokenReview");
+        assert_eq!(body["spec"], json!({"token": "t0k", "audiences": ["aud"]}));
+        let ok = br#"{"status":{"authenticated":true,"user":{"username":"alice","uid":"42","groups":["dev","system:authenticated"]},"audiences":["aud"]}}"#;
+        assert_eq!(
+            read_token_review(201, ok, &["aud".into()]),
+            ReviewAnswer::Authenticated(Caller {
+                username: "alice".into(),
+                uid: "42".into(),
+                groups: vec!["dev".into(), "system:authenticated".into()]
+            })
+        );
+        assert!(
+            matches!(read_token_review(201, ok, &["other".into()]), ReviewAnswer::Rejected(r) if r.contains("audience"))
+        );
+        let no = br#"{"status":{"authenticated":false,"error":"token expired"}}"#;
+        assert_eq!(
+            read_token_review(201, no, &[]),
+            ReviewAnswer::Rejected("token expired".into())
+        );
+        assert_eq!(read_token_review(403, b"{}", &[]), ReviewAnswer::Forbidden);
+        assert!(matches!(
+            read_token_review(500, b"oops", &[]),
+            ReviewAnswer::Failed(_)
+        ));
+        assert!(matches!(
+            read_token_review(201, b"<html>", &[]),
+            ReviewAnswer::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn openshift_user_wire_format() {
+        let user = br#"{"kind":"User","metadata":{"name":"bob","uid":"u-1"},"groups":["ops"]}"#;
+        assert_eq!(
+            read_openshift_user(200, user),
+            ReviewAnswer::Authenticated(Caller {
+                username: "bob".into(),
+                uid: "u-1".into(),
+                groups: vec!["ops".into()]
+            })
+        );
+        assert!(matches!(
+            read_openshift_user(401, b""),
+            ReviewAnswer::Rejected(_)
+        ));
+        assert!(matches!(
+            read_openshift_user(502, b""),
+            ReviewAnswer::Failed(_)
+        ));
+    }
+
+    /// Answers from a script; counts calls; waits a little so concurrent callers overlap.
+    struct Scripted {
+        calls: AtomicUsize,
+        answer: Mutex<ReviewAnswer>,
+    }
+
+    impl TokenReviewer for Arc<Scripted> {
+        async fn review(&self, _token: &str) -> ReviewAnswer {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            self.answer.lock().unwrap().clone()
+        }
+    }
+
+    fn alice() -> Caller {
+        Caller {
+            username: "alice".into(),
+            uid: String::new(),
+            groups: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_share_one_review_and_hits_are_cached() {
+        let reviewer = Arc::new(Scripted {
+            calls: AtomicUsize::new(0),
+            answer: Mutex::new(ReviewAnswer::Authenticated(alice())),
+        });
+        let cache = Arc::new(ReviewCache::new(reviewer.clone(), CacheLimits::default()));
+        let mut tasks = Vec::new();
+        for _ in 0..100 {
+            let cache = cache.clone();
+            tasks.push(tokio::spawn(async move {
+                cache.authenticate(Some(b"Bearer same")).await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), Ok(alice()));
+        }
+        assert_eq!(reviewer.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.authenticate(Some(b"Bearer same")).await, Ok(alice()));
+        assert_eq!(reviewer.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn entries_expire_unavailable_is_never_cached_and_size_is_bounded() {
+        let reviewer = Arc::new(Scripted {
+            calls: AtomicUsize::new(0),
+            answer: Mutex::new(ReviewAnswer::Failed("down".into())),
+        });
+        let limits = CacheLimits {
+            ttl: Duration::from_millis(50),
+            failure_ttl: Duration::from_millis(10),
+            max_entries: 3,
+        };
+        let cache = ReviewCache::new(reviewer.clone(), limits);
+        assert!(matches!(
+            cache.authenticate(Some(b"Bearer t")).await,
+            Err(AuthFailure::Unavailable(_))
+        ));
+        *reviewer.answer.lock().unwrap() = ReviewAnswer::Authenticated(alice());
+        assert_eq!(
+            cache.authenticate(Some(b"Bearer t")).await,
+            Ok(alice()),
+            "the outage was not cached"
+        );
+        *reviewer.answer.lock().unwrap() = ReviewAnswer::Rejected("expired".into());
+        assert_eq!(
+            cache.authenticate(Some(b"Bearer t")).await,
+            Ok(alice()),
+            "cached within the TTL"
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(
+            matches!(
+                cache.authenticate(Some(b"Bearer t")).await,
+                Err(AuthFailure::Rejected(_))
+            ),
+            "re-reviewed after the TTL"
+        );
+        for t in ["a", "b", "c", "d", "e"] {
+            let _ = cache
+                .authenticate(Some(format!("Bearer {t}").as_bytes()))
+                .await;
+        }
+        assert!(cache.entries.lock().unwrap().len() <= 3);
+    }
+}
