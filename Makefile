@@ -5,6 +5,10 @@ SHELL := /bin/bash
 WASM_TARGET := wasm32-wasip2
 TARGET_DIR  ?= $(or $(CARGO_TARGET_DIR),target)
 COMPONENT   := $(TARGET_DIR)/$(WASM_TARGET)/release/proms_mcp.wasm
+# The `server` world is the same crate built with another feature: its own target dir, so the two
+# builds do not overwrite each other.
+SERVER_DIR  := $(TARGET_DIR)/server
+SERVER      := $(SERVER_DIR)/$(WASM_TARGET)/release/proms_mcp.wasm
 SUDO        := $(if $(filter 0,$(shell id -u)),,sudo)
 PYTHON      := $(abspath $(TARGET_DIR))/pyenv/bin/python
 
@@ -14,6 +18,7 @@ help:
 	@echo "make serve      serve the datasources in GRAFANA_DATASOURCES_PATH"
 	@echo "make test       install what is missing, build the component, run every test and lint"
 	@echo "make component  build the plugin component ($(COMPONENT))"
+	@echo "make server-component  build the server world component ($(SERVER))"
 	@echo "make lint       cargo fmt --check and clippy -D warnings, native and $(WASM_TARGET)"
 
 # Everything the build and the tests need on a fresh Debian machine; each step is skipped when present.
@@ -39,6 +44,11 @@ component: deps
 	cargo build --release --target $(WASM_TARGET) -p proms-mcp --lib
 	@ls -l $(COMPONENT) | awk '{printf "component: %s (%.2f MiB)\n", $$9, $$5/1048576}'
 
+.PHONY: server-component
+server-component: deps
+	CARGO_TARGET_DIR=$(SERVER_DIR) cargo build --release --target $(WASM_TARGET) -p proms-mcp --lib --features server-world
+	@ls -l $(SERVER) | awk '{printf "server component: %s (%.2f MiB)\n", $$9, $$5/1048576}'
+
 .PHONY: run
 run: component
 	PROMS_MCP_COMPONENT=$(COMPONENT) cargo run -p host-test -- demo
@@ -48,8 +58,9 @@ serve: component
 	PROMS_MCP_COMPONENT=$(COMPONENT) cargo run -p host-test -- serve
 
 .PHONY: test
-test: component
-	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) PROMS_MCP_PYTHON=$(PYTHON) cargo test --workspace --no-fail-fast
+test: component server-component
+	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) PROMS_MCP_SERVER_COMPONENT=$(abspath $(SERVER)) \
+	  PROMS_MCP_PYTHON=$(PYTHON) cargo test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory lint
 
 .PHONY: lint
@@ -57,3 +68,4 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p proms-mcp --lib --target $(WASM_TARGET) -- -D warnings
+	CARGO_TARGET_DIR=$(SERVER_DIR) cargo clippy -p proms-mcp --lib --target $(WASM_TARGET) --features server-world -- -D warnings

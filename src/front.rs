@@ -20,6 +20,7 @@ use rmcp::model::{
     ResultType, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -59,6 +60,74 @@ pub trait ToolProvider: Send + Sync + 'static {
         arguments: Value,
         caller: Option<Caller>,
     ) -> impl Future<Output = Result<Value, ProviderError>> + Send;
+}
+
+/// Largest MCP request body accepted; a larger one gets 413 with the limit in the message.
+pub const MAX_REQUEST_BODY_BYTES: usize = 1 << 20;
+
+/// Which `Host` and `Origin` values the endpoint accepts (DNS-rebinding and browser protection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpPolicy {
+    /// `ALLOWED_HOSTS`, comma-separated; empty means any. Default: loopback names when bound to
+    /// loopback, else any.
+    pub allowed_hosts: Vec<String>,
+    /// `ALLOWED_ORIGINS`, comma-separated (`https://app.example:443`, `http://localhost:*`); `None`
+    /// (`ALLOWED_ORIGINS=*`) turns the check off. Default: loopback pages when bound to loopback,
+    /// else none. A request without `Origin` (any non-browser client) is never refused for it.
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+fn comma_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+impl HttpPolicy {
+    /// Reads the policy through `env`; `loopback` says whether the server is bound to loopback only.
+    pub fn from_env(env: &impl Fn(&str) -> Option<String>, loopback: bool) -> HttpPolicy {
+        let allowed_hosts = match env("ALLOWED_HOSTS") {
+            Some(list) => comma_list(&list),
+            None if loopback => vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            None => Vec::new(),
+        };
+        let allowed_origins = match env("ALLOWED_ORIGINS") {
+            Some(list) if list.trim() == "*" => None,
+            Some(list) => Some(comma_list(&list)),
+            None if loopback => Some(vec![
+                "http://localhost:*".into(),
+                "http://127.0.0.1:*".into(),
+                "http://[::1]:*".into(),
+            ]),
+            None => Some(Vec::new()),
+        };
+        HttpPolicy {
+            allowed_hosts,
+            allowed_origins,
+        }
+    }
+
+    /// rmcp's Streamable HTTP settings for this policy: stateless, JSON responses, the body limit.
+    pub fn server_config(&self) -> StreamableHttpServerConfig {
+        let config = StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_json_response(true)
+            .with_sse_keep_alive(None)
+            .with_max_request_body_bytes(MAX_REQUEST_BODY_BYTES);
+        let config = match &self.allowed_origins {
+            None => config.disable_allowed_origins(),
+            Some(origins) => config
+                .with_allowed_origins(origins.clone())
+                .enforce_origin_validation(),
+        };
+        if self.allowed_hosts.is_empty() {
+            config.disable_allowed_hosts()
+        } else {
+            config.with_allowed_hosts(self.allowed_hosts.clone())
+        }
+    }
 }
 
 /// Server instructions: how a model should use the tools.

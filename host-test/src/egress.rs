@@ -73,6 +73,30 @@ impl Egress {
         Ok(Egress { routes, metrics })
     }
 
+    /// Also allows the origin of `url` (e.g. the Kubernetes API server the `server` component asks
+    /// about tokens), trusting `ca_pem` or the system roots.
+    pub fn allow(
+        &mut self,
+        url: &str,
+        ca_pem: Option<&str>,
+        connect_timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| anyhow::anyhow!("'{url}' is not a URL: {e}"))?;
+        let origin =
+            origin_of(&uri).ok_or_else(|| anyhow::anyhow!("'{url}' has no scheme or host"))?;
+        let tls = tls_config(ca_pem, false, &SystemRoots::default(), url)?;
+        self.routes.insert(
+            origin,
+            Route {
+                datasource: "kubernetes-api".into(),
+                client: https_client(tls, connect_timeout),
+            },
+        );
+        Ok(())
+    }
+
     /// The per-store hooks that apply this policy.
     pub fn hooks(self: &Arc<Self>) -> EgressHooks {
         EgressHooks {

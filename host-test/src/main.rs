@@ -1,39 +1,45 @@
 //! `host-test`: run proms-mcp locally.
 //!
 //! `host-test serve` (the default) serves the datasources in `GRAFANA_DATASOURCES_PATH`;
-//! `host-test demo` first starts a local Prometheus and VictoriaMetrics with demo data and serves those.
+//! `host-test demo` first starts a local Prometheus and VictoriaMetrics with demo data and serves those;
+//! `host-test serve-component` runs the `server` world component instead, as Spin would.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use host_test::backends::{self, DemoData};
-use host_test::config::HostConfig;
+use host_test::config::{AuthMode, HostConfig};
 use host_test::egress::Egress;
 use host_test::metrics::Metrics;
-use host_test::runtime::PluginRuntime;
-use host_test::server;
+use host_test::runtime::{PluginRuntime, ProxyRuntime};
+use host_test::server::{self, Serve};
 
-const USAGE: &str = "usage: host-test [serve | demo]
-  serve  serve MCP for the datasources in GRAFANA_DATASOURCES_PATH (default)
-  demo   start a local Prometheus and VictoriaMetrics with demo data, then serve them
+const USAGE: &str = "usage: host-test [serve | demo | serve-component]
+  serve            serve MCP for the datasources in GRAFANA_DATASOURCES_PATH (default)
+  demo             start a local Prometheus and VictoriaMetrics with demo data, then serve them
+  serve-component  run the `server` world component (PROMS_MCP_SERVER_COMPONENT), which serves MCP itself
 Settings (environment): GRAFANA_DATASOURCES_PATH, QUERY_TIMEOUT, HOST, PORT, HEALTH_METRICS_PORT,
 LOG_LEVEL, AUTH_MODE, ALLOWED_HOSTS, ALLOWED_ORIGINS, PROMS_MCP_COMPONENT — see README.md.";
 
 fn main() -> std::process::ExitCode {
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
-    if !matches!(command.as_str(), "serve" | "demo") {
-        eprintln!("{USAGE}");
-        return if matches!(command.as_str(), "-h" | "--help" | "help") {
-            0.into()
-        } else {
-            2.into()
-        };
-    }
+    let command = match std::env::args().nth(1).as_deref() {
+        None | Some("serve") => Command::Serve,
+        Some("demo") => Command::Demo,
+        Some("serve-component") => Command::ServeComponent,
+        Some(other) => {
+            eprintln!("{USAGE}");
+            return if matches!(other, "-h" | "--help" | "help") {
+                0.into()
+            } else {
+                2.into()
+            };
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match runtime.block_on(run(command == "demo")) {
+    match runtime.block_on(run(command)) {
         Ok(()) => 0.into(),
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "fatal");
@@ -43,7 +49,15 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(demo: bool) -> anyhow::Result<()> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Command {
+    Serve,
+    Demo,
+    ServeComponent,
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let demo = command == Command::Demo;
     // The local demo has no Kubernetes API to ask: authentication is off unless AUTH_MODE says otherwise.
     let env = move |k: &str| match std::env::var(k).ok() {
         None if demo && k == "AUTH_MODE" => Some("none".to_string()),
@@ -104,26 +118,48 @@ async fn run(demo: bool) -> anyhow::Result<()> {
         tracing::warn!(warning = %w, "datasources file");
     }
     let metrics = Arc::new(Metrics::default());
-    let egress = Arc::new(Egress::new(
-        &datasources,
-        config.settings.query_timeout,
-        metrics.clone(),
-    )?);
+    let mut egress = Egress::new(&datasources, config.settings.query_timeout, metrics.clone())?;
     let started = std::time::Instant::now();
-    let runtime = Arc::new(PluginRuntime::load(
-        &config.component,
-        &config.settings,
-        &text,
-        egress,
-        metrics.clone(),
-        env,
-    )?);
+    let (serve, component) = if command == Command::ServeComponent {
+        // The component reviews tokens itself: let it reach the API server, with its CA.
+        if let AuthMode::Active(auth) = &config.auth_mode {
+            let ca = match &auth.ca_path {
+                Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
+                    format!("OPENSHIFT_CA_CERT_PATH: reading {}", path.display())
+                })?),
+                None => None,
+            };
+            egress.allow(&auth.api_url, ca.as_deref(), config.settings.query_timeout)?;
+        }
+        let runtime = ProxyRuntime::load(
+            &config.server_component,
+            &config.settings,
+            &text,
+            Arc::new(egress),
+            metrics.clone(),
+            env,
+        )?;
+        (
+            Serve::Component(Arc::new(runtime)),
+            &config.server_component,
+        )
+    } else {
+        let runtime = PluginRuntime::load(
+            &config.component,
+            &config.settings,
+            &text,
+            Arc::new(egress),
+            metrics.clone(),
+            env,
+        )?;
+        (Serve::Plugin(Arc::new(runtime)), &config.component)
+    };
     tracing::info!(
-        component = %config.component.display(),
+        component = %component.display(),
         compile_ms = started.elapsed().as_millis() as u64,
-        "plugin loaded"
+        "component loaded"
     );
-    let running = server::start(&config, runtime, metrics, datasources.all().len()).await?;
+    let running = server::start(&config, serve, metrics, datasources.all().len()).await?;
     tracing::info!(
         mcp = %format!("http://{}/mcp", running.mcp_addr),
         health = %format!("http://{}/health", running.health_addr),

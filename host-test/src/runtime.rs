@@ -24,6 +24,9 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::bindings::{self, PluginPre, ToolError};
 use crate::egress::{Egress, EgressHooks};
 use crate::metrics::Metrics;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 /// Largest linear memory one call may grow to.
 pub const MEMORY_CAP_BYTES: usize = 256 << 20;
@@ -65,8 +68,15 @@ impl WasiHttpView for State {
 
 /// The loaded plugin, ready to serve calls.
 pub struct PluginRuntime {
-    engine: Engine,
+    sandbox: Sandbox,
     pre: PluginPre<State>,
+}
+
+/// What every call of a component gets: the engine, the egress policy, the environment and the
+/// config snapshot, the deadline and the concurrency limit. Shared by [`PluginRuntime`] and
+/// [`ProxyRuntime`].
+pub struct Sandbox {
+    engine: Engine,
     egress: Arc<Egress>,
     metrics: Arc<Metrics>,
     guest_env: Vec<(String, String)>,
@@ -76,8 +86,8 @@ pub struct PluginRuntime {
 }
 
 impl PluginRuntime {
-    /// Compiles `component` and prepares calls with `settings`; `datasources_text` is the file's text
-    /// (already validated by the caller) and `env` the host environment lookup.
+    /// Compiles the `plugin` component and prepares calls with `settings`; `datasources_text` is the
+    /// file's text (already validated by the caller) and `env` the host environment lookup.
     pub fn load(
         component: &Path,
         settings: &Settings,
@@ -86,6 +96,119 @@ impl PluginRuntime {
         metrics: Arc<Metrics>,
         env: impl Fn(&str) -> Option<String>,
     ) -> anyhow::Result<PluginRuntime> {
+        let (sandbox, component, linker) = Sandbox::load(
+            component,
+            settings,
+            datasources_text,
+            egress,
+            metrics,
+            &env,
+            &[],
+        )?;
+        let pre = PluginPre::new(linker.instantiate_pre(&component)?)?;
+        Ok(PluginRuntime { sandbox, pre })
+    }
+}
+
+/// Host settings the `server` component reads itself (it authenticates and applies the HTTP policy).
+const SERVER_ENV: &[&str] = &[
+    "AUTH_MODE",
+    "OPENSHIFT_API_URL",
+    "AUTH_AUDIENCES",
+    "AUTH_TIMEOUT",
+    "AUTH_CACHE_TTL",
+    "AUTH_CACHE_FAILURE_TTL",
+    "AUTH_CACHE_MAX_ENTRIES",
+    "AUTH_AUTHORIZATION_SERVERS",
+    "PUBLIC_URL",
+    "ALLOWED_HOSTS",
+    "ALLOWED_ORIGINS",
+];
+
+/// The `server` world component (`wasi:http/proxy`): it serves the whole MCP endpoint itself, so the
+/// host only hands it HTTP requests, as Spin or `wasmtime serve` would.
+pub struct ProxyRuntime {
+    sandbox: Sandbox,
+    pre: ProxyPre<State>,
+}
+
+impl ProxyRuntime {
+    /// Compiles the `server` component; like [`PluginRuntime::load`], plus the settings in
+    /// [`SERVER_ENV`] passed through from the host environment.
+    pub fn load(
+        component: &Path,
+        settings: &Settings,
+        datasources_text: &str,
+        egress: Arc<Egress>,
+        metrics: Arc<Metrics>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<ProxyRuntime> {
+        let (sandbox, component, linker) = Sandbox::load(
+            component,
+            settings,
+            datasources_text,
+            egress,
+            metrics,
+            &env,
+            SERVER_ENV,
+        )?;
+        let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
+        Ok(ProxyRuntime { sandbox, pre })
+    }
+
+    /// Serves one HTTP request with a fresh instance, within the call deadline.
+    pub async fn handle(
+        &self,
+        request: hyper::Request<hyper::body::Incoming>,
+    ) -> anyhow::Result<hyper::Response<HyperOutgoingBody>> {
+        let sandbox = &self.sandbox;
+        let run = async {
+            let _slot = sandbox.slots.acquire().await?;
+            let mut store = sandbox.new_store()?;
+            let (sender, receiver) = tokio::sync::oneshot::channel();
+            let request = store
+                .data_mut()
+                .http()
+                .new_incoming_request(Scheme::Http, request)?;
+            let out = store.data_mut().http().new_response_outparam(sender)?;
+            let proxy = self.pre.instantiate_async(&mut store).await?;
+            // The guest answers through `out`, then may keep running (streaming the body).
+            let task = tokio::spawn(async move {
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, request, out)
+                    .await
+            });
+            match receiver.await {
+                Ok(Ok(response)) => Ok(response),
+                Ok(Err(code)) => Err(anyhow::anyhow!(
+                    "the component answered with an error: {code:?}"
+                )),
+                Err(_) => match task.await {
+                    Ok(Err(e)) => Err(anyhow::anyhow!("the component failed: {e:#}")),
+                    _ => Err(anyhow::anyhow!("the component sent no response")),
+                },
+            }
+        };
+        tokio::time::timeout(sandbox.call_timeout, run)
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the component did not answer in time")))
+    }
+}
+
+impl Sandbox {
+    /// The engine (pooling, epochs), the compiled component and a linker with WASI and WASI HTTP;
+    /// `pass_env` names host variables handed to the guest as they are.
+    #[allow(clippy::too_many_arguments)]
+    fn load(
+        component: &Path,
+        settings: &Settings,
+        datasources_text: &str,
+        egress: Arc<Egress>,
+        metrics: Arc<Metrics>,
+        env: &impl Fn(&str) -> Option<String>,
+        pass_env: &[&str],
+    ) -> anyhow::Result<(Sandbox, Component, Linker<State>)> {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(MAX_CONCURRENT_CALLS)
             .total_core_instances(MAX_CONCURRENT_CALLS * 8)
@@ -107,7 +230,6 @@ impl PluginRuntime {
         let mut linker: Linker<State> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        let pre = PluginPre::new(linker.instantiate_pre(&component)?)?;
 
         // The component reads a private snapshot, so it sees exactly the datasources the egress
         // policy was built from, and no sibling files of the original.
@@ -139,6 +261,11 @@ impl PluginRuntime {
                 guest_env.push((name, value));
             }
         }
+        for name in pass_env {
+            if let Some(value) = env(name) {
+                guest_env.push((name.to_string(), value));
+            }
+        }
 
         let ticker = engine.weak();
         std::thread::Builder::new()
@@ -151,9 +278,8 @@ impl PluginRuntime {
                 }
             })?;
 
-        Ok(PluginRuntime {
+        let sandbox = Sandbox {
             engine,
-            pre,
             egress,
             metrics,
             guest_env,
@@ -161,7 +287,8 @@ impl PluginRuntime {
             // A tool may send two requests (POST, then GET on 405), each bounded by the query timeout.
             call_timeout: settings.query_timeout * 2 + Duration::from_secs(2),
             slots: Semaphore::new(MAX_CONCURRENT_CALLS as usize),
-        })
+        };
+        Ok((sandbox, component, linker))
     }
 
     /// The snapshot directory (for diagnostics).
@@ -191,20 +318,23 @@ impl PluginRuntime {
         store.epoch_deadline_async_yield_and_update(1);
         Ok(store)
     }
+}
 
+impl PluginRuntime {
     /// Runs `f` on a fresh instance within the call deadline; errors become [`ProviderError`]s.
     async fn with_instance<T>(
         &self,
         f: impl AsyncFnOnce(&mut Store<State>, &bindings::Plugin) -> wasmtime::Result<T>,
     ) -> Result<T, CallFailure> {
         // Waiting for a free slot counts against the deadline too: a caller never waits unboundedly.
+        let sandbox = &self.sandbox;
         let run = async {
-            let _slot = self
+            let _slot = sandbox
                 .slots
                 .acquire()
                 .await
                 .map_err(|_| CallFailure::Trap("runtime shutting down".into()))?;
-            let mut store = self
+            let mut store = sandbox
                 .new_store()
                 .map_err(|e| CallFailure::Trap(format!("{e:#}")))?;
             let plugin = self
@@ -216,7 +346,7 @@ impl PluginRuntime {
                 .await
                 .map_err(|e| CallFailure::Trap(format!("{e:#}")))
         };
-        tokio::time::timeout(self.call_timeout, run)
+        tokio::time::timeout(sandbox.call_timeout, run)
             .await
             .unwrap_or(Err(CallFailure::Deadline))
     }
@@ -298,7 +428,7 @@ impl PluginRuntime {
             CallFailure::Deadline => format!(
                 "the tool did not finish within {}s and was stopped; narrow the query (label matchers, \
 aggregation, shorter range) or try again",
-                self.call_timeout.as_secs()
+                self.sandbox.call_timeout.as_secs()
             ),
             CallFailure::Trap(detail) => {
                 tracing::error!(detail = %detail, "plugin trapped");
@@ -380,7 +510,7 @@ impl ToolProvider for PluginRuntime {
             ),
         };
         let elapsed = started.elapsed();
-        self.metrics.tool_call(&name, label, elapsed);
+        self.sandbox.metrics.tool_call(&name, label, elapsed);
         tracing::info!(tool = %name, user = %user, outcome = label, duration_ms = elapsed.as_secs_f64() * 1000.0, "tool call");
         result
     }

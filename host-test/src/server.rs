@@ -15,24 +15,21 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use proms_mcp::front::{Caller, McpFront};
+use rmcp::transport::streamable_http_server::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::KubeReviewer;
 use crate::config::{AuthMode, HostConfig};
 use crate::metrics::Metrics;
-use crate::runtime::PluginRuntime;
+use crate::runtime::{PluginRuntime, ProxyRuntime};
 use proms_mcp::auth::{PROTECTED_RESOURCE_PATH, ReviewCache, protected_resource_metadata};
 
 type Body = BoxBody<Bytes, Infallible>;
 
 /// Time a client has to send its request headers.
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Largest MCP request body accepted.
-pub const MAX_REQUEST_BODY_BYTES: usize = 1 << 20;
 
 /// The running server's addresses and its stop switch.
 pub struct Running {
@@ -55,10 +52,31 @@ impl Running {
 }
 
 struct Shared {
-    mcp: StreamableHttpService<McpFront<PluginRuntime>, NeverSessionManager>,
+    endpoint: Endpoint,
     metrics: Arc<Metrics>,
-    auth: Option<Auth>,
     datasources: usize,
+}
+
+/// Who answers on the MCP port.
+enum Endpoint {
+    /// The host's MCP front (and authentication) over the `plugin` component.
+    Front(Box<Front>),
+    /// The `server` component, which serves MCP (and authenticates) itself.
+    Component(Arc<ProxyRuntime>),
+}
+
+/// The host's own MCP front.
+struct Front {
+    mcp: StreamableHttpService<McpFront<PluginRuntime>, NeverSessionManager>,
+    auth: Option<Auth>,
+}
+
+/// What the MCP port runs.
+pub enum Serve {
+    /// The native front over the `plugin` component (`host-test serve`).
+    Plugin(Arc<PluginRuntime>),
+    /// The `server` world component (`host-test serve-component`), as Spin would run it.
+    Component(Arc<ProxyRuntime>),
 }
 
 /// `AUTH_MODE=active`: the review cache and what the metadata document says.
@@ -84,31 +102,16 @@ impl Auth {
     }
 }
 
-/// Binds both listeners and serves until [`Running::shutdown`].
-pub async fn start(
+fn front_endpoint(
     config: &HostConfig,
     runtime: Arc<PluginRuntime>,
-    metrics: Arc<Metrics>,
-    datasources: usize,
-) -> anyhow::Result<Running> {
-    let stop = CancellationToken::new();
-    let mut http_config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false)
-        .with_json_response(true)
-        .with_sse_keep_alive(None)
-        .with_max_request_body_bytes(MAX_REQUEST_BODY_BYTES)
+    metrics: &Arc<Metrics>,
+    stop: &CancellationToken,
+) -> anyhow::Result<Endpoint> {
+    let http_config = config
+        .http
+        .server_config()
         .with_cancellation_token(stop.child_token());
-    http_config = match &config.allowed_origins {
-        None => http_config.disable_allowed_origins(),
-        Some(origins) => http_config
-            .with_allowed_origins(origins.clone())
-            .enforce_origin_validation(),
-    };
-    http_config = if config.allowed_hosts.is_empty() {
-        http_config.disable_allowed_hosts()
-    } else {
-        http_config.with_allowed_hosts(config.allowed_hosts.clone())
-    };
     let front = McpFront::new(runtime);
     let mcp = StreamableHttpService::new(
         move || Ok(front.clone()),
@@ -132,10 +135,24 @@ pub async fn start(
             authorization_servers: active.authorization_servers.clone(),
         }),
     };
+    Ok(Endpoint::Front(Box::new(Front { mcp, auth })))
+}
+
+/// Binds both listeners and serves until [`Running::shutdown`].
+pub async fn start(
+    config: &HostConfig,
+    serve: Serve,
+    metrics: Arc<Metrics>,
+    datasources: usize,
+) -> anyhow::Result<Running> {
+    let stop = CancellationToken::new();
+    let endpoint = match serve {
+        Serve::Plugin(runtime) => front_endpoint(config, runtime, &metrics, &stop)?,
+        Serve::Component(runtime) => Endpoint::Component(runtime),
+    };
     let shared = Arc::new(Shared {
-        mcp,
+        endpoint,
         metrics,
-        auth,
         datasources,
     });
 
@@ -237,13 +254,17 @@ async fn route(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let response = match (port, path.as_str()) {
-        (Port::Mcp, "/mcp" | "/mcp/") => mcp(shared, req).await,
-        (Port::Mcp, p)
+    let response = match (port, path.as_str(), &shared.endpoint) {
+        // The `server` component routes everything on the MCP port itself.
+        (Port::Mcp, _, Endpoint::Component(runtime)) => component(runtime, req).await,
+        (Port::Mcp, "/mcp" | "/mcp/", Endpoint::Front(front)) => {
+            mcp(front, &shared.metrics, req).await
+        }
+        (Port::Mcp, p, Endpoint::Front(front))
             if p == PROTECTED_RESOURCE_PATH
                 || p.strip_prefix(PROTECTED_RESOURCE_PATH) == Some("/mcp") =>
         {
-            match &shared.auth {
+            match &front.auth {
                 Some(auth) => {
                     let base = auth.base_url(&req);
                     json(
@@ -260,19 +281,19 @@ async fn route(
                 ),
             }
         }
-        (Port::Health, "/health") => json(
+        (Port::Health, "/health", _) => json(
             StatusCode::OK,
             serde_json::json!({"status": "ok", "datasources": shared.datasources}).to_string(),
         ),
-        (Port::Health, "/metrics") => Response::builder()
+        (Port::Health, "/metrics", _) => Response::builder()
             .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
             .body(full(shared.metrics.encode()))
             .expect("static response"),
-        (Port::Mcp, _) => json(
+        (Port::Mcp, _, _) => json(
             StatusCode::NOT_FOUND,
             r#"{"error":"not found: the MCP endpoint is /mcp"}"#.into(),
         ),
-        (Port::Health, _) => json(
+        (Port::Health, _, _) => json(
             StatusCode::NOT_FOUND,
             r#"{"error":"not found: this port serves /health and /metrics"}"#.into(),
         ),
@@ -290,9 +311,36 @@ async fn route(
     response
 }
 
+/// Hands the request to the `server` component; its body is collected (MCP answers are small and
+/// bounded by the tools' limits).
+async fn component(runtime: &ProxyRuntime, req: Request<Incoming>) -> Response<Body> {
+    match runtime.handle(req).await {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            match body.collect().await {
+                Ok(collected) => {
+                    Response::from_parts(parts, Full::new(collected.to_bytes()).boxed())
+                }
+                Err(e) => json(
+                    StatusCode::BAD_GATEWAY,
+                    serde_json::json!({"error": format!("the component's response failed: {e:?}")})
+                        .to_string(),
+                ),
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "server component failed");
+            json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({"error": format!("{e:#}")}).to_string(),
+            )
+        }
+    }
+}
+
 /// Authenticates, then hands the request to rmcp with the caller attached.
-async fn mcp(shared: &Shared, mut req: Request<Incoming>) -> Response<Body> {
-    let caller = match &shared.auth {
+async fn mcp(front: &Front, metrics: &Metrics, mut req: Request<Incoming>) -> Response<Body> {
+    let caller = match &front.auth {
         None => Caller {
             username: "anonymous".into(),
             uid: String::new(),
@@ -306,7 +354,7 @@ async fn mcp(shared: &Shared, mut req: Request<Incoming>) -> Response<Body> {
             match auth.reviews.authenticate(header).await {
                 Ok(caller) => caller,
                 Err(failure) => {
-                    shared.metrics.auth_request(failure.outcome());
+                    metrics.auth_request(failure.outcome());
                     tracing::info!(
                         outcome = failure.outcome(),
                         status = failure.status(),
@@ -329,11 +377,11 @@ async fn mcp(shared: &Shared, mut req: Request<Incoming>) -> Response<Body> {
             }
         }
     };
-    shared.metrics.auth_request("ok");
+    metrics.auth_request("ok");
     // Who is calling, never with what token.
     tracing::debug!(user = %caller.username, uid = %caller.uid, groups = ?caller.groups, "authenticated");
     req.extensions_mut().insert(caller);
-    let response = shared.mcp.handle(req).await;
+    let response = front.mcp.handle(req).await;
     response.map(|b| b.boxed())
 }
 

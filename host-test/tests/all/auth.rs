@@ -20,7 +20,7 @@ use crate::fixture::{Host, loopback_tls};
 
 /// The stand-in's state: review calls per token, and whether `expiring-token` has expired.
 #[derive(Default)]
-struct ApiState {
+pub(crate) struct ApiState {
     calls: Mutex<HashMap<String, usize>>,
     expired: AtomicBool,
 }
@@ -106,7 +106,7 @@ async fn answer(
 }
 
 /// Starts the stand-in; returns its URL, its CA's PEM, its state and a stop handle.
-async fn kube_api() -> (String, String, Arc<ApiState>, tokio::task::JoinHandle<()>) {
+pub(crate) async fn kube_api() -> (String, String, Arc<ApiState>, tokio::task::JoinHandle<()>) {
     let (config, ca_pem) = loopback_tls();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -184,7 +184,7 @@ fn recording_prometheus() -> (String, Arc<Mutex<Vec<String>>>) {
     (format!("http://127.0.0.1:{port}"), seen)
 }
 
-async fn post(
+pub(crate) async fn post(
     http: &reqwest::Client,
     url: &str,
     token: Option<&str>,
@@ -207,7 +207,7 @@ fn list_metrics() -> Value {
            "params": {"name": "list_metrics", "arguments": {"datasource_id": "rec"}}})
 }
 
-fn ping() -> Value {
+pub(crate) fn ping() -> Value {
     json!({"jsonrpc": "2.0", "id": 2, "method": "ping"})
 }
 

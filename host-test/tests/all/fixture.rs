@@ -28,6 +28,16 @@ pub fn component_path() -> PathBuf {
     path
 }
 
+/// The built `server` world component (`make server-component`).
+pub fn server_component_path() -> PathBuf {
+    std::env::var_os("PROMS_MCP_SERVER_COMPONENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/server/wasm32-wasip2/release/proms_mcp.wasm")
+        })
+}
+
 /// A running host process; killed on drop.
 pub struct Host {
     child: Child,
@@ -62,6 +72,11 @@ impl Host {
     /// Starts the host on `datasources_yaml` with extra environment `env`; retries on another port if
     /// the free port it picked was taken meanwhile.
     pub fn start(datasources_yaml: &str, env: &[(&str, &str)]) -> Host {
+        Host::start_command("serve", datasources_yaml, env)
+    }
+
+    /// Like [`Host::start`], running `host-test <command>` (e.g. `serve-component`).
+    pub fn start_command(command: &str, datasources_yaml: &str, env: &[(&str, &str)]) -> Host {
         let mut last_log = String::new();
         for _attempt in 0..3 {
             let dir = tempfile::tempdir().unwrap();
@@ -74,11 +89,12 @@ impl Host {
             let port = backends::free_loopback_port().unwrap();
             let health = backends::free_loopback_port().unwrap();
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_host-test"));
-            cmd.arg("serve")
+            cmd.arg(command)
                 .env_clear()
                 .env("PATH", std::env::var("PATH").unwrap_or_default())
                 .env("GRAFANA_DATASOURCES_PATH", &path)
                 .env("PROMS_MCP_COMPONENT", component_path())
+                .env("PROMS_MCP_SERVER_COMPONENT", server_component_path())
                 .env("HOST", "127.0.0.1")
                 .env("PORT", port.to_string())
                 .env("HEALTH_METRICS_PORT", health.to_string())

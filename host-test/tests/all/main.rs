@@ -12,4 +12,5 @@ mod contract;
 mod egress;
 mod errors;
 mod fixture;
+mod server_world;
 mod tools;

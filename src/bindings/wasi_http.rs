@@ -1,80 +1,17 @@
-//! The one bindings module: implementation of the `plugin` world's exports (`proms:mcp/tools`,
-//! `proms:mcp/promql`) and of [`HttpClient`] over `wasi:http/outgoing-handler`.
-//!
-//! Everything else in the crate is plain Rust that also compiles natively; only this module knows
-//! about WIT. Each export call is independent: the host may instantiate the component per call.
+//! [`HttpClient`] over `wasi:http/outgoing-handler`, shared by both worlds. TLS and the egress
+//! policy are the host's; this is only the WASI plumbing.
 
-mod generated {
-    wit_bindgen::generate!({
-        world: "plugin",
-        path: "wit",
-        generate_all,
-    });
-}
-
-use generated::exports::proms::mcp::{promql, tools};
-use generated::wasi::http::outgoing_handler;
-use generated::wasi::http::types::{
+use super::generated::wasi::http::outgoing_handler;
+use super::generated::wasi::http::types::{
     ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
     RequestOptions, Scheme,
 };
-use generated::wasi::io::streams::StreamError;
+use super::generated::wasi::io::streams::StreamError;
 
 use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, Method};
-use crate::settings::Settings;
-
-struct Component;
-
-generated::export!(Component with_types_in generated);
-
-impl tools::Guest for Component {
-    fn list_tools() -> Vec<tools::Tool> {
-        crate::tools::list()
-            .into_iter()
-            .map(|(name, definition)| tools::Tool {
-                name: name.to_string(),
-                definition_json: definition.to_string(),
-            })
-            .collect()
-    }
-
-    fn call_tool(
-        name: String,
-        arguments_json: String,
-        _caller: Option<tools::Caller>,
-    ) -> Result<tools::CallToolResult, tools::ToolError> {
-        let arguments: serde_json::Value = serde_json::from_str(&arguments_json).map_err(|e| {
-            tools::ToolError::InvalidArguments(format!("arguments are not valid JSON: {e}"))
-        })?;
-        let settings =
-            Settings::from_env(|k| std::env::var(k).ok()).map_err(tools::ToolError::Unavailable)?;
-        let datasources = crate::datasources::load(&settings.datasources_path)
-            .map_err(|e| tools::ToolError::Unavailable(e.to_string()))?;
-        let ctx = crate::tools::Context {
-            datasources: &datasources,
-            http: &WasiHttp,
-            now: crate::timespec::now_unix(),
-            timeout: settings.query_timeout,
-        };
-        crate::tools::call(&ctx, &name, arguments)
-            .map(|v| tools::CallToolResult {
-                result_json: v.to_string(),
-            })
-            .map_err(|e| tools::ToolError::UnknownTool(e.to_string()))
-    }
-}
-
-impl promql::Guest for Component {
-    fn validate(expr: String) -> Result<String, promql::PromqlError> {
-        crate::promql::validate(&expr).map_err(|e| promql::PromqlError {
-            message: e.message,
-            position: e.position.map(|p| p as u32),
-        })
-    }
-}
 
 /// [`HttpClient`] over `wasi:http/outgoing-handler`; the host applies TLS and the egress policy.
-struct WasiHttp;
+pub(crate) struct WasiHttp;
 
 /// Bytes per body write: `blocking-write-and-flush` accepts at most 4096.
 const WRITE_CHUNK: usize = 4096;

@@ -1,0 +1,147 @@
+//! The `server` world component (the whole MCP server as one `wasi:http/proxy` component, for Spin):
+//! run by the host as Spin would run it (`host-test serve-component`), driven by rmcp's client against
+//! real Prometheus, with and without authentication (the stand-in Kubernetes API of `auth.rs`).
+
+use rmcp::model::{ClientConfig, ProtocolVersion};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+
+use crate::fixture::{Host, call_ok, server_component_path};
+use host_test::backends::{self, DemoData};
+
+async fn exercise(client: &rmcp::service::Peer<RoleClient>, end: i64) {
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 8);
+    let q = call_ok(
+        client,
+        "query_instant",
+        json!({"datasource_id": "prometheus", "promql": "count(demo_items_info)", "time": end.to_string()}),
+    )
+    .await;
+    assert_eq!(q["result"][0]["value"], json!(150.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_component_serves_mcp_on_every_version() {
+    assert!(
+        server_component_path().exists(),
+        "build it with `make server-component` (make test does)"
+    );
+    let data = DemoData::new_ending_near_now();
+    let prometheus = backends::start_prometheus(&data).unwrap();
+    let yaml = format!(
+        "datasources:\n- name: prometheus\n  type: prometheus\n  url: {}\n",
+        prometheus.url
+    );
+    let host = Host::start_command("serve-component", &yaml, &[]);
+
+    let transport = StreamableHttpClientTransport::from_uri(host.mcp_url.clone());
+    let client = ClientConfig::default()
+        .with_protocol_version(ProtocolVersion::V_2025_11_25)
+        .serve(transport)
+        .await
+        .expect("initialize");
+    exercise(&client, data.end).await;
+    client.cancel().await.unwrap();
+
+    let transport = StreamableHttpClientTransport::from_uri(format!("{}/", host.mcp_url));
+    let client = ()
+        .serve_with_lifecycle(
+            transport,
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .expect("server/discover");
+    exercise(&client, data.end).await;
+    client.cancel().await.unwrap();
+
+    // Unknown paths and errors come from the component itself.
+    let http = reqwest::Client::new();
+    let base = host.mcp_url.trim_end_matches("/mcp").to_string();
+    let r = http.get(format!("{base}/nowhere")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let health: Value = http
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_component_authenticates_with_the_same_rules() {
+    let (api_url, ca_pem, _api, api_task) = crate::auth::kube_api().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_path = dir.path().join("ca.crt");
+    std::fs::write(&ca_path, ca_pem).unwrap();
+    let data = DemoData::new_ending_near_now();
+    let prometheus = backends::start_prometheus(&data).unwrap();
+    let yaml = format!(
+        "datasources:\n- name: prometheus\n  type: prometheus\n  url: {}\n",
+        prometheus.url
+    );
+    let host = Host::start_command(
+        "serve-component",
+        &yaml,
+        &[
+            ("AUTH_MODE", "active"),
+            ("OPENSHIFT_API_URL", &api_url),
+            ("OPENSHIFT_CA_CERT_PATH", ca_path.to_str().unwrap()),
+        ],
+    );
+    let http = reqwest::Client::new();
+    let url = host.mcp_url.clone();
+    let base = url.trim_end_matches("/mcp").to_string();
+    let ping = crate::auth::ping();
+
+    let r = crate::auth::post(&http, &url, None, ping.clone()).await;
+    assert_eq!(r.status(), 401);
+    let challenge = r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        challenge.contains("/.well-known/oauth-protected-resource/mcp"),
+        "{challenge}"
+    );
+    let doc: Value = http
+        .get(format!("{base}/.well-known/oauth-protected-resource/mcp"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["resource"].as_str().unwrap().ends_with("/mcp"), "{doc}");
+
+    assert_eq!(
+        crate::auth::post(&http, &url, Some("Bearer bad-token"), ping.clone())
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        crate::auth::post(&http, &url, Some("Bearer plain-user-token"), ping.clone())
+            .await
+            .status(),
+        200
+    );
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "query_instant",
+        "arguments": {"datasource_id": "prometheus", "promql": "count(demo_items_info)", "time": data.end.to_string()}}});
+    let r = crate::auth::post(&http, &url, Some("Bearer good-token"), call).await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["result"]["structuredContent"]["result"][0]["value"],
+        json!(150.0),
+        "{body}"
+    );
+    assert!(!host.log_text().contains("good-token"));
+    api_task.abort();
+}

@@ -1,0 +1,347 @@
+//! Implementation of `wasi:http/incoming-handler` for the `server` world: the whole MCP endpoint in
+//! the component, for Spin, SpinKube and `wasmtime serve`. Each request builds what it needs from the
+//! environment and the datasources file (a host may use a fresh instance per request), then runs the
+//! same MCP front ([`crate::front`]) and the same authentication ([`crate::auth`]) as the native host;
+//! tools run in-process. Token reviews go out through `wasi:http` like datasource queries.
+//!
+//! Not here: caching reviews across requests (a fresh instance has no memory of the last request; a
+//! runtime key-value store would be needed), and TLS settings for the API server (the runtime's).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use rmcp::transport::streamable_http_server::StreamableHttpService;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use serde_json::{Value, json};
+
+use super::generated;
+use super::wasi_http::WasiHttp;
+use generated::exports::wasi::http::incoming_handler::Guest;
+use generated::wasi::http::types::{
+    Fields, IncomingRequest, Method as WasiMethod, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
+use generated::wasi::io::streams::StreamError;
+
+use crate::auth::{
+    AuthSettings, OPENSHIFT_USER_PATH, PROTECTED_RESOURCE_PATH, ReviewAnswer, ReviewCache,
+    TOKEN_REVIEW_PATH, TokenReviewer, protected_resource_metadata, read_openshift_user,
+    read_token_review, token_review_request,
+};
+use crate::datasources::DatasourceSet;
+use crate::front::{
+    Caller, HttpPolicy, MAX_REQUEST_BODY_BYTES, McpFront, ProviderError, ToolProvider,
+};
+use crate::http::{HttpClient, HttpRequest, Method};
+use crate::settings::Settings;
+
+struct Server;
+
+generated::export!(Server with_types_in generated);
+
+type Response = http::Response<Bytes>;
+
+impl Guest for Server {
+    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        let response = match read_request(request) {
+            Ok(request) => match tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(serve(request)),
+                Err(e) => json_response(500, json!({"error": format!("no async runtime: {e}")})),
+            },
+            Err(response) => response,
+        };
+        write_response(response, response_out);
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn json_response(status: u16, body: Value) -> Response {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Bytes::from(body.to_string()))
+        .expect("static response")
+}
+
+async fn serve(request: http::Request<Full<Bytes>>) -> Response {
+    let path = request.uri().path().to_string();
+    let auth = match AuthSettings::from_env(&env) {
+        Ok(auth) => auth,
+        Err(e) => return json_response(500, json!({"error": format!("configuration: {e}")})),
+    };
+    match path.as_str() {
+        "/mcp" | "/mcp/" => mcp(request, auth).await,
+        "/health" => json_response(200, json!({"status": "ok"})),
+        p if p == PROTECTED_RESOURCE_PATH
+            || p.strip_prefix(PROTECTED_RESOURCE_PATH) == Some("/mcp") =>
+        {
+            match auth {
+                Some(auth) => {
+                    let resource = format!("{}/mcp", base_url(&request, &auth));
+                    let doc = protected_resource_metadata(&resource, &auth.authorization_servers);
+                    let mut response = json_response(200, Value::Null);
+                    *response.body_mut() = Bytes::from(doc);
+                    response
+                }
+                None => json_response(
+                    404,
+                    json!({"error": "not found: authentication is off (AUTH_MODE=none)"}),
+                ),
+            }
+        }
+        _ => json_response(404, json!({"error": "not found: the MCP endpoint is /mcp"})),
+    }
+}
+
+/// `PUBLIC_URL`, else `https://<Host>` (Spin and gateways terminate TLS in front of us).
+fn base_url(request: &http::Request<Full<Bytes>>, auth: &AuthSettings) -> String {
+    if let Some(url) = &auth.public_url {
+        return url.clone();
+    }
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    let scheme = request.uri().scheme_str().unwrap_or("https");
+    format!("{scheme}://{host}")
+}
+
+async fn mcp(mut request: http::Request<Full<Bytes>>, auth: Option<AuthSettings>) -> Response {
+    let caller = match &auth {
+        None => Caller {
+            username: "anonymous".into(),
+            uid: String::new(),
+            groups: Vec::new(),
+        },
+        Some(settings) => {
+            let reviews = ReviewCache::new(
+                WasiReviewer {
+                    api_url: settings.api_url.trim_end_matches('/').to_string(),
+                    audiences: settings.audiences.clone(),
+                    timeout: settings.timeout,
+                },
+                settings.cache,
+            );
+            let header = request
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .map(|v| v.as_bytes());
+            match reviews.authenticate(header).await {
+                Ok(caller) => caller,
+                Err(failure) => {
+                    let metadata = format!(
+                        "{}{PROTECTED_RESOURCE_PATH}/mcp",
+                        base_url(&request, settings)
+                    );
+                    let mut response = json_response(failure.status(), Value::Null);
+                    *response.body_mut() = Bytes::from(failure.body());
+                    if let Some(challenge) = failure.www_authenticate(&metadata)
+                        && let Ok(value) = http::HeaderValue::from_str(&challenge)
+                    {
+                        response
+                            .headers_mut()
+                            .insert(http::header::WWW_AUTHENTICATE, value);
+                    }
+                    return response;
+                }
+            }
+        }
+    };
+    let provider = match InProcess::from_env() {
+        Ok(provider) => provider,
+        Err(e) => return json_response(500, json!({"error": e})),
+    };
+    let front = McpFront::new(Arc::new(provider));
+    let service = StreamableHttpService::new(
+        move || Ok(front.clone()),
+        Arc::new(NeverSessionManager::default()),
+        HttpPolicy::from_env(&env, false).server_config(),
+    );
+    request.extensions_mut().insert(caller);
+    let response = service.handle(request).await;
+    let (parts, body) = response.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    http::Response::from_parts(parts, bytes)
+}
+
+/// The tools, called in-process.
+struct InProcess {
+    datasources: DatasourceSet,
+    timeout: Duration,
+}
+
+impl InProcess {
+    fn from_env() -> Result<InProcess, String> {
+        let settings = Settings::from_env(env)?;
+        let datasources =
+            crate::datasources::load(&settings.datasources_path).map_err(|e| e.to_string())?;
+        Ok(InProcess {
+            datasources,
+            timeout: settings.query_timeout,
+        })
+    }
+}
+
+impl ToolProvider for InProcess {
+    async fn list_tools(&self) -> Result<Vec<Value>, ProviderError> {
+        Ok(crate::tools::list()
+            .into_iter()
+            .map(|(_, def)| def)
+            .collect())
+    }
+
+    async fn call_tool(
+        &self,
+        name: String,
+        arguments: Value,
+        _caller: Option<Caller>,
+    ) -> Result<Value, ProviderError> {
+        let ctx = crate::tools::Context {
+            datasources: &self.datasources,
+            http: &WasiHttp,
+            now: crate::timespec::now_unix(),
+            timeout: self.timeout,
+        };
+        crate::tools::call(&ctx, &name, arguments)
+            .map_err(|e| ProviderError::UnknownTool(e.to_string()))
+    }
+}
+
+/// [`TokenReviewer`] over `wasi:http` (the runtime applies TLS and its own outbound policy).
+struct WasiReviewer {
+    api_url: String,
+    audiences: Vec<String>,
+    timeout: Duration,
+}
+
+impl WasiReviewer {
+    fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<String>,
+    ) -> Result<(u16, Vec<u8>), String> {
+        let mut headers = vec![
+            ("Authorization".to_string(), format!("Bearer {token}")),
+            ("Accept".to_string(), "application/json".to_string()),
+        ];
+        if body.is_some() {
+            headers.push(("Content-Type".to_string(), "application/json".to_string()));
+        }
+        let request = HttpRequest {
+            method,
+            url: format!("{}{path}", self.api_url),
+            headers,
+            body: body.map(String::into_bytes),
+            timeout: self.timeout,
+        };
+        WasiHttp
+            .send(&request)
+            .map(|r| (r.status, r.body))
+            .map_err(|e| format!("API server: {e}"))
+    }
+
+    fn review_now(&self, token: &str) -> ReviewAnswer {
+        let body = token_review_request(token, &self.audiences);
+        let answer = match self.call(Method::Post, TOKEN_REVIEW_PATH, token, Some(body)) {
+            Ok((status, body)) => read_token_review(status, &body, &self.audiences),
+            Err(reason) => ReviewAnswer::Failed(reason),
+        };
+        if answer != ReviewAnswer::Forbidden {
+            return answer;
+        }
+        match self.call(Method::Get, OPENSHIFT_USER_PATH, token, None) {
+            Ok((status, body)) => read_openshift_user(status, &body),
+            Err(reason) => ReviewAnswer::Failed(reason),
+        }
+    }
+}
+
+impl TokenReviewer for WasiReviewer {
+    fn review(&self, token: &str) -> impl std::future::Future<Output = ReviewAnswer> + Send {
+        // WASI HTTP blocks this (single-threaded) instance anyway: answer synchronously.
+        std::future::ready(self.review_now(token))
+    }
+}
+
+/// The incoming request as an `http::Request`, its body read up to one byte past the limit (rmcp
+/// then answers 413).
+fn read_request(request: IncomingRequest) -> Result<http::Request<Full<Bytes>>, Response> {
+    let bad = |what: &str| json_response(400, json!({"error": format!("bad request: {what}")}));
+    let method = match request.method() {
+        WasiMethod::Get => http::Method::GET,
+        WasiMethod::Post => http::Method::POST,
+        WasiMethod::Delete => http::Method::DELETE,
+        WasiMethod::Put => http::Method::PUT,
+        WasiMethod::Head => http::Method::HEAD,
+        WasiMethod::Options => http::Method::OPTIONS,
+        WasiMethod::Patch => http::Method::PATCH,
+        WasiMethod::Connect => http::Method::CONNECT,
+        WasiMethod::Trace => http::Method::TRACE,
+        WasiMethod::Other(m) => {
+            http::Method::from_bytes(m.as_bytes()).map_err(|_| bad("method"))?
+        }
+    };
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(request.path_with_query().unwrap_or_else(|| "/".into()));
+    let mut has_host = false;
+    for (name, value) in request.headers().entries() {
+        has_host |= name.eq_ignore_ascii_case("host");
+        builder = builder.header(name, value);
+    }
+    if !has_host && let Some(authority) = request.authority() {
+        builder = builder.header(http::header::HOST, authority);
+    }
+    let incoming = request.consume().map_err(|_| bad("body"))?;
+    let mut body = Vec::new();
+    {
+        let stream = incoming.stream().map_err(|_| bad("body"))?;
+        while body.len() <= MAX_REQUEST_BODY_BYTES {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) => body.extend_from_slice(&chunk),
+                Err(StreamError::Closed) => break,
+                Err(StreamError::LastOperationFailed(_)) => return Err(bad("body")),
+            }
+        }
+    }
+    builder
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|_| bad("headers"))
+}
+
+fn write_response(response: Response, out: ResponseOutparam) {
+    let (parts, body) = response.into_parts();
+    let fields = Fields::new();
+    for (name, value) in &parts.headers {
+        let _ = fields.append(name.as_str(), value.as_bytes());
+    }
+    let outgoing = OutgoingResponse::new(fields);
+    let _ = outgoing.set_status_code(parts.status.as_u16());
+    let Ok(outgoing_body) = outgoing.body() else {
+        return;
+    };
+    ResponseOutparam::set(out, Ok(outgoing));
+    if let Ok(stream) = outgoing_body.write() {
+        for chunk in body.chunks(4096) {
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                break;
+            }
+        }
+    }
+    let _ = OutgoingBody::finish(outgoing_body, None);
+}
