@@ -65,3 +65,66 @@ const EXPECTED_IMPORTS: &[&str] = &[
     "wasi:io/streams@0.2.6",
     "wasi:random/insecure-seed@0.2.6",
 ];
+
+/// The imports released Spin offers a component, written down from Spin's own WIT
+/// (spinframework/spin `wit/world.wit`, package `spin:up@3.6.0`, world `platform`): `include
+/// wasi:cli/imports@0.2.6` and `import wasi:http/outgoing-handler@0.2.6` are the WASI parts (the rest
+/// is Spin's own key-value, SQLite, Postgres, Redis and config interfaces, which we do not use). The
+/// set is resolved from the same WASI 0.2.6 packages vendored in `wit/deps`.
+fn spin_platform_imports() -> BTreeSet<String> {
+    let mut resolve = wit_parser::Resolve::default();
+    resolve
+        .push_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit"))
+        .expect("our WIT resolves");
+    let spin = resolve
+        .push_str(
+            "spin-platform.wit",
+            "package test:spin-platform;\n\
+             world platform {\n  include wasi:cli/imports@0.2.6;\n  import wasi:http/outgoing-handler@0.2.6;\n}\n",
+        )
+        .expect("the Spin platform world resolves");
+    let world = resolve.select_world(&[spin], Some("platform")).unwrap();
+    resolve.worlds[world]
+        .imports
+        .keys()
+        .map(|k| resolve.name_world_key(k))
+        .collect()
+}
+
+#[test]
+fn server_component_uses_only_what_released_spin_provides() {
+    let path = crate::fixture::server_component_path();
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; build it with `make server-component`",
+            path.display()
+        )
+    });
+    let wit_component::DecodedWasm::Component(resolve, world) =
+        wit_component::decode(&bytes).expect("decodes")
+    else {
+        panic!("the server must be a component");
+    };
+    let world = &resolve.worlds[world];
+    let imports: BTreeSet<String> = world
+        .imports
+        .keys()
+        .map(|k| resolve.name_world_key(k))
+        .collect();
+    let exports: BTreeSet<String> = world
+        .exports
+        .keys()
+        .map(|k| resolve.name_world_key(k))
+        .collect();
+    assert_eq!(
+        exports,
+        BTreeSet::from(["wasi:http/incoming-handler@0.2.6".to_string()])
+    );
+    let spin = spin_platform_imports();
+    let missing: Vec<&String> = imports.difference(&spin).collect();
+    assert!(
+        missing.is_empty(),
+        "imports released Spin does not provide: {missing:?}\nSpin: {spin:#?}"
+    );
+    assert!(imports.contains("wasi:http/outgoing-handler@0.2.6"));
+}

@@ -13,4 +13,5 @@ mod egress;
 mod errors;
 mod fixture;
 mod server_world;
+mod spin_manifest;
 mod tools;
