@@ -9,6 +9,7 @@ mod auth;
 mod clients;
 mod conformance;
 mod contract;
+mod deploy;
 mod egress;
 mod errors;
 mod fixture;

@@ -1,0 +1,137 @@
+//! The deployment files are checked without a cluster or a container engine (neither runs here):
+//! they parse, and they agree with what the code reads and the build produces.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde_yaml_ng::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn documents(path: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(root().join(path)).unwrap();
+    serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|d| {
+            <Value as serde::Deserialize>::deserialize(d).unwrap_or_else(|e| panic!("{path}: {e}"))
+        })
+        .collect()
+}
+
+/// Variables the native host reads (README "Running the host").
+const HOST_SETTINGS: &[&str] = &[
+    "GRAFANA_DATASOURCES_PATH",
+    "QUERY_TIMEOUT",
+    "HOST",
+    "PORT",
+    "HEALTH_METRICS_PORT",
+    "LOG_LEVEL",
+    "AUTH_MODE",
+    "OPENSHIFT_API_URL",
+    "OPENSHIFT_CA_CERT_PATH",
+    "AUTH_AUDIENCES",
+    "AUTH_TIMEOUT",
+    "AUTH_CACHE_TTL",
+    "AUTH_CACHE_FAILURE_TTL",
+    "AUTH_CACHE_MAX_ENTRIES",
+    "AUTH_AUTHORIZATION_SERVERS",
+    "PUBLIC_URL",
+    "ALLOWED_HOSTS",
+    "ALLOWED_ORIGINS",
+    "PROMS_MCP_COMPONENT",
+    "PROMS_MCP_CACHE_DIR",
+];
+
+#[test]
+fn kubernetes_manifest_matches_the_host() {
+    let docs = documents("deploy/kubernetes/proms-mcp.yaml");
+    let kinds: BTreeSet<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["Deployment", "Secret", "Service", "ServiceAccount"])
+    );
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let env = container["env"].as_sequence().unwrap();
+    let mut datasources_path = String::new();
+    let mut interpolated = Vec::new();
+    for e in env {
+        let name = e["name"].as_str().unwrap();
+        if e.get("valueFrom").is_some() {
+            interpolated.push(name.to_string()); // a secret the datasources file interpolates
+            continue;
+        }
+        assert!(
+            HOST_SETTINGS.contains(&name),
+            "{name} is not a host setting"
+        );
+        if name == "GRAFANA_DATASOURCES_PATH" {
+            datasources_path = e["value"].as_str().unwrap().to_string();
+        }
+        if name == "AUTH_MODE" {
+            assert_eq!(e["value"], "active");
+        }
+    }
+    // The datasources secret is mounted where the host reads it, and parses with the variables given.
+    let mount = container["volumeMounts"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "datasources")
+        .unwrap();
+    let dir = mount["mountPath"].as_str().unwrap();
+    assert_eq!(datasources_path, format!("{dir}/datasources.yaml"));
+    let secret = docs.iter().find(|d| d["kind"] == "Secret").unwrap();
+    let file = secret["stringData"]["datasources.yaml"].as_str().unwrap();
+    let set = proms_mcp::datasources::parse(file, "secret", &|k| {
+        interpolated
+            .iter()
+            .any(|n| n == k)
+            .then(|| "token".to_string())
+    })
+    .expect("the datasources secret parses");
+    assert!(set.warnings.is_empty(), "{:?}", set.warnings);
+    // Probes on the health port; the image runs as non-root with a writable /tmp for the code cache.
+    let ports = container["ports"].as_sequence().unwrap();
+    let port = |name: &str| {
+        ports.iter().find(|p| p["name"] == name).unwrap()["containerPort"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!((port("mcp"), port("metrics")), (8000, 8080));
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/health");
+    assert_eq!(container["readinessProbe"]["httpGet"]["port"], "metrics");
+    let containerfile = std::fs::read_to_string(root().join("deploy/Containerfile")).unwrap();
+    assert!(containerfile.contains("PROMS_MCP_CACHE_DIR=/tmp/"));
+    assert!(containerfile.contains("HOST=0.0.0.0"));
+}
+
+#[test]
+fn containerfile_copies_what_the_build_produces() {
+    let text = std::fs::read_to_string(root().join("deploy/Containerfile")).unwrap();
+    assert!(text.contains("cargo build --profile host -p host-test"));
+    assert!(text.contains("COPY --from=build /src/target/host/host-test "));
+    assert!(text.contains("cargo build --release --target wasm32-wasip2 -p proms-mcp --lib"));
+    assert!(text.contains("COPY --from=build /src/target/wasm32-wasip2/release/proms_mcp.wasm "));
+    let cargo: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root().join("Cargo.toml")).unwrap()).unwrap();
+    let host = &cargo["profile"]["host"];
+    assert_eq!(host["inherits"].as_str(), Some("release"));
+    assert_eq!(
+        host["panic"].as_str(),
+        Some("unwind"),
+        "a panic must not take the whole server down"
+    );
+}
+
+#[test]
+fn spinapp_runs_the_server_component_with_spin() {
+    let docs = documents("deploy/spinkube/spinapp.yaml");
+    assert_eq!(docs.len(), 1);
+    let app = &docs[0];
+    assert_eq!(app["apiVersion"], "core.spinkube.dev/v1alpha1");
+    assert_eq!(app["kind"], "SpinApp");
+    assert_eq!(app["spec"]["executor"], "containerd-shim-spin");
+    assert!(app["spec"]["image"].as_str().unwrap().contains("proms-mcp"));
+}
