@@ -19,6 +19,20 @@ use tokio::sync::OnceCell;
 
 use crate::front::Caller;
 
+/// Every variable [`AuthSettings::from_env`] reads.
+pub const AUTH_ENV: &[&str] = &[
+    "AUTH_MODE",
+    "OPENSHIFT_API_URL",
+    "OPENSHIFT_CA_CERT_PATH",
+    "AUTH_AUDIENCES",
+    "AUTH_TIMEOUT",
+    "AUTH_CACHE_TTL",
+    "AUTH_CACHE_FAILURE_TTL",
+    "AUTH_CACHE_MAX_ENTRIES",
+    "AUTH_AUTHORIZATION_SERVERS",
+    "PUBLIC_URL",
+];
+
 /// Path of the `TokenReview` API (`authentication.k8s.io/v1`).
 pub const TOKEN_REVIEW_PATH: &str = "/apis/authentication.k8s.io/v1/tokenreviews";
 /// Path of OpenShift's "who am I" API, used when `TokenReview` is forbidden to the user.
@@ -422,6 +436,36 @@ impl AuthSettings {
             public_url: env("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
         }))
     }
+}
+
+/// This server's external base URL: `public_url` (`PUBLIC_URL`) when set, else `<scheme>://<Host>`.
+pub fn base_url(public_url: Option<&str>, headers: &http::HeaderMap, scheme: &str) -> String {
+    if let Some(url) = public_url {
+        return url.to_string();
+    }
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
+/// The answer to a refused request: 401 with a `WWW-Authenticate` challenge pointing at the
+/// metadata under `base_url`, or 503; a JSON body that says what to do.
+pub fn refusal(failure: &AuthFailure, base_url: &str) -> http::Response<String> {
+    let mut response = http::Response::builder()
+        .status(failure.status())
+        .header(http::header::CONTENT_TYPE, "application/json");
+    let metadata = format!("{base_url}{PROTECTED_RESOURCE_PATH}/mcp");
+    if let Some(challenge) = failure.www_authenticate(&metadata)
+        && let Ok(value) = http::HeaderValue::from_str(&challenge)
+    {
+        response = response.header(http::header::WWW_AUTHENTICATE, value);
+    }
+    response
+        .body(failure.body())
+        .expect("valid status and headers")
 }
 
 /// RFC 9728 protected-resource metadata for the MCP endpoint at `resource` (its absolute URL).

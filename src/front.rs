@@ -65,6 +65,9 @@ pub trait ToolProvider: Send + Sync + 'static {
 /// Largest MCP request body accepted; a larger one gets 413 with the limit in the message.
 pub const MAX_REQUEST_BODY_BYTES: usize = 1 << 20;
 
+/// Every variable [`HttpPolicy::from_env`] reads.
+pub const HTTP_POLICY_ENV: &[&str] = &["ALLOWED_HOSTS", "ALLOWED_ORIGINS"];
+
 /// Which `Host` and `Origin` values the endpoint accepts (DNS-rebinding and browser protection).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpPolicy {

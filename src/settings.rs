@@ -7,6 +7,9 @@ use crate::datasources;
 use crate::timespec::parse_duration;
 use crate::tools::DEFAULT_QUERY_TIMEOUT;
 
+/// Every variable [`Settings::from_env`] reads.
+pub const SETTINGS_ENV: &[&str] = &[datasources::PATH_ENV, QUERY_TIMEOUT_ENV];
+
 /// Environment variable: deadline of each backend request (`30s`, `1m`, or seconds).
 pub const QUERY_TIMEOUT_ENV: &str = "QUERY_TIMEOUT";
 

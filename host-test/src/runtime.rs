@@ -110,21 +110,6 @@ impl PluginRuntime {
     }
 }
 
-/// Host settings the `server` component reads itself (it authenticates and applies the HTTP policy).
-const SERVER_ENV: &[&str] = &[
-    "AUTH_MODE",
-    "OPENSHIFT_API_URL",
-    "AUTH_AUDIENCES",
-    "AUTH_TIMEOUT",
-    "AUTH_CACHE_TTL",
-    "AUTH_CACHE_FAILURE_TTL",
-    "AUTH_CACHE_MAX_ENTRIES",
-    "AUTH_AUTHORIZATION_SERVERS",
-    "PUBLIC_URL",
-    "ALLOWED_HOSTS",
-    "ALLOWED_ORIGINS",
-];
-
 /// The `server` world component (`wasi:http/proxy`): it serves the whole MCP endpoint itself, so the
 /// host only hands it HTTP requests, as Spin or `wasmtime serve` would.
 pub struct ProxyRuntime {
@@ -133,8 +118,8 @@ pub struct ProxyRuntime {
 }
 
 impl ProxyRuntime {
-    /// Compiles the `server` component; like [`PluginRuntime::load`], plus the settings in
-    /// [`SERVER_ENV`] passed through from the host environment.
+    /// Compiles the `server` component; like [`PluginRuntime::load`], plus the host's settings the
+    /// component reads itself (authentication and the HTTP policy) passed through.
     pub fn load(
         component: &Path,
         settings: &Settings,
@@ -150,7 +135,7 @@ impl ProxyRuntime {
             egress,
             metrics,
             &env,
-            SERVER_ENV,
+            &[proms_mcp::auth::AUTH_ENV, proms_mcp::front::HTTP_POLICY_ENV].concat(),
         )?;
         let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
         Ok(ProxyRuntime { sandbox, pre })

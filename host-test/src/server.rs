@@ -24,7 +24,7 @@ use crate::auth::KubeReviewer;
 use crate::config::{AuthMode, HostConfig};
 use crate::metrics::Metrics;
 use crate::runtime::{PluginRuntime, ProxyRuntime};
-use proms_mcp::auth::{PROTECTED_RESOURCE_PATH, ReviewCache, protected_resource_metadata};
+use proms_mcp::auth::{PROTECTED_RESOURCE_PATH, ReviewCache, protected_resource_metadata, refusal};
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -89,16 +89,7 @@ struct Auth {
 impl Auth {
     /// This server's external base URL: `PUBLIC_URL`, else from the request's `Host`.
     fn base_url(&self, req: &Request<Incoming>) -> String {
-        if let Some(url) = &self.public_url {
-            return url.clone();
-        }
-        let host = req
-            .headers()
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
-            .unwrap_or("localhost");
-        format!("http://{host}")
+        proms_mcp::auth::base_url(self.public_url.as_deref(), req.headers(), "http")
     }
 }
 
@@ -360,19 +351,7 @@ async fn mcp(front: &Front, metrics: &Metrics, mut req: Request<Incoming>) -> Re
                         status = failure.status(),
                         "authentication failed"
                     );
-                    let metadata = format!("{}{PROTECTED_RESOURCE_PATH}/mcp", auth.base_url(&req));
-                    let mut response = json(
-                        StatusCode::from_u16(failure.status()).expect("401 or 503"),
-                        failure.body(),
-                    );
-                    if let Some(challenge) = failure.www_authenticate(&metadata)
-                        && let Ok(value) = http::HeaderValue::from_str(&challenge)
-                    {
-                        response
-                            .headers_mut()
-                            .insert(http::header::WWW_AUTHENTICATE, value);
-                    }
-                    return response;
+                    return refusal(&failure, &auth.base_url(&req)).map(full);
                 }
             }
         }

@@ -102,17 +102,8 @@ async fn serve(request: http::Request<Full<Bytes>>) -> Response {
 
 /// `PUBLIC_URL`, else `https://<Host>` (Spin and gateways terminate TLS in front of us).
 fn base_url(request: &http::Request<Full<Bytes>>, auth: &AuthSettings) -> String {
-    if let Some(url) = &auth.public_url {
-        return url.clone();
-    }
-    let host = request
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
-        .unwrap_or("localhost");
     let scheme = request.uri().scheme_str().unwrap_or("https");
-    format!("{scheme}://{host}")
+    crate::auth::base_url(auth.public_url.as_deref(), request.headers(), scheme)
 }
 
 async fn mcp(mut request: http::Request<Full<Bytes>>, auth: Option<AuthSettings>) -> Response {
@@ -138,20 +129,8 @@ async fn mcp(mut request: http::Request<Full<Bytes>>, auth: Option<AuthSettings>
             match reviews.authenticate(header).await {
                 Ok(caller) => caller,
                 Err(failure) => {
-                    let metadata = format!(
-                        "{}{PROTECTED_RESOURCE_PATH}/mcp",
-                        base_url(&request, settings)
-                    );
-                    let mut response = json_response(failure.status(), Value::Null);
-                    *response.body_mut() = Bytes::from(failure.body());
-                    if let Some(challenge) = failure.www_authenticate(&metadata)
-                        && let Ok(value) = http::HeaderValue::from_str(&challenge)
-                    {
-                        response
-                            .headers_mut()
-                            .insert(http::header::WWW_AUTHENTICATE, value);
-                    }
-                    return response;
+                    return crate::auth::refusal(&failure, &base_url(&request, settings))
+                        .map(Bytes::from);
                 }
             }
         }

@@ -4,25 +4,30 @@ use std::collections::BTreeSet;
 
 use crate::fixture::component_path;
 
-#[test]
-fn component_imports_and_exports_exactly_the_contract() {
-    let bytes = std::fs::read(component_path()).unwrap();
+/// The imports and exports of the component at `path`, as `wasm-tools component wit` names them.
+fn world_of(path: &std::path::Path) -> (BTreeSet<String>, BTreeSet<String>) {
+    let bytes = std::fs::read(path)
+        .unwrap_or_else(|e| panic!("{}: {e}; build it with `make test`", path.display()));
     let wit_component::DecodedWasm::Component(resolve, world) =
         wit_component::decode(&bytes).expect("decodes")
     else {
-        panic!("the plugin must be a component, not a WIT package");
+        panic!("{} is not a component", path.display());
     };
     let world = &resolve.worlds[world];
-    let imports: BTreeSet<String> = world
-        .imports
-        .keys()
-        .map(|k| resolve.name_world_key(k))
-        .collect();
-    let exports: BTreeSet<String> = world
-        .exports
-        .keys()
-        .map(|k| resolve.name_world_key(k))
-        .collect();
+    let names = |keys: Vec<&wit_parser::WorldKey>| {
+        keys.into_iter()
+            .map(|k| resolve.name_world_key(k))
+            .collect()
+    };
+    (
+        names(world.imports.keys().collect()),
+        names(world.exports.keys().collect()),
+    )
+}
+
+#[test]
+fn component_imports_and_exports_exactly_the_contract() {
+    let (imports, exports) = world_of(&component_path());
     println!("imports: {imports:#?}\nexports: {exports:#?}");
     assert_eq!(
         exports,
@@ -93,29 +98,7 @@ fn spin_platform_imports() -> BTreeSet<String> {
 
 #[test]
 fn server_component_uses_only_what_released_spin_provides() {
-    let path = crate::fixture::server_component_path();
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; build it with `make server-component`",
-            path.display()
-        )
-    });
-    let wit_component::DecodedWasm::Component(resolve, world) =
-        wit_component::decode(&bytes).expect("decodes")
-    else {
-        panic!("the server must be a component");
-    };
-    let world = &resolve.worlds[world];
-    let imports: BTreeSet<String> = world
-        .imports
-        .keys()
-        .map(|k| resolve.name_world_key(k))
-        .collect();
-    let exports: BTreeSet<String> = world
-        .exports
-        .keys()
-        .map(|k| resolve.name_world_key(k))
-        .collect();
+    let (imports, exports) = world_of(&crate::fixture::server_component_path());
     assert_eq!(
         exports,
         BTreeSet::from(["wasi:http/incoming-handler@0.2.6".to_string()])

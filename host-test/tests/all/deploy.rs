@@ -19,29 +19,24 @@ fn documents(path: &str) -> Vec<Value> {
         .collect()
 }
 
-/// Variables the native host reads (README "Running the host").
-const HOST_SETTINGS: &[&str] = &[
-    "GRAFANA_DATASOURCES_PATH",
-    "QUERY_TIMEOUT",
-    "HOST",
-    "PORT",
-    "HEALTH_METRICS_PORT",
-    "LOG_LEVEL",
-    "AUTH_MODE",
-    "OPENSHIFT_API_URL",
-    "OPENSHIFT_CA_CERT_PATH",
-    "AUTH_AUDIENCES",
-    "AUTH_TIMEOUT",
-    "AUTH_CACHE_TTL",
-    "AUTH_CACHE_FAILURE_TTL",
-    "AUTH_CACHE_MAX_ENTRIES",
-    "AUTH_AUTHORIZATION_SERVERS",
-    "PUBLIC_URL",
-    "ALLOWED_HOSTS",
-    "ALLOWED_ORIGINS",
-    "PROMS_MCP_COMPONENT",
-    "PROMS_MCP_CACHE_DIR",
-];
+/// Variables the native host reads: the component's settings, authentication, the HTTP policy, and
+/// its own listeners, logging and component paths.
+fn host_settings() -> Vec<&'static str> {
+    [
+        proms_mcp::settings::SETTINGS_ENV,
+        proms_mcp::auth::AUTH_ENV,
+        proms_mcp::front::HTTP_POLICY_ENV,
+        &[
+            "HOST",
+            "PORT",
+            "HEALTH_METRICS_PORT",
+            "LOG_LEVEL",
+            "PROMS_MCP_COMPONENT",
+            "PROMS_MCP_CACHE_DIR",
+        ],
+    ]
+    .concat()
+}
 
 #[test]
 fn kubernetes_manifest_matches_the_host() {
@@ -63,7 +58,7 @@ fn kubernetes_manifest_matches_the_host() {
             continue;
         }
         assert!(
-            HOST_SETTINGS.contains(&name),
+            host_settings().contains(&name),
             "{name} is not a host setting"
         );
         if name == "GRAFANA_DATASOURCES_PATH" {

@@ -9,22 +9,15 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Every variable the `server` component reads (see `Settings`, `AuthSettings`, `HttpPolicy`).
-const KNOWN_SETTINGS: &[&str] = &[
-    "GRAFANA_DATASOURCES_PATH",
-    "QUERY_TIMEOUT",
-    "AUTH_MODE",
-    "OPENSHIFT_API_URL",
-    "AUTH_AUDIENCES",
-    "AUTH_TIMEOUT",
-    "AUTH_CACHE_TTL",
-    "AUTH_CACHE_FAILURE_TTL",
-    "AUTH_CACHE_MAX_ENTRIES",
-    "AUTH_AUTHORIZATION_SERVERS",
-    "PUBLIC_URL",
-    "ALLOWED_HOSTS",
-    "ALLOWED_ORIGINS",
-];
+/// Every variable the `server` component reads.
+fn known_settings() -> Vec<&'static str> {
+    [
+        proms_mcp::settings::SETTINGS_ENV,
+        proms_mcp::auth::AUTH_ENV,
+        proms_mcp::front::HTTP_POLICY_ENV,
+    ]
+    .concat()
+}
 
 #[test]
 fn spin_manifest_is_consistent() {
@@ -76,7 +69,7 @@ fn spin_manifest_is_consistent() {
     let env = c["environment"].as_table().unwrap();
     for key in env.keys() {
         assert!(
-            KNOWN_SETTINGS.contains(&key.as_str()),
+            known_settings().contains(&key.as_str()),
             "{key} is not read by the component"
         );
     }
