@@ -20,6 +20,7 @@ help:
 	@echo "make component  build the plugin component ($(COMPONENT))"
 	@echo "make server-component  build the server world component ($(SERVER))"
 	@echo "make lint       cargo fmt --check and clippy -D warnings, native and $(WASM_TARGET)"
+	@echo "make bench      latency, throughput, RSS and start-up, through MCP next to direct Prometheus"
 
 # Everything the build and the tests need on a fresh Debian machine; each step is skipped when present.
 .PHONY: deps
@@ -62,6 +63,11 @@ test: component server-component
 	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) PROMS_MCP_SERVER_COMPONENT=$(abspath $(SERVER)) \
 	  PROMS_MCP_PYTHON=$(PYTHON) cargo test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory lint
+
+.PHONY: bench
+bench: component
+	cargo build --profile host -p host-test --bins
+	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) $(TARGET_DIR)/host/bench
 
 .PHONY: lint
 lint:

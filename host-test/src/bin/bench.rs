@@ -1,0 +1,324 @@
+//! `make bench`: proms-mcp against the same Prometheus queried directly, in one run.
+//!
+//! Starts a local Prometheus with the demo data and the host (`host-test serve`, the binary next to
+//! this one) on loopback, then for each workload and concurrency sends requests for a fixed time
+//! through MCP (`tools/call` over Streamable HTTP) and directly to Prometheus' HTTP API, and prints
+//! latency percentiles, throughput and their ratio, plus the host's peak RSS, time from start to first
+//! answer, component size, the cost of a call that only instantiates the component, and the bytes of
+//! tool content per call. Numbers, not assertions: targets are judged by a person.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use host_test::backends::{self, DemoData};
+use serde_json::{Value, json};
+
+const SECONDS_PER_POINT: f64 = 3.0;
+const CONCURRENCY: [usize; 3] = [1, 8, 64];
+
+struct Workload {
+    name: &'static str,
+    tool: &'static str,
+    arguments: Value,
+    /// The same request straight to Prometheus: path and parameters; POST form for queries, GET for
+    /// the label endpoints (Prometheus serves those by GET only, as the tools do).
+    direct: (&'static str, Vec<(&'static str, String)>),
+}
+
+fn workloads(data: &DemoData) -> Vec<Workload> {
+    let end = data.end.to_string();
+    let start = (data.end - 3600).to_string();
+    let expr = "sum by (instance) (rate(demo_http_requests_total[5m]))";
+    vec![
+        Workload {
+            name: "query_instant",
+            tool: "query_instant",
+            arguments: json!({"datasource_id": "prometheus", "promql": expr, "time": end}),
+            direct: (
+                "/api/v1/query",
+                vec![("query", expr.into()), ("time", end.clone())],
+            ),
+        },
+        Workload {
+            name: "query_range 1h@15s",
+            tool: "query_range",
+            arguments: json!({"datasource_id": "prometheus", "promql": expr, "start": start, "end": end, "step": "15s"}),
+            direct: (
+                "/api/v1/query_range",
+                vec![
+                    ("query", expr.into()),
+                    ("start", start.clone()),
+                    ("end", end.clone()),
+                    ("step", "15".into()),
+                ],
+            ),
+        },
+        Workload {
+            name: "list_metrics",
+            tool: "list_metrics",
+            arguments: json!({"datasource_id": "prometheus", "end": end}),
+            direct: (
+                "/api/v1/label/__name__/values",
+                vec![
+                    ("start", (data.end - 3600).to_string()),
+                    ("end", end.clone()),
+                ],
+            ),
+        },
+        Workload {
+            name: "get_label_values",
+            tool: "get_label_values",
+            arguments: json!({"datasource_id": "prometheus", "label_name": "item", "metric_name": "demo_items_info", "end": end}),
+            direct: (
+                "/api/v1/label/item/values",
+                vec![
+                    ("match[]", "{__name__=\"demo_items_info\"}".into()),
+                    ("start", (data.end - 3600).to_string()),
+                    ("end", end.clone()),
+                ],
+            ),
+        },
+    ]
+}
+
+struct Stats {
+    p50: Duration,
+    p95: Duration,
+    p99: Duration,
+    per_second: f64,
+    errors: usize,
+}
+
+/// Runs `send` from `concurrency` tasks for a fixed time.
+async fn measure<F, Fut>(concurrency: usize, send: F) -> Stats
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let send = Arc::new(send);
+    let started = Instant::now();
+    let until = started + Duration::from_secs_f64(SECONDS_PER_POINT);
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let send = send.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            while Instant::now() < until {
+                let t = Instant::now();
+                if send().await {
+                    latencies.push(t.elapsed());
+                } else {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        all.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    let pick = |q: f64| {
+        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Stats {
+        p50: pick(0.50),
+        p95: pick(0.95),
+        p99: pick(0.99),
+        per_second: all.len() as f64 / elapsed,
+        errors,
+    }
+}
+
+/// A successful answer, read to the end.
+async fn ok(response: reqwest::Result<reqwest::Response>) -> bool {
+    match response {
+        Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+        _ => false,
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+struct Host(Child);
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    let component = std::env::var("PROMS_MCP_COMPONENT").map(PathBuf::from)?;
+    let data = DemoData::new_ending_near_now();
+    let prometheus = backends::start_prometheus(&data)?;
+    let dir = tempfile::tempdir()?;
+    let datasources = dir.path().join("datasources.yaml");
+    std::fs::write(
+        &datasources,
+        format!(
+            "datasources:\n- name: prometheus\n  type: prometheus\n  url: {}\n",
+            prometheus.url
+        ),
+    )?;
+    let port = backends::free_loopback_port()?;
+    let health = backends::free_loopback_port()?;
+    let exe = std::env::current_exe()?.with_file_name("host-test");
+    let mcp_url = format!("http://127.0.0.1:{port}/mcp");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()?;
+    let call_body = |id: u64, tool: &str, arguments: &Value| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}).to_string()
+    };
+    let post = {
+        let (client, url) = (client.clone(), mcp_url.clone());
+        move |body: String| {
+            client
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2025-11-25")
+                .body(body)
+                .send()
+        }
+    };
+
+    let spawned = Instant::now();
+    let host = Host(
+        Command::new(&exe)
+            .arg("serve")
+            .env("GRAFANA_DATASOURCES_PATH", &datasources)
+            .env("PROMS_MCP_COMPONENT", &component)
+            .env("AUTH_MODE", "none")
+            .env("PORT", port.to_string())
+            .env("HEALTH_METRICS_PORT", health.to_string())
+            .env("LOG_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    let first = call_body(0, "list_datasources", &json!({}));
+    let first_answer = loop {
+        if let Ok(r) = post(first.clone()).await
+            && r.status().is_success()
+        {
+            break spawned.elapsed();
+        }
+        anyhow::ensure!(
+            spawned.elapsed() < Duration::from_secs(60),
+            "the host did not answer"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+
+    println!(
+        "| workload | c | MCP p50 ms | p95 | p99 | MCP req/s | direct p50 ms | p95 | p99 | direct req/s | overhead p50 ms | throughput ratio | content bytes |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for w in workloads(&data) {
+        let body = call_body(1, w.tool, &w.arguments);
+        let sample: Value = post(body.clone()).await?.json().await?;
+        let content = sample["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .len();
+        anyhow::ensure!(sample["result"]["isError"] == false, "{}: {sample}", w.name);
+        let direct_url = format!("{}{}", prometheus.url, w.direct.0);
+        let form = w.direct.1.clone();
+        for c in CONCURRENCY {
+            let mcp = {
+                let (post, body) = (post.clone(), body.clone());
+                measure(c, move || {
+                    let request = post(body.clone());
+                    async move { ok(request.await).await }
+                })
+                .await
+            };
+            let direct = {
+                let (client, url, form) = (client.clone(), direct_url.clone(), form.clone());
+                let get = url.contains("/label/");
+                measure(c, move || {
+                    let request = if get {
+                        client.get(&url).query(&form).send()
+                    } else {
+                        client.post(&url).form(&form).send()
+                    };
+                    async move { ok(request.await).await }
+                })
+                .await
+            };
+            println!(
+                "| {} | {c} | {} | {} | {} | {:.0} | {} | {} | {} | {:.0} | {} | {:.0}% | {content} |{}",
+                w.name,
+                ms(mcp.p50),
+                ms(mcp.p95),
+                ms(mcp.p99),
+                mcp.per_second,
+                ms(direct.p50),
+                ms(direct.p95),
+                ms(direct.p99),
+                direct.per_second,
+                ms(mcp.p50.saturating_sub(direct.p50)),
+                100.0 * mcp.per_second / direct.per_second.max(1.0),
+                if mcp.errors + direct.errors > 0 {
+                    format!(" errors: {}/{}", mcp.errors, direct.errors)
+                } else {
+                    String::new()
+                },
+            );
+        }
+    }
+    // A call that only instantiates the component and answers from configuration.
+    let body = call_body(2, "list_datasources", &json!({}));
+    let instantiate = measure(1, move || {
+        let request = post(body.clone());
+        async move { ok(request.await).await }
+    })
+    .await;
+    println!();
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!("| start to first answer | {} ms |", ms(first_answer));
+    println!(
+        "| host peak RSS | {} MiB |",
+        peak_rss_kib(host.0.id()).map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0))
+    );
+    println!(
+        "| plugin component | {:.2} MiB |",
+        std::fs::metadata(&component)?.len() as f64 / 1048576.0
+    );
+    println!(
+        "| list_datasources (instantiate + answer, no backend) p50 | {} ms |",
+        ms(instantiate.p50)
+    );
+    drop(host);
+    Ok(())
+}
