@@ -11,6 +11,7 @@ SERVER_DIR  := $(TARGET_DIR)/server
 SERVER      := $(SERVER_DIR)/$(WASM_TARGET)/release/proms_mcp.wasm
 SUDO        := $(if $(filter 0,$(shell id -u)),,sudo)
 PYTHON      := $(abspath $(TARGET_DIR))/pyenv/bin/python
+WASMTIME    := $(abspath $(TARGET_DIR))/tools/bin/wasmtime
 
 .PHONY: help
 help:
@@ -34,11 +35,16 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  for s in prometheus victoria-metrics; do $(SUDO) service $$s stop >/dev/null 2>&1 || true; done; \
 	fi
+.PHONY: test-deps
+# What only the tests need, on top of `deps`.
+test-deps: deps
 	@# The MCP conformance suite and the Node.js >= 22 it needs, pinned in tests/conformance.
 	@test -x tests/conformance/node_modules/.bin/node || (cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error)
 	@# The official MCP Python SDK, an independent client for the integration tests.
 	@test -x $(PYTHON) || python3 -m venv $(abspath $(TARGET_DIR))/pyenv
 	@$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
+	@# wasmtime-cli, to run the server component under `wasmtime serve` (48.0.8: newer ones need a newer rustc).
+	@test -x $(WASMTIME) || cargo install wasmtime-cli@48.0.8 --locked --quiet --root $(abspath $(TARGET_DIR))/tools
 
 .PHONY: component
 component: deps
@@ -59,9 +65,9 @@ serve: component
 	PROMS_MCP_COMPONENT=$(COMPONENT) cargo run -p host-test -- serve
 
 .PHONY: test
-test: component server-component
+test: test-deps component server-component
 	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) PROMS_MCP_SERVER_COMPONENT=$(abspath $(SERVER)) \
-	  PROMS_MCP_PYTHON=$(PYTHON) cargo test --workspace --no-fail-fast
+	  PROMS_MCP_PYTHON=$(PYTHON) PROMS_MCP_WASMTIME=$(WASMTIME) cargo test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory lint
 
 .PHONY: bench

@@ -145,3 +145,79 @@ async fn server_component_authenticates_with_the_same_rules() {
     assert!(!host.log_text().contains("good-token"));
     api_task.abort();
 }
+
+/// `wasmtime serve` (wasmtime-cli 48.0.8, installed by `make deps`).
+fn wasmtime_cli() -> std::path::PathBuf {
+    let path = std::env::var_os("PROMS_MCP_WASMTIME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/tools/bin/wasmtime")
+        });
+    assert!(
+        path.exists(),
+        "wasmtime-cli not found at {}: run `make deps` (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// A `wasmtime serve` process; stopped on drop.
+struct WasmtimeServe(std::process::Child);
+
+impl Drop for WasmtimeServe {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_component_runs_under_wasmtime_serve() {
+    let data = DemoData::new_ending_near_now();
+    let prometheus = backends::start_prometheus(&data).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("datasources.yaml"),
+        format!(
+            "datasources:\n- name: prometheus\n  type: prometheus\n  url: {}\n",
+            prometheus.url
+        ),
+    )
+    .unwrap();
+    let port = backends::free_loopback_port().unwrap();
+    let log = dir.path().join("wasmtime.log");
+    // Rust's std links wasi:cli pieces outside wasi:http/proxy, hence -Scli.
+    let _serve = WasmtimeServe(
+        std::process::Command::new(wasmtime_cli())
+            .arg("serve")
+            .arg("-Scli")
+            .arg(format!("--addr=127.0.0.1:{port}"))
+            .arg(format!("--dir={}::/config", dir.path().display()))
+            .arg("--env=GRAFANA_DATASOURCES_PATH=/config/datasources.yaml")
+            .arg("--env=AUTH_MODE=none")
+            .arg(server_component_path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start wasmtime serve"),
+    );
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "wasmtime serve did not start:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let transport = StreamableHttpClientTransport::from_uri(url);
+    let client = ClientConfig::default()
+        .with_protocol_version(ProtocolVersion::V_2025_11_25)
+        .serve(transport)
+        .await
+        .expect("initialize through wasmtime serve");
+    exercise(&client, data.end).await;
+    client.cancel().await.unwrap();
+}
