@@ -1,7 +1,8 @@
 //! The HTTP listeners: MCP at `/mcp` and `/mcp/` (one handler, never a redirect) on `PORT`, and
 //! `/health` plus `/metrics` on `HEALTH_METRICS_PORT`. Protocol handling is rmcp's Streamable HTTP
-//! service over [`proms_mcp::front::McpFront`]; this module only routes, authenticates (the seam for
-//! `AUTH_MODE`), logs and counts.
+//! service over [`proms_mcp::front::McpFront`], with authentication from [`proms_mcp::auth`]; or, for
+//! `serve-component`, the `server` component answers everything on the MCP port itself. This module
+//! only routes, logs and counts.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
