@@ -315,12 +315,67 @@ impl WasiHttpHooks for EgressHooks {
                 tracing::info!(datasource = %route.datasource, origin = %origin, error = %e, "backend request failed");
             }
             let response = outcome?;
-            let response = response.map(|body| body.map_err(HttpError::from).boxed_unsync());
+            let between_bytes = options
+                .as_ref()
+                .and_then(|o| o.between_bytes_timeout)
+                .unwrap_or(Duration::from_secs(600));
+            let response = response.map(|body| {
+                BetweenBytes::new(body.map_err(HttpError::from), between_bytes).boxed_unsync()
+            });
             Ok((
                 response,
                 Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
             ))
         })
+    }
+}
+
+/// A response body that fails with `connection-read-timeout` when no data arrives for `timeout`: a
+/// backend that sends its headers and then drips never holds a call until its deadline.
+struct BetweenBytes<B> {
+    inner: B,
+    timeout: Duration,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> BetweenBytes<B> {
+    fn new(inner: B, timeout: Duration) -> Self {
+        BetweenBytes {
+            inner,
+            timeout,
+            sleep: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+}
+
+impl<B> http_body::Body for BetweenBytes<B>
+where
+    B: http_body::Body<Error = HttpError> + Unpin,
+{
+    type Data = B::Data;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let deadline = tokio::time::Instant::now() + this.timeout;
+                this.sleep.as_mut().reset(deadline);
+                Poll::Ready(frame)
+            }
+            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
     }
 }
 

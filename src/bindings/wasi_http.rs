@@ -4,7 +4,7 @@
 use super::generated::wasi::http::outgoing_handler;
 use super::generated::wasi::http::types::{
     ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
-    RequestOptions, Scheme,
+    RequestOptions, Scheme, http_error_code,
 };
 use super::generated::wasi::io::streams::StreamError;
 
@@ -53,6 +53,7 @@ impl HttpClient for WasiHttp {
 
         // Start the request before writing the body: the host streams it, so a large body written
         // first could fill the host's buffer with nobody reading it.
+        let started = std::time::Instant::now();
         let future = outgoing_handler::handle(outgoing, Some(options)).map_err(map_error)?;
         {
             let stream = body.write().map_err(|_| invalid("body stream"))?;
@@ -92,14 +93,23 @@ impl HttpClient for WasiHttp {
                         if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
                             return Err(HttpError::TooLarge);
                         }
+                        // The host bounds the gaps between bytes; this bounds the whole answer, so
+                        // a backend that drips never holds a call until its deadline.
+                        if started.elapsed() > request.timeout {
+                            return Err(HttpError::Timeout);
+                        }
                         bytes.extend_from_slice(&chunk);
                     }
                     Err(StreamError::Closed) => break,
                     Err(StreamError::LastOperationFailed(e)) => {
-                        return Err(HttpError::Other(format!(
-                            "reading the response: {}",
-                            e.to_debug_string()
-                        )));
+                        // The host says why when it can (e.g. a between-bytes timeout).
+                        return Err(match http_error_code(&e) {
+                            Some(code) => map_error(code),
+                            None => HttpError::Other(format!(
+                                "reading the response: {}",
+                                e.to_debug_string()
+                            )),
+                        });
                     }
                 }
             }

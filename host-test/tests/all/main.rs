@@ -12,6 +12,7 @@ mod contract;
 mod deploy;
 mod egress;
 mod errors;
+mod faults;
 mod fixture;
 mod server_world;
 mod spin_manifest;
