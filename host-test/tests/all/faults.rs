@@ -142,3 +142,116 @@ async fn misbehaving_backends_give_bounded_clear_errors() {
     println!("host peak RSS after the faults: {rss:.0} MiB");
     assert!(rss > 0.0 && rss < 1024.0, "host peak RSS {rss:.0} MiB");
 }
+
+/// Posts raw bytes to the MCP endpoint; returns status and body.
+async fn raw(url: &str, content_type: &str, body: Vec<u8>) -> (u16, String) {
+    let r = reqwest::Client::new()
+        .post(url)
+        .header("content-type", content_type)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_client_input_gets_clear_errors_and_nothing_crashes() {
+    let yaml = "datasources:\n- name: p\n  type: prometheus\n  url: http://127.0.0.1:9\n";
+    let host = Host::start(yaml, &[]);
+    let url = host.mcp_url.clone();
+    let call = |arguments: serde_json::Value| {
+        serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "query_instant", "arguments": arguments}}))
+        .unwrap()
+    };
+    let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    // rmcp answers a body it cannot read as JSON-RPC with 415 (and says why) rather than 400.
+    let cases: Vec<(&str, &str, Vec<u8>, &[u16])> = vec![
+        (
+            "invalid JSON",
+            "application/json",
+            b"{\"jsonrpc\": \"2.0\", \"id\": 1,".to_vec(),
+            &[400, 415],
+        ),
+        (
+            "invalid UTF-8",
+            "application/json",
+            b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\xfe\"}".to_vec(),
+            &[400, 415],
+        ),
+        (
+            "wrong content type",
+            "text/plain",
+            b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}".to_vec(),
+            &[415, 400],
+        ),
+        (
+            "not JSON-RPC",
+            "application/json",
+            b"[1, 2, 3]".to_vec(),
+            &[400, 415],
+        ),
+        (
+            "deep nesting",
+            "application/json",
+            deep.into_bytes(),
+            &[400, 415],
+        ),
+        ("empty body", "application/json", Vec::new(), &[400, 415]),
+    ];
+    for (what, content_type, body, statuses) in cases {
+        let (status, text) = raw(&url, content_type, body).await;
+        println!(
+            "{what}: HTTP {status}: {}",
+            text.chars().take(120).collect::<String>()
+        );
+        assert!(statuses.contains(&status), "{what}: HTTP {status}: {text}");
+        assert!(!text.is_empty(), "{what}: the client is told why");
+    }
+    // Huge and mistyped arguments: tool errors the model can act on, not crashes.
+    let huge = "x".repeat(900_000);
+    for (what, arguments, needle) in [
+        (
+            "huge promql",
+            json!({"datasource_id": "p", "promql": huge}),
+            "10000",
+        ),
+        (
+            "number for promql",
+            json!({"datasource_id": "p", "promql": 5}),
+            "must be a string",
+        ),
+        (
+            "object for datasource",
+            json!({"datasource_id": {"a": 1}, "promql": "up"}),
+            "must be a string",
+        ),
+        (
+            "limit out of range",
+            json!({"datasource_id": "p", "promql": "up", "limit": 10_000_000}),
+            "from 1 to",
+        ),
+    ] {
+        let (status, text) = raw(&url, "application/json", call(arguments)).await;
+        assert_eq!(status, 200, "{what}: {text}");
+        let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(answer["result"]["isError"], true, "{what}: {text}");
+        assert!(
+            answer["result"]["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains(needle),
+            "{what}: {text}"
+        );
+    }
+    // Still serving.
+    let client = host.client().await;
+    assert_eq!(
+        call_ok(&client, "list_datasources", json!({})).await["total"],
+        1
+    );
+    client.cancel().await.unwrap();
+}
