@@ -22,6 +22,7 @@ help:
 	@echo "make server-component  build the server world component ($(SERVER))"
 	@echo "make lint       cargo fmt --check and clippy -D warnings, native and $(WASM_TARGET)"
 	@echo "make bench      latency, throughput, RSS and start-up, through MCP next to direct Prometheus"
+	@echo "make fuzz       every fuzz target for FUZZ_SECONDS (60) on nightly"
 
 # Everything the build and the tests need on a fresh Debian machine; each step is skipped when present.
 .PHONY: deps
@@ -74,6 +75,16 @@ test: test-deps component server-component
 bench: component
 	cargo build --profile host -p host-test --bins
 	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) $(TARGET_DIR)/host/bench
+
+.PHONY: fuzz
+# Each fuzz target for FUZZ_SECONDS (cargo-fuzz on the nightly toolchain). A crash stops the run and
+# leaves its input in fuzz/artifacts/<target>/: fix it and keep the input in fuzz/regressions/<target>/.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for t in datasources promql tool_arguments times; do \
+	  cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 || exit 1; \
+	done
 
 .PHONY: lint
 lint:
