@@ -8,13 +8,18 @@ struct Stub(Vec<u8>);
 
 impl HttpClient for Stub {
     fn send(&self, _request: &HttpRequest) -> Result<HttpResponse, HttpError> {
-        Ok(HttpResponse { status: 200, body: self.0.clone() })
+        Ok(HttpResponse {
+            status: 200,
+            body: self.0.clone(),
+        })
     }
 }
 
 fuzz_target!(|input: (u8, &str, &[u8])| {
     let (tool, arguments, answer) = input;
-    let Ok(arguments) = serde_json::from_str::<serde_json::Value>(arguments) else { return };
+    let Ok(arguments) = serde_json::from_str::<serde_json::Value>(arguments) else {
+        return;
+    };
     let set = proms_mcp::datasources::parse(
         "datasources:\n- name: p\n  type: prometheus\n  url: http://127.0.0.1:9090\n",
         "fuzz.yaml",
