@@ -57,6 +57,12 @@ server-component: deps
 	CARGO_TARGET_DIR=$(SERVER_DIR) cargo build --release --target $(WASM_TARGET) -p proms-mcp --lib --features server-world
 	@ls -l $(SERVER) | awk '{printf "server component: %s (%.2f MiB)\n", $$9, $$5/1048576}'
 
+# Test support: lets `wasmtime serve` run the server component (host-test/tests/spin-adapter).
+SPIN_ADAPTER := $(TARGET_DIR)/spin-adapter/$(WASM_TARGET)/release/spin_adapter.wasm
+.PHONY: spin-adapter
+spin-adapter: deps
+	CARGO_TARGET_DIR=$(TARGET_DIR)/spin-adapter cargo build --release --target $(WASM_TARGET) --manifest-path host-test/tests/spin-adapter/Cargo.toml
+
 .PHONY: run
 run: component
 	PROMS_MCP_COMPONENT=$(COMPONENT) cargo run -p host-test -- demo
@@ -66,9 +72,9 @@ serve: component
 	PROMS_MCP_COMPONENT=$(COMPONENT) cargo run -p host-test -- serve
 
 .PHONY: test
-test: test-deps component server-component
+test: test-deps component server-component spin-adapter
 	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) PROMS_MCP_SERVER_COMPONENT=$(abspath $(SERVER)) \
-	  PROMS_MCP_PYTHON=$(PYTHON) PROMS_MCP_WASMTIME=$(WASMTIME) cargo test --workspace --no-fail-fast
+	  PROMS_MCP_SPIN_ADAPTER=$(abspath $(SPIN_ADAPTER)) PROMS_MCP_PYTHON=$(PYTHON) PROMS_MCP_WASMTIME=$(WASMTIME) cargo test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory lint
 
 .PHONY: bench
@@ -92,3 +98,5 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p proms-mcp --lib --target $(WASM_TARGET) -- -D warnings
 	CARGO_TARGET_DIR=$(SERVER_DIR) cargo clippy -p proms-mcp --lib --target $(WASM_TARGET) --features server-world -- -D warnings
+	cargo fmt --manifest-path host-test/tests/spin-adapter/Cargo.toml -- --check
+	CARGO_TARGET_DIR=$(TARGET_DIR)/spin-adapter cargo clippy --manifest-path host-test/tests/spin-adapter/Cargo.toml --target $(WASM_TARGET) -- -D warnings

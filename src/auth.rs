@@ -30,6 +30,7 @@ pub const AUTH_ENV: &[&str] = &[
     "AUTH_CACHE_FAILURE_TTL",
     "AUTH_CACHE_MAX_ENTRIES",
     "AUTH_AUTHORIZATION_SERVERS",
+    "AUTH_CACHE_STORE",
     "PUBLIC_URL",
 ];
 
@@ -347,6 +348,142 @@ impl<R: TokenReviewer> ReviewCache<R> {
     }
 }
 
+/// A key-value store shared by every instance of the component (Spin's `wasi:keyvalue`), so that a
+/// review outlives the request that made it. Errors are the store's business: a failed read is a
+/// miss and a failed write is dropped, because the cache must never decide or deny anything.
+pub trait SharedStore: Send + Sync + 'static {
+    /// The value under `key`, if any.
+    fn get(&self, key: &str) -> Option<Vec<u8>>;
+    /// Stores `value` under `key`.
+    fn set(&self, key: &str, value: &[u8]);
+    /// Removes `key`.
+    fn delete(&self, key: &str);
+    /// One page of keys and the cursor of the next page (`None`: last page).
+    fn list_keys(&self, cursor: Option<String>) -> Option<(Vec<String>, Option<String>)>;
+}
+
+/// Prefix of every key [`StoredReviews`] writes; the rest is the hex SHA-256 of the token.
+pub const STORED_REVIEW_PREFIX: &str = "proms-mcp/token-review/";
+
+/// At most this many keys are examined by one sweep of expired reviews.
+const SWEEP_KEYS: usize = 1_000;
+
+/// [`TokenReviewer`] that remembers successful reviews in a [`SharedStore`] for the cache TTL, in
+/// front of the reviewer that asks the API server. Only successes are stored: a rejection is cheap
+/// to repeat, and storing them would let anyone with a made-up token grow the shared store. Entries
+/// carry their expiry; every 64th write (by token hash) also sweeps expired entries, so tokens that
+/// are never seen again (rotated service-account tokens) do not pile up.
+pub struct StoredReviews<R, S> {
+    reviewer: R,
+    store: Option<S>,
+    ttl: Duration,
+}
+
+impl<R: TokenReviewer, S: SharedStore> StoredReviews<R, S> {
+    /// `reviewer` behind `store` (`None`: no store granted, every review goes to the API server).
+    pub fn new(reviewer: R, store: Option<S>, ttl: Duration) -> Self {
+        StoredReviews {
+            reviewer,
+            store,
+            ttl,
+        }
+    }
+
+    async fn review_or_recall(&self, token: &str) -> ReviewAnswer {
+        let Some(store) = self.store.as_ref().filter(|_| !self.ttl.is_zero()) else {
+            return self.reviewer.review(token).await;
+        };
+        let hash: TokenHash = Sha256::digest(token.as_bytes()).into();
+        let key = stored_review_key(&hash);
+        let now = crate::timespec::now_unix();
+        if let Some(caller) = store.get(&key).and_then(|v| decode_stored_review(&v, now)) {
+            return ReviewAnswer::Authenticated(caller);
+        }
+        let answer = self.reviewer.review(token).await;
+        if let ReviewAnswer::Authenticated(caller) = &answer {
+            store.set(
+                &key,
+                &encode_stored_review(caller, now + self.ttl.as_secs_f64()),
+            );
+            if hash[0] < 4 {
+                sweep_expired(store, now);
+            }
+        }
+        answer
+    }
+}
+
+impl<R: TokenReviewer, S: SharedStore> TokenReviewer for StoredReviews<R, S> {
+    fn review(&self, token: &str) -> impl Future<Output = ReviewAnswer> + Send {
+        self.review_or_recall(token)
+    }
+}
+
+fn stored_review_key(hash: &TokenHash) -> String {
+    let mut key = String::with_capacity(STORED_REVIEW_PREFIX.len() + 64);
+    key.push_str(STORED_REVIEW_PREFIX);
+    for b in hash {
+        key.push_str(&format!("{b:02x}"));
+    }
+    key
+}
+
+/// The stored form of a successful review: who, and until when (Unix seconds).
+pub fn encode_stored_review(caller: &Caller, expires_unix: f64) -> Vec<u8> {
+    json!({
+        "expires": expires_unix,
+        "username": caller.username,
+        "uid": caller.uid,
+        "groups": caller.groups,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// The caller of a stored review that has not expired at `now_unix`; `None` for anything else,
+/// including entries another version wrote in another shape.
+pub fn decode_stored_review(bytes: &[u8], now_unix: f64) -> Option<Caller> {
+    let v: Value = serde_json::from_slice(bytes).ok()?;
+    if v.get("expires")?.as_f64()? <= now_unix {
+        return None;
+    }
+    let groups = v
+        .get("groups")?
+        .as_array()?
+        .iter()
+        .map(|g| g.as_str().map(str::to_string))
+        .collect::<Option<Vec<_>>>()?;
+    Some(Caller {
+        username: v.get("username")?.as_str()?.to_string(),
+        uid: v.get("uid")?.as_str()?.to_string(),
+        groups,
+    })
+}
+
+/// Deletes expired reviews among the first [`SWEEP_KEYS`] keys.
+fn sweep_expired(store: &impl SharedStore, now: f64) {
+    let mut cursor = None;
+    let mut seen = 0;
+    while seen < SWEEP_KEYS {
+        let Some((keys, next)) = store.list_keys(cursor.take()) else {
+            return;
+        };
+        seen += keys.len().max(1);
+        for key in keys.iter().filter(|k| k.starts_with(STORED_REVIEW_PREFIX)) {
+            let live = store
+                .get(key)
+                .is_some_and(|v| decode_stored_review(&v, now).is_some());
+            if !live {
+                store.delete(key);
+            }
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return,
+        }
+    }
+}
+
 /// Settings of `AUTH_MODE=active`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthSettings {
@@ -363,6 +500,10 @@ pub struct AuthSettings {
     pub cache: CacheLimits,
     /// `AUTH_AUTHORIZATION_SERVERS`: issuers listed in the protected-resource metadata.
     pub authorization_servers: Vec<String>,
+    /// `AUTH_CACHE_STORE` (default `default`; `none` turns it off): the key-value store in which
+    /// the `server` component remembers reviews across requests. The native host keeps its cache
+    /// in memory and ignores it.
+    pub cache_store: Option<String>,
     /// `PUBLIC_URL`: this server's external base URL (for `resource` and `resource_metadata`);
     /// default: `http://<Host header>`.
     pub public_url: Option<String>,
@@ -433,6 +574,11 @@ impl AuthSettings {
                 max_entries,
             },
             authorization_servers: list(env, "AUTH_AUTHORIZATION_SERVERS"),
+            cache_store: match env("AUTH_CACHE_STORE").as_deref().map(str::trim) {
+                None | Some("") => Some("default".to_string()),
+                Some("none") => None,
+                Some(name) => Some(name.to_string()),
+            },
             public_url: env("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
         }))
     }
@@ -673,5 +819,146 @@ mod tests {
                 .await;
         }
         assert!(cache.entries.lock().unwrap().len() <= 3);
+    }
+
+    /// An in-memory [`SharedStore`] whose pages hold two keys, so sweeps page.
+    #[derive(Default, Clone)]
+    struct MemoryStore(Arc<Mutex<std::collections::BTreeMap<String, Vec<u8>>>>);
+
+    impl SharedStore for MemoryStore {
+        fn get(&self, key: &str) -> Option<Vec<u8>> {
+            self.0.lock().unwrap().get(key).cloned()
+        }
+        fn set(&self, key: &str, value: &[u8]) {
+            self.0.lock().unwrap().insert(key.into(), value.to_vec());
+        }
+        fn delete(&self, key: &str) {
+            self.0.lock().unwrap().remove(key);
+        }
+        fn list_keys(&self, cursor: Option<String>) -> Option<(Vec<String>, Option<String>)> {
+            let map = self.0.lock().unwrap();
+            let keys: Vec<String> = map
+                .keys()
+                .filter(|k| cursor.as_ref().is_none_or(|c| k.as_str() > c.as_str()))
+                .take(2)
+                .cloned()
+                .collect();
+            let next = (keys.len() == 2).then(|| keys[1].clone());
+            Some((keys, next))
+        }
+    }
+
+    fn scripted(answer: ReviewAnswer) -> Arc<Scripted> {
+        Arc::new(Scripted {
+            calls: AtomicUsize::new(0),
+            answer: Mutex::new(answer),
+        })
+    }
+
+    #[tokio::test]
+    async fn stored_reviews_outlive_the_request_and_only_successes_are_stored() {
+        let store = MemoryStore::default();
+        let reviewer = scripted(ReviewAnswer::Authenticated(alice()));
+        // Each request builds its own cache, as a fresh component instance does.
+        let request = || {
+            ReviewCache::new(
+                StoredReviews::new(
+                    reviewer.clone(),
+                    Some(store.clone()),
+                    Duration::from_secs(60),
+                ),
+                CacheLimits::default(),
+            )
+        };
+        assert_eq!(request().authenticate(Some(b"Bearer t")).await, Ok(alice()));
+        assert_eq!(request().authenticate(Some(b"Bearer t")).await, Ok(alice()));
+        assert_eq!(
+            reviewer.calls.load(Ordering::SeqCst),
+            1,
+            "second request recalled"
+        );
+        let stored = store.0.lock().unwrap().clone();
+        assert_eq!(stored.len(), 1);
+        let (key, value) = stored.iter().next().unwrap();
+        assert!(
+            key.starts_with(STORED_REVIEW_PREFIX) && key.len() == STORED_REVIEW_PREFIX.len() + 64
+        );
+        assert!(!String::from_utf8_lossy(value).contains("Bearer") && !key.ends_with("/t"));
+
+        *reviewer.answer.lock().unwrap() = ReviewAnswer::Rejected("expired".into());
+        for _ in 0..2 {
+            assert!(request().authenticate(Some(b"Bearer bad")).await.is_err());
+        }
+        assert_eq!(
+            reviewer.calls.load(Ordering::SeqCst),
+            3,
+            "rejections are re-reviewed"
+        );
+        assert_eq!(store.0.lock().unwrap().len(), 1, "and never stored");
+    }
+
+    #[tokio::test]
+    async fn without_a_store_every_request_reviews_and_expired_entries_are_swept() {
+        let reviewer = scripted(ReviewAnswer::Authenticated(alice()));
+        let uncached =
+            StoredReviews::<_, MemoryStore>::new(reviewer.clone(), None, Duration::from_secs(60));
+        uncached.review("t").await;
+        uncached.review("t").await;
+        assert_eq!(reviewer.calls.load(Ordering::SeqCst), 2);
+
+        let store = MemoryStore::default();
+        let now = crate::timespec::now_unix();
+        store.set(
+            &format!("{STORED_REVIEW_PREFIX}old"),
+            &encode_stored_review(&alice(), now - 1.0),
+        );
+        store.set(
+            &format!("{STORED_REVIEW_PREFIX}live"),
+            &encode_stored_review(&alice(), now + 60.0),
+        );
+        store.set(&format!("{STORED_REVIEW_PREFIX}junk"), b"not json");
+        store.set("someone-elses-key", b"kept");
+        sweep_expired(&store, now);
+        let keys: Vec<String> = store.0.lock().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            [
+                format!("{STORED_REVIEW_PREFIX}live"),
+                "someone-elses-key".into()
+            ]
+        );
+
+        // An expired entry is a miss.
+        let stored = StoredReviews::new(
+            reviewer.clone(),
+            Some(store.clone()),
+            Duration::from_secs(60),
+        );
+        let hash: TokenHash = Sha256::digest(b"t").into();
+        store.set(
+            &stored_review_key(&hash),
+            &encode_stored_review(&alice(), now - 1.0),
+        );
+        stored.review("t").await;
+        assert_eq!(reviewer.calls.load(Ordering::SeqCst), 3);
+        stored.review("t").await;
+        assert_eq!(reviewer.calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn stored_reviews_round_trip_and_reject_other_shapes() {
+        let caller = Caller {
+            username: "system:serviceaccount:ns:sa".into(),
+            uid: "u-1".into(),
+            groups: vec!["system:authenticated".into()],
+        };
+        let bytes = encode_stored_review(&caller, 100.0);
+        assert_eq!(decode_stored_review(&bytes, 99.0), Some(caller));
+        assert_eq!(decode_stored_review(&bytes, 100.0), None);
+        assert_eq!(
+            decode_stored_review(br#"{"expires":200,"username":"a"}"#, 99.0),
+            None
+        );
+        assert_eq!(decode_stored_review(b"\xff", 0.0), None);
     }
 }

@@ -312,14 +312,17 @@ impl fmt::Display for DatasourceError {
 
 impl std::error::Error for DatasourceError {}
 
-/// Reads and parses the provisioning file at `path`, interpolating from the process environment.
-pub fn load(path: &str) -> Result<DatasourceSet, DatasourceError> {
+/// Reads and parses the provisioning file at `path`; `env` resolves `$VAR` references.
+pub fn load(
+    path: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<DatasourceSet, DatasourceError> {
     let text = std::fs::read_to_string(path).map_err(|e| DatasourceError {
         file: path.to_string(),
         entry: None,
         problem: format!("cannot read the file: {e} (set {PATH_ENV} to use another file)"),
     })?;
-    parse(&text, path, &|name| std::env::var(name).ok())
+    parse(&text, path, env)
 }
 
 /// Parses the provisioning file `text` (YAML or JSON); `file` names it in errors and `env` resolves
@@ -1843,7 +1846,7 @@ datasources:
 
     #[test]
     fn load_reports_unreadable_file() {
-        let err = load("/nonexistent/proms-mcp/datasources.yaml").unwrap_err();
+        let err = load("/nonexistent/proms-mcp/datasources.yaml", &|_| None).unwrap_err();
         assert_eq!(err.file, "/nonexistent/proms-mcp/datasources.yaml");
         assert_eq!(err.entry, None);
         assert!(err.problem.contains("cannot read the file"), "{err}");

@@ -8,7 +8,12 @@ use crate::timespec::parse_duration;
 use crate::tools::DEFAULT_QUERY_TIMEOUT;
 
 /// Every variable [`Settings::from_env`] reads.
-pub const SETTINGS_ENV: &[&str] = &[datasources::PATH_ENV, QUERY_TIMEOUT_ENV];
+pub const SETTINGS_ENV: &[&str] = &[datasources::PATH_ENV, DATASOURCES_ENV, QUERY_TIMEOUT_ENV];
+
+/// Environment variable (or Spin variable `grafana_datasources`): the datasources file's content
+/// itself, used instead of the file at `GRAFANA_DATASOURCES_PATH` when set, so a platform can pass
+/// it from a secret without rebuilding or mounting anything.
+pub const DATASOURCES_ENV: &str = "GRAFANA_DATASOURCES";
 
 /// Environment variable: deadline of each backend request (`30s`, `1m`, or seconds).
 pub const QUERY_TIMEOUT_ENV: &str = "QUERY_TIMEOUT";
@@ -18,6 +23,8 @@ pub const QUERY_TIMEOUT_ENV: &str = "QUERY_TIMEOUT";
 pub struct Settings {
     /// Path of the Grafana datasources provisioning file.
     pub datasources_path: String,
+    /// The provisioning file's content from `GRAFANA_DATASOURCES`, which wins over the path.
+    pub datasources_inline: Option<String>,
     /// Deadline of each backend request.
     pub query_timeout: Duration,
 }
@@ -40,8 +47,20 @@ impl Settings {
         };
         Ok(Settings {
             datasources_path,
+            datasources_inline: env(DATASOURCES_ENV).filter(|t| !t.trim().is_empty()),
             query_timeout,
         })
+    }
+
+    /// The datasources: the inline text when set, else the file; `env` resolves `$VAR` references.
+    pub fn datasources(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<datasources::DatasourceSet, datasources::DatasourceError> {
+        match &self.datasources_inline {
+            Some(text) => datasources::parse(text, DATASOURCES_ENV, env),
+            None => datasources::load(&self.datasources_path, env),
+        }
     }
 }
 
@@ -54,6 +73,33 @@ mod tests {
         let s = Settings::from_env(|_| None).unwrap();
         assert_eq!(s.datasources_path, datasources::DEFAULT_PATH);
         assert_eq!(s.query_timeout, Duration::from_secs(30));
+        assert_eq!(s.datasources_inline, None);
+    }
+
+    #[test]
+    fn inline_datasources_win_over_the_file_and_resolve_variables() {
+        let yaml =
+            "apiVersion: 1\ndatasources:\n  - name: p\n    type: prometheus\n    url: $URL\n";
+        let env = |k: &str| match k {
+            DATASOURCES_ENV => Some(yaml.to_string()),
+            "URL" => Some("http://127.0.0.1:9090".to_string()),
+            _ => None,
+        };
+        let s = Settings::from_env(env).unwrap();
+        let set = s.datasources(&env).unwrap();
+        assert_eq!(set.all().len(), 1);
+        assert_eq!(set.all()[0].url, "http://127.0.0.1:9090");
+        let broken = Settings {
+            datasources_inline: Some("datasources: [".into()),
+            ..s
+        };
+        assert!(
+            broken
+                .datasources(&env)
+                .unwrap_err()
+                .to_string()
+                .contains(DATASOURCES_ENV)
+        );
     }
 
     #[test]

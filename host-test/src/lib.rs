@@ -10,6 +10,7 @@
 //! - [`egress`]: the outbound-HTTP policy (configured datasource origins only, their TLS settings).
 //! - [`server`]: the HTTP listeners and routing.
 //! - [`metrics`]: the `/metrics` exposition.
+//! - [`platform`]: the key-value store and variables the `server` component imports (as Spin has).
 //! - [`backends`]: a local Prometheus and VictoriaMetrics with demo data, for `demo` and the tests.
 #![deny(missing_docs)]
 
@@ -19,5 +20,6 @@ mod bindings;
 pub mod config;
 pub mod egress;
 pub mod metrics;
+pub mod platform;
 pub mod runtime;
 pub mod server;

@@ -94,6 +94,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         let path = dir.path().join("datasources.yaml");
         std::fs::write(&path, yaml)?;
         config.settings.datasources_path = path.display().to_string();
+        config.settings.datasources_inline = None;
         _demo_dir = dir;
         for b in &_backends {
             println!(
@@ -103,14 +104,24 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
     }
 
-    let text = std::fs::read_to_string(&config.settings.datasources_path).with_context(|| {
-        format!(
-            "reading the datasources file '{}' (set GRAFANA_DATASOURCES_PATH, or run `host-test demo`)",
-            config.settings.datasources_path
-        )
-    })?;
-    let datasources =
-        proms_mcp::datasources::parse(&text, &config.settings.datasources_path, &env)?;
+    // GRAFANA_DATASOURCES (the content) wins over the file; either way the component reads a
+    // snapshot of this text.
+    let (text, source) = match &config.settings.datasources_inline {
+        Some(text) => (
+            text.clone(),
+            proms_mcp::settings::DATASOURCES_ENV.to_string(),
+        ),
+        None => {
+            let path = &config.settings.datasources_path;
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "reading the datasources file '{path}' (set GRAFANA_DATASOURCES_PATH or GRAFANA_DATASOURCES, or run `host-test demo`)"
+                )
+            })?;
+            (text, path.clone())
+        }
+    };
+    let datasources = proms_mcp::datasources::parse(&text, &source, &env)?;
     for s in &datasources.skipped {
         tracing::info!(datasource = %s.name, kind = %s.kind, "skipping datasource of unsupported type");
     }

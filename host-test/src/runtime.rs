@@ -24,6 +24,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::bindings::{self, PluginPre, ToolError};
 use crate::egress::{Egress, EgressHooks};
 use crate::metrics::Metrics;
+use crate::platform::{self, Platform, PlatformView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -45,6 +46,7 @@ struct State {
     table: ResourceTable,
     hooks: EgressHooks,
     limits: StoreLimits,
+    platform: Arc<Platform>,
 }
 
 impl WasiView for State {
@@ -83,6 +85,7 @@ pub struct Sandbox {
     config_dir: tempfile::TempDir,
     call_timeout: Duration,
     slots: Semaphore,
+    platform: Arc<Platform>,
 }
 
 impl PluginRuntime {
@@ -128,7 +131,7 @@ impl ProxyRuntime {
         metrics: Arc<Metrics>,
         env: impl Fn(&str) -> Option<String>,
     ) -> anyhow::Result<ProxyRuntime> {
-        let (sandbox, component, linker) = Sandbox::load(
+        let (mut sandbox, component, mut linker) = Sandbox::load(
             component,
             settings,
             datasources_text,
@@ -137,6 +140,12 @@ impl ProxyRuntime {
             &env,
             &[proms_mcp::auth::AUTH_ENV, proms_mcp::front::HTTP_POLICY_ENV].concat(),
         )?;
+        // Spin's key-value store and variables, which the `server` world imports.
+        sandbox.platform = Arc::new(Platform::new(std::env::vars()));
+        platform::add_to_linker(&mut linker, |s: &mut State| PlatformView {
+            table: &mut s.table,
+            platform: &s.platform,
+        })?;
         let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
         Ok(ProxyRuntime { sandbox, pre })
     }
@@ -272,6 +281,7 @@ impl Sandbox {
             // A tool may send two requests (POST, then GET on 405), each bounded by the query timeout.
             call_timeout: settings.query_timeout * 2 + Duration::from_secs(2),
             slots: Semaphore::new(MAX_CONCURRENT_CALLS as usize),
+            platform: Arc::default(),
         };
         Ok((sandbox, component, linker))
     }
@@ -294,6 +304,7 @@ impl Sandbox {
                 .memory_size(MEMORY_CAP_BYTES)
                 .instances(64)
                 .build(),
+            platform: self.platform.clone(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);

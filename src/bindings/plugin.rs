@@ -30,9 +30,10 @@ impl tools::Guest for Component {
         let arguments: serde_json::Value = serde_json::from_str(&arguments_json).map_err(|e| {
             tools::ToolError::InvalidArguments(format!("arguments are not valid JSON: {e}"))
         })?;
-        let settings =
-            Settings::from_env(|k| std::env::var(k).ok()).map_err(tools::ToolError::Unavailable)?;
-        let datasources = crate::datasources::load(&settings.datasources_path)
+        let env = |k: &str| std::env::var(k).ok();
+        let settings = Settings::from_env(env).map_err(tools::ToolError::Unavailable)?;
+        let datasources = settings
+            .datasources(&env)
             .map_err(|e| tools::ToolError::Unavailable(e.to_string()))?;
         let ctx = crate::tools::Context {
             datasources: &datasources,

@@ -2,10 +2,11 @@
 //! the component, for Spin, SpinKube and `wasmtime serve`. Each request builds what it needs from the
 //! environment and the datasources file (a host may use a fresh instance per request), then runs the
 //! same MCP front ([`crate::front`]) and the same authentication ([`crate::auth`]) as the native host;
-//! tools run in-process. Token reviews go out through `wasi:http` like datasource queries.
+//! tools run in-process. Token reviews go out through `wasi:http` like datasource queries, and are
+//! remembered across requests in the runtime's `wasi:keyvalue` store when it grants one. Settings
+//! come from the runtime's variables (`wasi:config`, Spin variables), else from the environment.
 //!
-//! Not here: caching reviews across requests (a fresh instance has no memory of the last request; a
-//! runtime key-value store would be needed), and TLS settings for the API server (the runtime's).
+//! Not here: TLS settings for the API server (the runtime's).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,15 +20,17 @@ use serde_json::{Value, json};
 use super::generated;
 use super::wasi_http::WasiHttp;
 use generated::exports::wasi::http::incoming_handler::Guest;
+use generated::wasi::config::store as config;
 use generated::wasi::http::types::{
     Fields, IncomingRequest, Method as WasiMethod, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
 use generated::wasi::io::streams::StreamError;
+use generated::wasi::keyvalue::store as keyvalue;
 
 use crate::auth::{
     AuthSettings, OPENSHIFT_USER_PATH, PROTECTED_RESOURCE_PATH, ReviewAnswer, ReviewCache,
-    TOKEN_REVIEW_PATH, TokenReviewer, protected_resource_metadata, read_openshift_user,
-    read_token_review, token_review_request,
+    SharedStore, StoredReviews, TOKEN_REVIEW_PATH, TokenReviewer, protected_resource_metadata,
+    read_openshift_user, read_token_review, token_review_request,
 };
 use crate::datasources::DatasourceSet;
 use crate::front::{
@@ -58,8 +61,44 @@ impl Guest for Server {
     }
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+/// A setting: the runtime variable of the same name in lower case (Spin variables must be lower
+/// case: `auth_mode`), else the environment variable. A runtime that does not know the variable
+/// answers none or an error, and an empty value means "not set" (a Spin variable needs a default,
+/// and "" is the way to leave one unset); all three fall through to the environment.
+fn setting(name: &str) -> Option<String> {
+    match config::get(&name.to_ascii_lowercase()) {
+        Ok(Some(value)) if !value.is_empty() => Some(value),
+        _ => std::env::var(name).ok(),
+    }
+}
+
+/// A `wasi:keyvalue` bucket as the review cache's [`SharedStore`].
+struct RuntimeStore(keyvalue::Bucket);
+
+impl RuntimeStore {
+    /// The store named `name`, when the runtime grants it (Spin: `key_value_stores` in spin.toml).
+    fn open(name: &str) -> Option<RuntimeStore> {
+        keyvalue::open(name).ok().map(RuntimeStore)
+    }
+}
+
+impl SharedStore for RuntimeStore {
+    fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.0.get(key).ok().flatten()
+    }
+
+    fn set(&self, key: &str, value: &[u8]) {
+        let _ = self.0.set(key, value);
+    }
+
+    fn delete(&self, key: &str) {
+        let _ = self.0.delete(key);
+    }
+
+    fn list_keys(&self, cursor: Option<String>) -> Option<(Vec<String>, Option<String>)> {
+        let page = self.0.list_keys(cursor.as_deref()).ok()?;
+        Some((page.keys, page.cursor))
+    }
 }
 
 fn json_response(status: u16, body: Value) -> Response {
@@ -72,7 +111,7 @@ fn json_response(status: u16, body: Value) -> Response {
 
 async fn serve(request: http::Request<Full<Bytes>>) -> Response {
     let path = request.uri().path().to_string();
-    let auth = match AuthSettings::from_env(&env) {
+    let auth = match AuthSettings::from_env(&setting) {
         Ok(auth) => auth,
         Err(e) => return json_response(500, json!({"error": format!("configuration: {e}")})),
     };
@@ -114,12 +153,14 @@ async fn mcp(mut request: http::Request<Full<Bytes>>, auth: Option<AuthSettings>
             groups: Vec::new(),
         },
         Some(settings) => {
+            let reviewer = WasiReviewer {
+                api_url: settings.api_url.trim_end_matches('/').to_string(),
+                audiences: settings.audiences.clone(),
+                timeout: settings.timeout,
+            };
+            let store = settings.cache_store.as_deref().and_then(RuntimeStore::open);
             let reviews = ReviewCache::new(
-                WasiReviewer {
-                    api_url: settings.api_url.trim_end_matches('/').to_string(),
-                    audiences: settings.audiences.clone(),
-                    timeout: settings.timeout,
-                },
+                StoredReviews::new(reviewer, store, settings.cache.ttl),
                 settings.cache,
             );
             let header = request
@@ -143,7 +184,7 @@ async fn mcp(mut request: http::Request<Full<Bytes>>, auth: Option<AuthSettings>
     let service = StreamableHttpService::new(
         move || Ok(front.clone()),
         Arc::new(NeverSessionManager::default()),
-        HttpPolicy::from_env(&env, false).server_config(),
+        HttpPolicy::from_env(&setting, false).server_config(),
     );
     request.extensions_mut().insert(caller);
     let response = service.handle(request).await;
@@ -164,9 +205,8 @@ struct InProcess {
 
 impl InProcess {
     fn from_env() -> Result<InProcess, String> {
-        let settings = Settings::from_env(env)?;
-        let datasources =
-            crate::datasources::load(&settings.datasources_path).map_err(|e| e.to_string())?;
+        let settings = Settings::from_env(setting)?;
+        let datasources = settings.datasources(&setting).map_err(|e| e.to_string())?;
         Ok(InProcess {
             datasources,
             timeout: settings.query_timeout,

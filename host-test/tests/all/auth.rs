@@ -26,7 +26,8 @@ pub(crate) struct ApiState {
 }
 
 impl ApiState {
-    fn calls(&self, token: &str) -> usize {
+    /// Review calls made with `token` so far.
+    pub(crate) fn calls(&self, token: &str) -> usize {
         self.calls.lock().unwrap().get(token).copied().unwrap_or(0)
     }
 }

@@ -72,10 +72,12 @@ const EXPECTED_IMPORTS: &[&str] = &[
 ];
 
 /// The imports released Spin offers a component, written down from Spin's own WIT
-/// (spinframework/spin `wit/world.wit`, package `spin:up@3.6.0`, world `platform`): `include
-/// wasi:cli/imports@0.2.6` and `import wasi:http/outgoing-handler@0.2.6` are the WASI parts (the rest
-/// is Spin's own key-value, SQLite, Postgres, Redis and config interfaces, which we do not use). The
-/// set is resolved from the same WASI 0.2.6 packages vendored in `wit/deps`.
+/// (spinframework/spin `wit/world.wit`, world `platform`, the same in `spin:up@3.6.0` and in the
+/// v4.0.0 to v4.0.2 tags): `include wasi:cli/imports@0.2.6`, `import wasi:http/outgoing-handler@0.2.6`,
+/// `include wasi:keyvalue/imports@0.2.0-draft2` and `import wasi:config/store@0.2.0-draft-2024-09-27`
+/// are the WASI parts (the rest is Spin's own SQLite, Postgres, Redis, MQTT interfaces and the older
+/// `fermyon:spin` ones, which we do not use). The set is resolved from the same packages vendored in
+/// `wit/deps` (the key-value and config ones copied from Spin's `wit/deps`).
 fn spin_platform_imports() -> BTreeSet<String> {
     let mut resolve = wit_parser::Resolve::default();
     resolve
@@ -85,7 +87,8 @@ fn spin_platform_imports() -> BTreeSet<String> {
         .push_str(
             "spin-platform.wit",
             "package test:spin-platform;\n\
-             world platform {\n  include wasi:cli/imports@0.2.6;\n  import wasi:http/outgoing-handler@0.2.6;\n}\n",
+             world platform {\n  include wasi:cli/imports@0.2.6;\n  import wasi:http/outgoing-handler@0.2.6;\n  \
+             include wasi:keyvalue/imports@0.2.0-draft2;\n  import wasi:config/store@0.2.0-draft-2024-09-27;\n}\n",
         )
         .expect("the Spin platform world resolves");
     let world = resolve.select_world(&[spin], Some("platform")).unwrap();
@@ -109,5 +112,11 @@ fn server_component_uses_only_what_released_spin_provides() {
         missing.is_empty(),
         "imports released Spin does not provide: {missing:?}\nSpin: {spin:#?}"
     );
-    assert!(imports.contains("wasi:http/outgoing-handler@0.2.6"));
+    for needed in [
+        "wasi:http/outgoing-handler@0.2.6",
+        "wasi:keyvalue/store@0.2.0-draft2",
+        "wasi:config/store@0.2.0-draft-2024-09-27",
+    ] {
+        assert!(imports.contains(needed), "{needed} missing: {imports:#?}");
+    }
 }

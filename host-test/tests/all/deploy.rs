@@ -129,4 +129,21 @@ fn spinapp_runs_the_server_component_with_spin() {
     assert_eq!(app["kind"], "SpinApp");
     assert_eq!(app["spec"]["executor"], "containerd-shim-spin");
     assert!(app["spec"]["image"].as_str().unwrap().contains("proms-mcp"));
+    // Every variable it sets is one spin.toml declares, and the datasources come from a secret.
+    let manifest: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root().join("spin.toml")).unwrap()).unwrap();
+    let declared = manifest["variables"].as_table().unwrap();
+    let variables = app["spec"]["variables"].as_sequence().unwrap();
+    for v in variables {
+        let name = v["name"].as_str().unwrap();
+        assert!(
+            declared.contains_key(name),
+            "{name} is not declared in spin.toml"
+        );
+    }
+    let datasources = variables
+        .iter()
+        .find(|v| v["name"] == "grafana_datasources")
+        .expect("datasources variable");
+    assert!(datasources["valueFrom"]["secretKeyRef"]["name"].is_string());
 }

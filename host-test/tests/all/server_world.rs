@@ -76,7 +76,7 @@ async fn server_component_serves_mcp_on_every_version() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_component_authenticates_with_the_same_rules() {
-    let (api_url, ca_pem, _api, api_task) = crate::auth::kube_api().await;
+    let (api_url, ca_pem, api, api_task) = crate::auth::kube_api().await;
     let dir = tempfile::tempdir().unwrap();
     let ca_path = dir.path().join("ca.crt");
     std::fs::write(&ca_path, ca_pem).unwrap();
@@ -143,6 +143,90 @@ async fn server_component_authenticates_with_the_same_rules() {
         "{body}"
     );
     assert!(!host.log_text().contains("good-token"));
+
+    // Every request runs in a fresh instance: reviews are remembered across requests only through
+    // the runtime's key-value store (`default`, which the host grants as Spin would).
+    for _ in 0..3 {
+        let r = crate::auth::post(&http, &url, Some("Bearer good-token"), ping.clone()).await;
+        assert_eq!(r.status(), 200);
+        let r = crate::auth::post(&http, &url, Some("Bearer plain-user-token"), ping.clone()).await;
+        assert_eq!(r.status(), 200);
+    }
+    assert_eq!(
+        api.calls("good-token"),
+        1,
+        "one TokenReview for four requests"
+    );
+    assert_eq!(
+        api.calls("plain-user-token"),
+        2,
+        "TokenReview (403), then users/~, once"
+    );
+    // A rejection is not stored: the bad token is reviewed again.
+    crate::auth::post(&http, &url, Some("Bearer bad-token"), ping.clone()).await;
+    assert_eq!(api.calls("bad-token"), 2);
+    api_task.abort();
+}
+
+/// Settings come from the runtime's variables (Spin variables; `SPIN_VARIABLE_*` for this host, as
+/// Spin's environment provider), and a store the runtime does not grant leaves reviews uncached but
+/// working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_component_reads_variables_and_works_without_a_store() {
+    let (api_url, ca_pem, api, api_task) = crate::auth::kube_api().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_path = dir.path().join("ca.crt");
+    std::fs::write(&ca_path, ca_pem).unwrap();
+    let data = DemoData::new_ending_near_now();
+    let prometheus = backends::start_prometheus(&data).unwrap();
+    let host_file = format!(
+        "datasources:\n- name: from-file\n  type: prometheus\n  url: {}\n",
+        prometheus.url
+    );
+    let host = Host::start_command(
+        "serve-component",
+        &host_file,
+        &[
+            ("AUTH_MODE", "active"),
+            ("OPENSHIFT_API_URL", &api_url),
+            ("OPENSHIFT_CA_CERT_PATH", ca_path.to_str().unwrap()),
+            // The variable wins over the environment's default store.
+            ("SPIN_VARIABLE_AUTH_CACHE_STORE", "not-granted"),
+            // The datasources themselves, as a variable (e.g. from a Kubernetes secret), which
+            // wins over the file.
+            (
+                "SPIN_VARIABLE_GRAFANA_DATASOURCES",
+                &format!(
+                    "datasources:\n- name: from-variable\n  type: prometheus\n  url: {}\n",
+                    prometheus.url
+                ),
+            ),
+        ],
+    );
+    let http = reqwest::Client::new();
+    let url = host.mcp_url.clone();
+    for _ in 0..3 {
+        let r =
+            crate::auth::post(&http, &url, Some("Bearer good-token"), crate::auth::ping()).await;
+        assert_eq!(r.status(), 200);
+    }
+    assert_eq!(
+        api.calls("good-token"),
+        3,
+        "no store granted: one review per request"
+    );
+    let list = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+        "params": {"name": "list_datasources", "arguments": {}}});
+    let body: Value = crate::auth::post(&http, &url, Some("Bearer good-token"), list)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let text = body.to_string();
+    assert!(
+        text.contains("from-variable") && !text.contains("from-file"),
+        "{body}"
+    );
     api_task.abort();
 }
 
@@ -172,6 +256,49 @@ impl Drop for WasmtimeServe {
     }
 }
 
+/// The test adapter that maps Spin's key-value and variables interfaces onto the drafts `wasmtime
+/// serve` offers (`host-test/tests/spin-adapter`, built by `make test`).
+fn spin_adapter_path() -> std::path::PathBuf {
+    let path = std::env::var_os("PROMS_MCP_SPIN_ADAPTER")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/spin-adapter/wasm32-wasip2/release/spin_adapter.wasm")
+        });
+    assert!(
+        path.exists(),
+        "{} is missing: run `make spin-adapter` (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// The unchanged `server` component with the adapter plugged into its `wasi:keyvalue` and
+/// `wasi:config` imports; every other import stays for `wasmtime serve` to satisfy.
+fn server_with_adapter() -> Vec<u8> {
+    use wac_graph::{CompositionGraph, EncodeOptions, types::Package};
+    let mut graph = CompositionGraph::new();
+    let server = Package::from_file(
+        "proms:server",
+        None,
+        server_component_path(),
+        graph.types_mut(),
+    )
+    .unwrap();
+    let server = graph.register_package(server).unwrap();
+    let adapter = Package::from_file(
+        "proms:spin-adapter",
+        None,
+        spin_adapter_path(),
+        graph.types_mut(),
+    )
+    .unwrap();
+    let adapter = graph.register_package(adapter).unwrap();
+    wac_graph::plug(&mut graph, vec![adapter], server)
+        .expect("the adapter fits the server's imports");
+    graph.encode(EncodeOptions::default()).expect("encodes")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_component_runs_under_wasmtime_serve() {
     let data = DemoData::new_ending_near_now();
@@ -187,16 +314,20 @@ async fn server_component_runs_under_wasmtime_serve() {
     .unwrap();
     let port = backends::free_loopback_port().unwrap();
     let log = dir.path().join("wasmtime.log");
-    // Rust's std links wasi:cli pieces outside wasi:http/proxy, hence -Scli.
+    let composed = dir.path().join("server-for-wasmtime-serve.wasm");
+    std::fs::write(&composed, server_with_adapter()).unwrap();
+    // Rust's std links wasi:cli pieces outside wasi:http/proxy, hence -Scli; the adapter needs
+    // wasmtime's key-value and config. The datasources path arrives as a variable, the auth mode
+    // from the environment: both ways in work.
     let _serve = WasmtimeServe(
         std::process::Command::new(wasmtime_cli())
             .arg("serve")
-            .arg("-Scli")
+            .args(["-Scli", "-Skeyvalue", "-Sconfig"])
+            .arg("-Sconfig-var=grafana_datasources_path=/config/datasources.yaml")
             .arg(format!("--addr=127.0.0.1:{port}"))
             .arg(format!("--dir={}::/config", dir.path().display()))
-            .arg("--env=GRAFANA_DATASOURCES_PATH=/config/datasources.yaml")
             .arg("--env=AUTH_MODE=none")
-            .arg(server_component_path())
+            .arg(&composed)
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

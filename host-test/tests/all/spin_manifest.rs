@@ -1,6 +1,7 @@
 //! `spin.toml` is checked without Spin (it cannot be installed here): it parses as manifest v2, its
-//! paths exist, its routes cover the endpoint, its settings are ones the component reads, and every
-//! origin the component may need is in `allowed_outbound_hosts`.
+//! paths exist, its routes cover the endpoint, its settings are Spin variables the component reads,
+//! the key-value store it opens is granted, and every origin the component may need is in
+//! `allowed_outbound_hosts`.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -66,14 +67,47 @@ fn spin_manifest_is_consistent() {
         assert!(root().join(source).exists(), "{source} does not exist");
         mounted.insert((f["destination"].as_str().unwrap(), source));
     }
-    let env = c["environment"].as_table().unwrap();
-    for key in env.keys() {
+    // Settings are Spin variables: each component variable is a setting the component reads (in
+    // lower case), maps the application variable of the same name, and that one is declared.
+    assert!(
+        c.get("environment").is_none(),
+        "settings belong in variables, not in the environment"
+    );
+    let declared = manifest["variables"].as_table().unwrap();
+    let variables = c["variables"].as_table().unwrap();
+    let known: Vec<String> = known_settings()
+        .iter()
+        .map(|k| k.to_ascii_lowercase())
+        .collect();
+    for (key, value) in variables {
+        assert!(known.contains(key), "{key} is not read by the component");
+        assert_eq!(value.as_str(), Some(format!("{{{{ {key} }}}}").as_str()));
         assert!(
-            known_settings().contains(&key.as_str()),
-            "{key} is not read by the component"
+            declared.contains_key(key),
+            "{key} is not declared in [variables]"
         );
     }
-    let path = env["GRAFANA_DATASOURCES_PATH"].as_str().unwrap();
+    for setting in [
+        "auth_mode",
+        "openshift_api_url",
+        "query_timeout",
+        "grafana_datasources",
+    ] {
+        assert!(
+            variables.contains_key(setting),
+            "{setting} is not a variable"
+        );
+    }
+    let default = |name: &str| declared[name]["default"].as_str().unwrap().to_string();
+    assert!(declared["grafana_datasources"]["secret"].as_bool() == Some(true));
+    // The store the component opens is one the component is granted.
+    let stores = c["key_value_stores"].as_array().unwrap();
+    assert!(
+        stores
+            .iter()
+            .any(|s| s.as_str() == Some(&default("auth_cache_store")))
+    );
+    let path = default("grafana_datasources_path");
     let (_, source) = mounted
         .iter()
         .find(|(d, _)| *d == path)
@@ -96,7 +130,7 @@ fn spin_manifest_is_consistent() {
             ds.name
         );
     }
-    let api = env["OPENSHIFT_API_URL"].as_str().unwrap();
+    let api = default("openshift_api_url");
     assert!(
         allowed
             .iter()
