@@ -9,7 +9,9 @@ use std::fmt;
 use std::time::Duration;
 
 use base64::Engine;
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::datasources::{Datasource, HttpMethod};
 use crate::http::{HttpClient, HttpError, HttpRequest, Method, form_encode};
@@ -80,10 +82,15 @@ impl fmt::Display for PrometheusError {
 impl std::error::Error for PrometheusError {}
 
 /// The `data` of a successful answer with the warnings and infos that came with it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ApiResult {
-    /// The envelope's `data` member.
+    /// The envelope's `data` member; for a vector or matrix answer, without its `result`, which is
+    /// in `series`.
     pub data: Value,
+    /// The series of a vector or matrix answer, each still as its JSON text: a tool parses in full
+    /// only those it shows, so a large answer costs about its own size in memory, not the several
+    /// times more a parsed tree of every sample would.
+    pub series: Vec<Box<RawValue>>,
     /// Server warnings (e.g. "results truncated due to limit").
     pub warnings: Vec<String>,
     /// Server infos (e.g. PromQL annotations like "metric might not be a counter").
@@ -276,9 +283,10 @@ fn decode(
         status: None,
     })?;
     let status = response.status;
-    let envelope: Option<Value> = serde_json::from_slice(&response.body).ok();
-    let envelope = envelope.filter(|v| v.get("status").is_some_and(Value::is_string));
-    let Some(mut envelope) = envelope else {
+    let envelope = serde_json::from_slice::<Envelope>(&response.body)
+        .ok()
+        .filter(|_| response.body.trim_ascii_start().starts_with(b"{"));
+    let Some(envelope) = envelope else {
         let kind = match status {
             200..=299 => ErrorKind::BadResponse,
             400..=499 => ErrorKind::ClientError,
@@ -306,27 +314,22 @@ fn decode(
             _ => Vec::new(),
         }
     };
-    let obj = envelope
-        .as_object_mut()
-        .expect("checked: has a status member");
-    if obj.get("status").and_then(Value::as_str) == Some("success") && (200..300).contains(&status)
-    {
+    if envelope.status == "success" && (200..300).contains(&status) {
+        let (data, series) = read_data(envelope.data).map_err(|e| PrometheusError {
+            kind: ErrorKind::BadResponse,
+            message: format!("not a Prometheus API response: {e}"),
+            status: Some(status),
+        })?;
         return Ok(ApiResult {
-            data: obj.remove("data").unwrap_or(Value::Null),
-            warnings: strings(obj.remove("warnings")),
-            infos: strings(obj.remove("infos")),
+            data,
+            series,
+            warnings: strings(envelope.warnings),
+            infos: strings(envelope.infos),
         });
     }
-    let error_type = obj
-        .get("errorType")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown")
-        .to_string();
-    let message = obj
-        .get("error")
-        .and_then(Value::as_str)
-        .unwrap_or("no error message")
-        .to_string();
+    let text = |v: &Option<Value>| v.as_ref().and_then(Value::as_str).map(str::to_string);
+    let error_type = text(&envelope.error_type).unwrap_or_else(|| "unknown".to_string());
+    let message = text(&envelope.error).unwrap_or_else(|| "no error message".to_string());
     let kind = match error_type.as_str() {
         "bad_data" => ErrorKind::BadData,
         "timeout" => ErrorKind::Timeout,
@@ -338,6 +341,46 @@ fn decode(
         message,
         status: Some(status),
     })
+}
+
+/// The API envelope, with `data` left as text until we know what it holds.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    status: String,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(rename = "errorType", default)]
+    error_type: Option<Value>,
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(default)]
+    warnings: Option<Value>,
+    #[serde(default)]
+    infos: Option<Value>,
+}
+
+/// The `data` of a query answer.
+#[derive(Deserialize)]
+struct QueryData<'a> {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    #[serde(borrow)]
+    result: &'a RawValue,
+}
+
+/// `data` as a tree, except the series of a vector or matrix, which stay text (see [`ApiResult`]).
+fn read_data(data: Option<&RawValue>) -> serde_json::Result<(Value, Vec<Box<RawValue>>)> {
+    let Some(data) = data else {
+        return Ok((Value::Null, Vec::new()));
+    };
+    if let Ok(query) = serde_json::from_str::<QueryData>(data.get())
+        && matches!(query.result_type.as_str(), "vector" | "matrix")
+        && let Ok(series) = serde_json::from_str::<Vec<&RawValue>>(query.result.get())
+    {
+        let series = series.into_iter().map(ToOwned::to_owned).collect();
+        return Ok((serde_json::json!({"resultType": query.result_type}), series));
+    }
+    Ok((serde_json::from_str(data.get())?, Vec::new()))
 }
 
 /// The first 300 characters of a body, on one line, for error messages.

@@ -317,7 +317,12 @@ pub(crate) fn string_list(result: &mut ApiResult, what: &str) -> Result<Vec<Stri
     })
 }
 
-/// Takes the `result` member of a query answer, leaving `null` behind.
+/// Takes the series of a vector or matrix answer.
+pub(crate) fn take_series(result: &mut ApiResult) -> Vec<Box<serde_json::value::RawValue>> {
+    std::mem::take(&mut result.series)
+}
+
+/// Takes the `result` member of a scalar or string answer, leaving `null` behind.
 pub(crate) fn take_result(result: &mut ApiResult) -> Value {
     result
         .data

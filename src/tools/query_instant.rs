@@ -93,13 +93,13 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
     let mut out = json!({
         "datasource": ds.name, "query": expr, "time": format_time(time), "resultType": result_type,
     });
-    let raw = super::take_result(&mut result);
     match result_type.as_str() {
         "vector" | "matrix" => {
+            let series = super::take_series(&mut result);
             let shaped = if result_type == "vector" {
-                shape::vector(raw, limit, order_matters(expr))
+                shape::vector(series, limit, order_matters(expr))
             } else {
-                shape::matrix(raw, limit, order_matters(expr))
+                shape::matrix(series, limit, order_matters(expr))
             };
             let shown = shaped.series.len();
             out["result"] = json!(shaped.series);
@@ -107,7 +107,11 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
                 &mut out,
                 shown,
                 shaped.total,
-                "aggregate (sum by (...), topk(...)) or raise `limit`",
+                if shaped.points_capped {
+                    shape::POINTS_ADVICE
+                } else {
+                    "aggregate (sum by (...), topk(...)) or raise `limit`"
+                },
             );
             if shaped.total == 0 {
                 out["hint"] = json!(
@@ -117,6 +121,7 @@ before `time`; check the metric with find_metrics_by_pattern and label values wi
             }
         }
         "scalar" | "string" => {
+            let raw = super::take_result(&mut result);
             let pair = raw.as_array().cloned().unwrap_or_default();
             out["value"] = pair.get(1).map(shape::sample_value).unwrap_or(Value::Null);
         }

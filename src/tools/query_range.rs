@@ -29,8 +29,8 @@ pub(super) const TOOL: ToolDef = ToolDef {
     title: "Query over a time range",
     description: "Evaluates a PromQL expression from `start` to `end` every `step` and returns each \
 series' points plus min/max/avg/last. Omit `step` for an automatic one (about 120 points, never below \
-the scrape interval). At most `limit` series (default 20); aggregate rather than raising it. The \
-window actually used is echoed back.",
+the scrape interval). At most `limit` series (default 20) and 50,000 points; aggregate rather than \
+raising it. The window actually used is echoed back.",
     params: &[
         DATASOURCE_PARAM,
         PROMQL_PARAM,
@@ -155,7 +155,7 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
     let step = resolve_step(args, end - start, scrape_interval)?;
     let mut result = with_client(ctx, ds, |c| c.query_range(expr, start, end, step))?;
     let shaped = shape::matrix(
-        super::take_result(&mut result),
+        super::take_series(&mut result),
         args.u64_or("limit", SERIES_DEFAULT),
         order_matters(expr),
     );
@@ -170,7 +170,11 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
         &mut out,
         shown,
         shaped.total,
-        "aggregate (sum by (...), topk(...)) or raise `limit`",
+        if shaped.points_capped {
+            shape::POINTS_ADVICE
+        } else {
+            "aggregate (sum by (...), topk(...)) or raise `limit`"
+        },
     );
     if shaped.total == 0 {
         out["hint"] = json!(

@@ -4,6 +4,8 @@
 //! become Unix seconds, each series keeps only `metric` and its samples, and every cut says how much
 //! was left out.
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 /// Default number of names a list tool returns.
@@ -12,6 +14,12 @@ pub const LIST_DEFAULT: u64 = 200;
 pub const LIST_MAX: u64 = 10_000;
 /// Largest series `limit` a query tool accepts.
 pub const SERIES_MAX: u64 = 1_000;
+/// Most samples a matrix answer shows, whatever the `limit`: beyond this an answer is no use to a
+/// model and costs the sandbox memory for nothing.
+pub const POINTS_MAX: usize = 50_000;
+/// What to do when [`POINTS_MAX`] cut an answer short.
+pub const POINTS_ADVICE: &str = "at most 50,000 points are shown: raise `step`, shorten the range, \
+or aggregate (sum by (...), topk(...))";
 
 /// Sorts and de-duplicates `items`, keeps the first `limit`, and returns them with the total count.
 pub fn bounded_list(mut items: Vec<String>, limit: u64) -> (Vec<String>, usize) {
@@ -78,20 +86,40 @@ pub fn order_matters(expr: &str) -> bool {
         })
 }
 
-fn sort_series(series: &mut [Value]) {
-    series.sort_by_cached_key(|s| {
-        let mut labels: Vec<(String, String)> = s
-            .get("metric")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        labels.sort();
-        labels
-    });
+/// Only the labels of a series, read without building the rest of it.
+#[derive(Deserialize)]
+struct Labels {
+    #[serde(default)]
+    metric: std::collections::BTreeMap<String, Value>,
+}
+
+/// The series to show, still as text: sorted by labels (unless the expression orders them), the
+/// first `limit`; and how many there were. The others are never parsed beyond their labels, and the
+/// kept ones only when shaped, so memory follows what is shown, not what the datasource sent.
+fn kept_series(
+    mut series: Vec<Box<RawValue>>,
+    limit: u64,
+    keep_order: bool,
+) -> (Vec<Box<RawValue>>, usize) {
+    let total = series.len();
+    if !keep_order {
+        series.sort_by_cached_key(|raw| {
+            serde_json::from_str::<Labels>(raw.get())
+                .map(|l| {
+                    l.metric
+                        .into_iter()
+                        .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        });
+    }
+    series.truncate(limit as usize);
+    (series, total)
+}
+
+fn parse(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
 }
 
 /// Shaped series plus counts.
@@ -102,19 +130,17 @@ pub struct Shaped {
     pub total: usize,
     /// How many samples the kept series hold.
     pub points: usize,
+    /// Whether [`POINTS_MAX`] (rather than the `limit`) stopped the series shown.
+    pub points_capped: bool,
 }
 
 /// Shapes an instant vector: `[{metric, value}]`, at most `limit` series.
-pub fn vector(result: Value, limit: u64, keep_order: bool) -> Shaped {
-    let mut series = into_array(result);
-    if !keep_order {
-        sort_series(&mut series);
-    }
-    let total = series.len();
-    series.truncate(limit as usize);
+pub fn vector(series: Vec<Box<RawValue>>, limit: u64, keep_order: bool) -> Shaped {
+    let (series, total) = kept_series(series, limit, keep_order);
     let series: Vec<Value> = series
-        .into_iter()
-        .map(|mut s| {
+        .iter()
+        .map(|raw| {
+            let mut s = parse(raw);
             let mut out = Map::new();
             out.insert("metric".into(), metric_of(&mut s));
             if let Some(pair) = s.get("value").and_then(Value::as_array) {
@@ -134,60 +160,67 @@ pub fn vector(result: Value, limit: u64, keep_order: bool) -> Shaped {
         series,
         total,
         points,
+        points_capped: false,
     }
 }
 
 /// Shapes a range matrix: `[{metric, values: [[t, v]…], stats: {min, max, avg, last}}]`, at most
 /// `limit` series. The stats let a model answer "how high did it get" without reading every point.
-pub fn matrix(result: Value, limit: u64, keep_order: bool) -> Shaped {
-    let mut series = into_array(result);
-    if !keep_order {
-        sort_series(&mut series);
-    }
-    let total = series.len();
-    series.truncate(limit as usize);
+pub fn matrix(series: Vec<Box<RawValue>>, limit: u64, keep_order: bool) -> Shaped {
+    let (kept, total) = kept_series(series, limit, keep_order);
     let mut points = 0;
-    let series = series
-        .into_iter()
-        .map(|mut s| {
-            let raw = into_array(take(&mut s, "values"));
-            let mut values = Vec::with_capacity(raw.len());
-            let (mut min, mut max, mut sum, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0u64);
-            let mut last = Value::Null;
-            for pair in raw {
-                let Some(pair) = pair.as_array() else {
-                    continue;
-                };
-                let (Some(t), Some(v)) = (pair.first(), pair.get(1)) else {
-                    continue;
-                };
-                let v = sample_value(v);
-                if let Some(f) = v.as_f64() {
-                    min = min.min(f);
-                    max = max.max(f);
-                    sum += f;
-                    n += 1;
-                }
-                last = v.clone();
-                values.push(json!([timestamp(t), v]));
-            }
-            points += values.len();
-            let mut out = json!({"metric": metric_of(&mut s), "values": values});
-            if n > 0 {
-                out["stats"] =
-                    json!({"min": min, "max": max, "avg": round(sum / n as f64), "last": last});
-            }
-            if let Some(h) = s.get("histograms") {
-                out["histograms"] = h.clone();
-            }
-            out
-        })
-        .collect();
+    let mut points_capped = false;
+    let mut series = Vec::with_capacity(kept.len());
+    for raw in &kept {
+        let mut s = parse(raw);
+        let samples = into_array(take(&mut s, "values"));
+        if points > 0 && points + samples.len() > POINTS_MAX {
+            points_capped = true;
+            break;
+        }
+        let (shaped, n) = range_series(s, samples);
+        points += n;
+        series.push(shaped);
+    }
     Shaped {
         series,
         total,
         points,
+        points_capped,
     }
+}
+
+/// One series of a matrix with its samples compact and its stats; and how many samples it kept.
+fn range_series(mut s: Value, samples: Vec<Value>) -> (Value, usize) {
+    let mut values = Vec::with_capacity(samples.len());
+    let (mut min, mut max, mut sum, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0u64);
+    let mut last = Value::Null;
+    for pair in samples {
+        let Some(pair) = pair.as_array() else {
+            continue;
+        };
+        let (Some(t), Some(v)) = (pair.first(), pair.get(1)) else {
+            continue;
+        };
+        let v = sample_value(v);
+        if let Some(f) = v.as_f64() {
+            min = min.min(f);
+            max = max.max(f);
+            sum += f;
+            n += 1;
+        }
+        last = v.clone();
+        values.push(json!([timestamp(t), v]));
+    }
+    let kept = values.len();
+    let mut out = json!({"metric": metric_of(&mut s), "values": values});
+    if n > 0 {
+        out["stats"] = json!({"min": min, "max": max, "avg": round(sum / n as f64), "last": last});
+    }
+    if let Some(h) = s.get("histograms") {
+        out["histograms"] = h.clone();
+    }
+    (out, kept)
 }
 
 /// Rounds to 12 significant digits so averages do not print float noise (0.30000000000000004).
@@ -232,13 +265,22 @@ mod tests {
         assert_eq!(timestamp(&json!(1700000000.5)), json!(1700000000.5));
     }
 
+    /// Series as a query answer carries them.
+    fn raw_series(v: Value) -> Vec<Box<RawValue>> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| RawValue::from_string(s.to_string()).unwrap())
+            .collect()
+    }
+
     #[test]
     fn vector_is_sorted_by_labels_and_bounded() {
-        let raw = json!([
+        let raw = raw_series(json!([
             {"metric": {"i": "b"}, "value": [1, "2"]},
             {"metric": {"i": "a"}, "value": [1, "1"]},
             {"metric": {"i": "c"}, "value": [1, "3"]},
-        ]);
+        ]));
         let s = vector(raw.clone(), 2, false);
         assert_eq!(s.total, 3);
         assert_eq!(
@@ -251,7 +293,9 @@ mod tests {
 
     #[test]
     fn matrix_has_compact_points_and_stats() {
-        let raw = json!([{"metric": {"x": "1"}, "values": [[10, "1"], [25, "3"], [40, "2"]]}]);
+        let raw = raw_series(
+            json!([{"metric": {"x": "1"}, "values": [[10, "1"], [25, "3"], [40, "2"]]}]),
+        );
         let s = matrix(raw, 10, false);
         assert_eq!(s.points, 3);
         assert_eq!(
@@ -259,6 +303,22 @@ mod tests {
             json!({"metric": {"x": "1"}, "values": [[10, 1.0], [25, 3.0], [40, 2.0]],
                    "stats": {"min": 1.0, "max": 3.0, "avg": 2.0, "last": 2.0}})
         );
+    }
+
+    #[test]
+    fn matrix_points_are_capped_whatever_the_limit() {
+        let series: Vec<Value> = (0..10)
+            .map(|i| {
+                let values: Vec<Value> = (0..11_000).map(|t| json!([t, "1"])).collect();
+                json!({"metric": {"i": format!("{i:02}")}, "values": values})
+            })
+            .collect();
+        let s = matrix(raw_series(json!(series)), 1_000, false);
+        assert_eq!((s.series.len(), s.points, s.total), (4, 44_000, 10));
+        assert!(s.points_capped);
+        assert_eq!(s.series[3]["metric"]["i"], "03");
+        let s = matrix(raw_series(json!(series)), 2, false);
+        assert!(!s.points_capped && s.series.len() == 2);
     }
 
     #[test]
