@@ -22,6 +22,7 @@ help:
 	@echo "make server-component  build the server world component ($(SERVER))"
 	@echo "make lint       cargo fmt --check and clippy -D warnings, native and $(WASM_TARGET)"
 	@echo "make bench      latency, throughput, RSS and start-up, through MCP next to direct Prometheus"
+	@echo "make soak       SOAK_CLIENTS (64) clients for SOAK_SECONDS (300) with failing calls mixed in: every answer checked, memory flat"
 	@echo "make fuzz       every fuzz target for FUZZ_SECONDS (60) on nightly"
 
 # Everything the build and the tests need on a fresh Debian machine; each step is skipped when present.
@@ -82,14 +83,27 @@ bench: component
 	cargo build --profile host -p host-test --bins
 	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) $(TARGET_DIR)/host/bench
 
+.PHONY: soak
+# SOAK_CLIENTS (64) MCP clients for SOAK_SECONDS (300) against Prometheus and a backend that never
+# answers, with failing calls mixed in; fails on a lost or malformed answer or growing memory.
+soak: component
+	cargo build --profile host -p host-test --bins
+	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) $(TARGET_DIR)/host/soak
+
 .PHONY: fuzz
-# Each fuzz target for FUZZ_SECONDS (cargo-fuzz on the nightly toolchain). A crash stops the run and
-# leaves its input in fuzz/artifacts/<target>/: fix it and keep the input in fuzz/regressions/<target>/.
+# Each fuzz target for FUZZ_SECONDS (cargo-fuzz on the nightly toolchain), after replaying the inputs
+# that once crashed it (fuzz/regressions/<target>/). A crash stops the run and leaves its input in
+# fuzz/artifacts/<target>/: fix it and keep the input in fuzz/regressions/<target>/. Hand-written
+# seeds live in fuzz/seeds/<target>/; what the fuzzer finds goes to the untracked fuzz/corpus/.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := datasources promql tool_arguments times request_path
 fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-	cd fuzz && for t in datasources promql tool_arguments times; do \
-	  cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 || exit 1; \
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  if [ -d regressions/$$t ]; then cargo +nightly fuzz run $$t regressions/$$t -- -runs=0 || exit 1; fi; \
+	  mkdir -p corpus/$$t; \
+	  cargo +nightly fuzz run $$t corpus/$$t $$(test -d seeds/$$t && echo seeds/$$t) -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 || exit 1; \
 	done
 
 .PHONY: lint

@@ -1,0 +1,895 @@
+//! The MCP endpoint as a client reaches it: fuzzed HTTP requests (method, URI, the headers the endpoint
+//! looks at, and the body) go through the real front (`McpFront` in rmcp's `StreamableHttpService`,
+//! stateless, with the `HttpPolicy` server settings) over the real tools, run in-process against a
+//! fake Prometheus that always gives the same answers (no network).
+//!
+//! The input is read as: one byte each for the body kind, the policy, the method, the URI and each
+//! header (which of its usual values, absent, or fuzzed), the fuzzed header values, then the body —
+//! in "raw" kind the rest of the input as is, otherwise a JSON-RPC body built from the rest (envelopes
+//! with fuzzed ids, methods and params, `tools/call` with fuzzed arguments, batches, deep nesting, a
+//! body at the size limit, a valid body with a splice), so most inputs get past the JSON parser.
+//!
+//! What must hold, whatever the request:
+//! - nothing panics (libFuzzer's panic hook aborts, also inside tasks rmcp spawns);
+//! - the status is one the endpoint documents: 200, 202 (notification), 400 (bad header or body,
+//!   missing `_meta`), 403 (`Host`/`Origin`), 404 (unknown method on 2026-07-28), 405 (not POST),
+//!   406 (`Accept`), 413 (body over the limit, and only then), 415 (`Content-Type`, or a body that is
+//!   not JSON-RPC); never 500;
+//! - a 200 or 202 answers a POST; a 200 is `application/json` (no tool streams), a JSON-RPC response
+//!   to the request's id; any `application/json` answer parses as JSON;
+//! - no answer (body or headers) carries the client's `Authorization` value or a datasource secret,
+//!   and no datasource request carries the client's token.
+#![no_main]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
+use libfuzzer_sys::fuzz_target;
+use proms_mcp::datasources::DatasourceSet;
+use proms_mcp::front::{
+    Caller, HttpPolicy, MAX_REQUEST_BODY_BYTES, McpFront, ProviderError, ToolProvider,
+};
+use proms_mcp::http::{HttpClient, HttpError, HttpRequest, HttpResponse};
+use rmcp::transport::streamable_http_server::StreamableHttpService;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use serde_json::{Map, Value, json};
+
+/// Every status the endpoint documents (README "Protocol", host-test's bad-input tests).
+const DOCUMENTED_STATUSES: &[u16] = &[200, 202, 400, 403, 404, 405, 406, 413, 415];
+
+/// The clock the tools see: fixed, so runs are reproducible.
+const NOW: f64 = 1_763_719_200.0;
+
+/// Marks the client's token, so an echo cannot come from anything but the request.
+const TOKEN_MARK: &str = "fzTok_";
+
+const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/// Datasource secrets in the configuration; no answer may contain them.
+const SECRETS: &[&str] = &["ds-header-secret-4d1f", "ds-password-secret-9a2c"];
+
+const DATASOURCES: &str = r#"
+datasources:
+  - name: p
+    uid: prom-uid
+    type: prometheus
+    url: http://127.0.0.1:9090
+    isDefault: true
+    jsonData:
+      timeInterval: 30s
+      httpHeaderName1: X-Scope-OrgID
+    secureJsonData:
+      httpHeaderValue1: "ds-header-secret-4d1f"
+  - name: vm
+    type: victoriametrics-metrics-datasource
+    url: http://127.0.0.1:8428
+    basicAuth: true
+    basicAuthUser: reader
+    jsonData:
+      httpMethod: GET
+    secureJsonData:
+      basicAuthPassword: "ds-password-secret-9a2c"
+"#;
+
+/// A Prometheus that answers every endpoint the tools use with one fixed, plausible answer.
+struct FakePrometheus;
+
+impl HttpClient for FakePrometheus {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
+        for (name, value) in &request.headers {
+            assert!(
+                !value.contains(TOKEN_MARK),
+                "the client's token reached a datasource in header {name}"
+            );
+        }
+        let path = request.url.split('?').next().unwrap_or_default();
+        let data = if path.ends_with("/api/v1/query") {
+            json!({"resultType": "vector", "result": [
+                {"metric": {"__name__": "up", "job": "prometheus", "instance": "localhost:9090"},
+                 "value": [NOW, "1"]},
+                {"metric": {"__name__": "up", "job": "node", "instance": "localhost:9100"},
+                 "value": [NOW, "NaN"]},
+            ]})
+        } else if path.ends_with("/api/v1/query_range") {
+            json!({"resultType": "matrix", "result": [
+                {"metric": {"__name__": "up", "job": "prometheus"},
+                 "values": [[NOW - 60.0, "1"], [NOW - 30.0, "+Inf"], [NOW, "0.5"]]},
+            ]})
+        } else if path.ends_with("/api/v1/labels") {
+            json!(["__name__", "instance", "job"])
+        } else if path.ends_with("/values") {
+            json!(["up", "http_requests_total", "process_cpu_seconds_total"])
+        } else if path.ends_with("/api/v1/metadata") {
+            json!({"up": [{"type": "gauge", "help": "Target is up.", "unit": ""}]})
+        } else {
+            let body = r#"{"status":"error","errorType":"not_found","error":"no such endpoint"}"#;
+            return Ok(HttpResponse {
+                status: 404,
+                body: body.into(),
+            });
+        };
+        let body = json!({"status": "success", "data": data, "warnings": ["fake backend"]});
+        Ok(HttpResponse {
+            status: 200,
+            body: body.to_string().into_bytes(),
+        })
+    }
+}
+
+/// The tools, called in-process, as the `server` component does.
+struct InProcess {
+    datasources: DatasourceSet,
+}
+
+impl ToolProvider for InProcess {
+    async fn list_tools(&self) -> Result<Vec<Value>, ProviderError> {
+        Ok(proms_mcp::tools::list()
+            .into_iter()
+            .map(|(_, def)| def)
+            .collect())
+    }
+
+    async fn call_tool(
+        &self,
+        name: String,
+        arguments: Value,
+        _caller: Option<Caller>,
+    ) -> Result<Value, ProviderError> {
+        let ctx = proms_mcp::tools::Context {
+            datasources: &self.datasources,
+            http: &FakePrometheus,
+            now: NOW,
+            timeout: Duration::from_secs(5),
+        };
+        proms_mcp::tools::call(&ctx, &name, arguments)
+            .map_err(|e| ProviderError::UnknownTool(e.to_string()))
+    }
+}
+
+type Service = StreamableHttpService<McpFront<InProcess>, NeverSessionManager>;
+
+/// Built once: the runtime and one service per `Host`/`Origin` policy, all over the same front.
+struct State {
+    runtime: tokio::runtime::Runtime,
+    services: Vec<Service>,
+}
+
+impl State {
+    fn new() -> State {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let datasources = proms_mcp::datasources::parse(DATASOURCES, "fuzz.yaml", &|_| None)
+            .expect("fuzz datasources parse");
+        let front = McpFront::new(Arc::new(InProcess { datasources }));
+        let policies = [
+            // Bound to loopback: loopback hosts and origins only.
+            HttpPolicy::from_env(&|_| None, true),
+            // Bound to all interfaces: any host, no browser origin.
+            HttpPolicy::from_env(&|_| None, false),
+            // Configured.
+            HttpPolicy::from_env(
+                &|name| match name {
+                    "ALLOWED_HOSTS" => Some("proms.example, localhost:8000".into()),
+                    "ALLOWED_ORIGINS" => Some("*".into()),
+                    _ => None,
+                },
+                false,
+            ),
+        ];
+        let services = policies
+            .iter()
+            .map(|policy| {
+                let front = front.clone();
+                StreamableHttpService::new(
+                    move || Ok(front.clone()),
+                    Arc::new(NeverSessionManager::default()),
+                    policy.server_config(),
+                )
+            })
+            .collect();
+        State { runtime, services }
+    }
+}
+
+thread_local! {
+    static STATE: State = State::new();
+}
+
+// ---- reading the input ----
+
+/// One byte from the input (0 once it is used up) reduced to `0..n`.
+fn pick(u: &mut Unstructured, n: usize) -> usize {
+    usize::from(u8::arbitrary(u).unwrap_or(0)) % n
+}
+
+/// Up to 255 bytes from the input, as given.
+fn raw_bytes<'a>(u: &mut Unstructured<'a>) -> &'a [u8] {
+    let len = pick(u, 256).min(u.len());
+    u.bytes(len).unwrap_or_default()
+}
+
+fn text(u: &mut Unstructured) -> String {
+    String::from_utf8_lossy(raw_bytes(u)).into_owned()
+}
+
+/// One of `words`, or fuzzed text.
+fn word(u: &mut Unstructured, words: &[&str]) -> String {
+    match words.get(pick(u, words.len() + 1)) {
+        Some(w) => (*w).to_string(),
+        None => text(u),
+    }
+}
+
+fn number(u: &mut Unstructured) -> Value {
+    match pick(u, 6) {
+        0 => json!(pick(u, 256)),
+        1 => json!(i64::arbitrary(u).unwrap_or(0)),
+        2 => json!(u64::arbitrary(u).unwrap_or(0)),
+        3 => json!(f64::arbitrary(u).unwrap_or(0.0)),
+        4 => json!(1.0),
+        _ => json!(-1),
+    }
+}
+
+const KEYS: &[&str] = &[
+    "name",
+    "arguments",
+    "uri",
+    "cursor",
+    "level",
+    "_meta",
+    "protocolVersion",
+    "datasource_id",
+    "promql",
+    "limit",
+    "progressToken",
+];
+
+/// Any JSON value, nested at most `depth` deep.
+fn any_value(u: &mut Unstructured, depth: u32) -> Value {
+    match pick(u, if depth == 0 { 4 } else { 7 }) {
+        0 => Value::Null,
+        1 => Value::Bool(bool::arbitrary(u).unwrap_or(false)),
+        2 => number(u),
+        3 => Value::String(text(u)),
+        4 => (0..pick(u, 4)).map(|_| any_value(u, depth - 1)).collect(),
+        _ => {
+            let mut map = Map::new();
+            for _ in 0..pick(u, 4) {
+                let key = word(u, KEYS);
+                let value = any_value(u, depth - 1);
+                map.insert(key, value);
+            }
+            Value::Object(map)
+        }
+    }
+}
+
+// ---- building bodies ----
+
+const METHODS: &[&str] = &[
+    "tools/call",
+    "tools/list",
+    "initialize",
+    "ping",
+    "server/discover",
+    "notifications/initialized",
+    "notifications/cancelled",
+    "logging/setLevel",
+    "prompts/list",
+    "prompts/get",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "resources/subscribe",
+    "completion/complete",
+    "subscriptions/listen",
+    "tasks/get",
+    "skills/list",
+    "roots/list",
+];
+
+const VERSIONS: &[&str] = &[
+    "2025-11-25",
+    "2026-07-28",
+    "2025-06-18",
+    "2025-03-26",
+    "2024-11-05",
+    "2099-01-01",
+];
+
+const TIMES: &[&str] = &[
+    "now",
+    "now-1h",
+    "now+5m",
+    "2025-11-21T10:00:00Z",
+    "1763719200",
+    "0",
+    "-1",
+    "1e20",
+    "now-100y",
+    "",
+    "yesterday",
+];
+
+/// A plausible value for tool argument `name`.
+fn argument(u: &mut Unstructured, name: &str) -> Value {
+    let words: &[&str] = match name {
+        "datasource_id" => &["p", "vm", "prom-uid", "", "nope"],
+        "promql" => &[
+            "up",
+            "rate(http_requests_total[5m])",
+            "sum by (job) (up)",
+            "up{job=~\".+\"}",
+            "topk(5, up)",
+            "up[5m]",
+            "(",
+            "",
+            "vector(1)",
+        ],
+        "time" | "start" | "end" => TIMES,
+        "step" => &["15s", "1m", "0", "1h30m", "0.001", "-5s", "1d", ""],
+        "metric_name" => &["up", "http_requests_total", "", "a b", "{}"],
+        "label_name" => &["job", "__name__", "instance", "", "1bad"],
+        "pattern" => &[".*http.*", "up", "(", "[a-", ".*", "", "(?i)UP", "a{1000}"],
+        "limit" => {
+            return match pick(u, 4) {
+                0 => json!(pick(u, 256)),
+                1 => json!(10_000),
+                2 => number(u),
+                _ => any_value(u, 1),
+            };
+        }
+        _ => return any_value(u, 2),
+    };
+    match pick(u, 8) {
+        0 => any_value(u, 1),
+        _ => Value::String(word(u, words)),
+    }
+}
+
+/// `tools/call` params: a tool (usually a real one) and arguments (usually its own).
+fn call_params(u: &mut Unstructured) -> Value {
+    let tools = proms_mcp::tools::TOOLS;
+    let index = pick(u, tools.len() + 2);
+    let (name, params) = match tools.get(index) {
+        Some(t) => (t.name.to_string(), t.params),
+        None if index == tools.len() => ("nope".to_string(), &[][..]),
+        None => (text(u), &[][..]),
+    };
+    let arguments = match pick(u, 8) {
+        0 => any_value(u, 3),
+        1 => Value::Null,
+        _ => {
+            let mut map = Map::new();
+            for p in params {
+                // Required ones usually, optional ones half the time.
+                if pick(u, 4) < if p.required { 3 } else { 2 } {
+                    map.insert(p.name.to_string(), argument(u, p.name));
+                }
+            }
+            if pick(u, 8) == 0 {
+                let key = word(u, KEYS);
+                map.insert(key, any_value(u, 2));
+            }
+            Value::Object(map)
+        }
+    };
+    let mut params = json!({"name": name});
+    if pick(u, 8) != 0 {
+        params["arguments"] = arguments;
+    }
+    params
+}
+
+/// Request `_meta` for 2026-07-28 (per-request version and capabilities), sometimes incomplete.
+fn request_meta(u: &mut Unstructured, version: &str) -> Value {
+    let mut meta = Map::new();
+    if pick(u, 8) != 0 {
+        meta.insert(
+            "io.modelcontextprotocol/protocolVersion".into(),
+            version.into(),
+        );
+    }
+    if pick(u, 8) != 0 {
+        meta.insert(
+            "io.modelcontextprotocol/clientCapabilities".into(),
+            if pick(u, 4) == 0 {
+                any_value(u, 2)
+            } else {
+                json!({})
+            },
+        );
+    }
+    if pick(u, 2) == 0 {
+        meta.insert(
+            "io.modelcontextprotocol/clientInfo".into(),
+            json!({"name": "fuzz", "version": "1.0"}),
+        );
+    }
+    if pick(u, 8) == 0 {
+        meta.insert("progressToken".into(), any_value(u, 0));
+    }
+    Value::Object(meta)
+}
+
+fn request_id(u: &mut Unstructured) -> Option<Value> {
+    Some(match pick(u, 10) {
+        0..=3 => json!(pick(u, 256)),
+        4 => Value::String(text(u)),
+        5 => json!("req-1"),
+        6 => number(u),
+        7 => Value::Null,
+        8 => any_value(u, 1),
+        _ => return None,
+    })
+}
+
+/// One JSON-RPC message: usually a well-formed request, sometimes a notification or a broken one.
+fn envelope(u: &mut Unstructured, tool_call: bool) -> Value {
+    let mut message = Map::new();
+    match pick(u, 16) {
+        0 => {}
+        1 => {
+            message.insert("jsonrpc".into(), any_value(u, 0));
+        }
+        _ => {
+            message.insert("jsonrpc".into(), "2.0".into());
+        }
+    }
+    if let Some(id) = request_id(u) {
+        message.insert("id".into(), id);
+    }
+    let method = if tool_call {
+        "tools/call".to_string()
+    } else {
+        word(u, METHODS)
+    };
+    let version = VERSIONS[pick(u, VERSIONS.len())];
+    let mut params = match method.as_str() {
+        "tools/call" => call_params(u),
+        "initialize" => json!({
+            "protocolVersion": word(u, VERSIONS),
+            "capabilities": if pick(u, 4) == 0 { any_value(u, 2) } else { json!({}) },
+            "clientInfo": {"name": "fuzz", "version": "1.0"},
+        }),
+        "resources/read" | "resources/subscribe" => json!({"uri": word(u, &["file:///x", ""])}),
+        "prompts/get" => json!({"name": word(u, &["p", ""])}),
+        "logging/setLevel" => json!({"level": word(u, &["debug", "info", "emergency"])}),
+        _ => match pick(u, 3) {
+            0 => any_value(u, 2),
+            _ => json!({}),
+        },
+    };
+    // Per-request metadata: always for discover, often otherwise (2026-07-28 clients send it).
+    if params.is_object() && (method == "server/discover" || pick(u, 3) == 0) {
+        params["_meta"] = request_meta(u, version);
+    }
+    if pick(u, 16) != 0 {
+        message.insert("params".into(), params);
+    }
+    message.insert("method".into(), method.into());
+    if pick(u, 16) == 0 {
+        let key = word(u, KEYS);
+        message.insert(key, any_value(u, 1));
+    }
+    Value::Object(message)
+}
+
+/// `d` nested arrays or objects around `inner`.
+fn nest(d: usize, objects: bool, inner: &str) -> String {
+    let (open, close) = if objects {
+        ("{\"a\":", "}")
+    } else {
+        ("[", "]")
+    };
+    let mut s = String::with_capacity(d * (open.len() + close.len()) + inner.len());
+    for _ in 0..d {
+        s.push_str(open);
+    }
+    s.push_str(inner);
+    for _ in 0..d {
+        s.push_str(close);
+    }
+    s
+}
+
+fn structured_body(u: &mut Unstructured, kind: usize) -> Vec<u8> {
+    match kind {
+        // A request, a notification or a broken envelope.
+        1 | 2 => envelope(u, false).to_string().into_bytes(),
+        // tools/call with fuzzed arguments.
+        3..=5 => envelope(u, true).to_string().into_bytes(),
+        // A batch.
+        6 => {
+            let n = pick(u, 4);
+            let items: Vec<Value> = (0..n)
+                .map(|_| {
+                    let tool_call = pick(u, 2) == 0;
+                    envelope(u, tool_call)
+                })
+                .collect();
+            Value::Array(items).to_string().into_bytes()
+        }
+        // Deep nesting: in the arguments, in params, or as the whole body.
+        7 => {
+            let depth = usize::from(u16::arbitrary(u).unwrap_or(0)) % 20_000;
+            let objects = pick(u, 2) == 0;
+            match pick(u, 3) {
+                0 => format!(
+                    r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"query_instant","arguments":{{"datasource_id":"p","promql":{}}}}}}}"#,
+                    nest(depth, objects, "\"up\"")
+                ),
+                1 => format!(
+                    r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}}"#,
+                    nest(depth, objects, "{}")
+                ),
+                _ => nest(depth, objects, "1"),
+            }
+            .into_bytes()
+        }
+        // A valid request padded with whitespace to just under, at or just over the size limit.
+        8 => {
+            let tool_call = pick(u, 2) == 0;
+            let mut body = envelope(u, tool_call).to_string().into_bytes();
+            let target = MAX_REQUEST_BODY_BYTES - 2 + pick(u, 5);
+            if body.len() < target {
+                body.resize(target, b' ');
+            }
+            body
+        }
+        // A valid message with bytes cut, replaced or inserted somewhere.
+        _ => {
+            let tool_call = pick(u, 2) == 0;
+            let mut body = envelope(u, tool_call).to_string().into_bytes();
+            let at = usize::from(u16::arbitrary(u).unwrap_or(0)) % (body.len() + 1);
+            match pick(u, 3) {
+                0 => body.truncate(at),
+                1 => {
+                    if at < body.len() {
+                        body[at] = u8::arbitrary(u).unwrap_or(0);
+                    }
+                }
+                _ => {
+                    let insert = raw_bytes(u).to_vec();
+                    body.splice(at..at, insert);
+                }
+            }
+            body
+        }
+    }
+}
+
+// ---- headers ----
+
+/// A header's value: a fixed one, the one that matches the body, the client's token, or fuzzed.
+#[derive(Clone, Copy)]
+enum Choice {
+    Absent,
+    Fixed(&'static str),
+    /// `Mcp-Method` / `Mcp-Name` / `MCP-Protocol-Version` as the body says.
+    MatchBody,
+    /// `Authorization` with the client's token in one of its forms.
+    Token(&'static str),
+}
+
+struct HeaderSpec {
+    name: &'static str,
+    choices: &'static [Choice],
+}
+
+use Choice::{Absent, Fixed, MatchBody, Token};
+
+/// The headers the endpoint looks at; the first choice of each is what a good client sends.
+const HEADERS: &[HeaderSpec] = &[
+    HeaderSpec {
+        name: "content-type",
+        choices: &[
+            Fixed("application/json"),
+            Fixed("application/json; charset=utf-8"),
+            Fixed("APPLICATION/JSON"),
+            Fixed("text/plain"),
+            Fixed("application/jsonx"),
+            Absent,
+        ],
+    },
+    HeaderSpec {
+        name: "accept",
+        choices: &[
+            Fixed("application/json, text/event-stream"),
+            Fixed("text/event-stream, application/json;q=0.9"),
+            Fixed("application/json"),
+            Fixed("text/event-stream"),
+            Fixed("*/*"),
+            Absent,
+        ],
+    },
+    HeaderSpec {
+        name: "mcp-protocol-version",
+        choices: &[
+            MatchBody,
+            Fixed("2025-11-25"),
+            Fixed("2026-07-28"),
+            Fixed("2025-06-18"),
+            Fixed("2025-03-26"),
+            Fixed("2024-11-05"),
+            Fixed("2099-01-01"),
+            Absent,
+        ],
+    },
+    HeaderSpec {
+        name: "host",
+        choices: &[
+            Fixed("localhost:8000"),
+            Fixed("127.0.0.1:8000"),
+            Fixed("[::1]:8000"),
+            Fixed("proms.example"),
+            Fixed("evil.example"),
+            Fixed("localhost:8000:1"),
+            Absent,
+        ],
+    },
+    HeaderSpec {
+        name: "origin",
+        choices: &[
+            Absent,
+            Fixed("http://localhost:3000"),
+            Fixed("https://evil.example"),
+            Fixed("null"),
+            Fixed("http://127.0.0.1"),
+        ],
+    },
+    HeaderSpec {
+        name: "authorization",
+        choices: &[Absent, Token("Bearer "), Token("Basic "), Token("")],
+    },
+    HeaderSpec {
+        name: "mcp-session-id",
+        choices: &[Absent, Fixed("session-1"), Fixed("")],
+    },
+    HeaderSpec {
+        name: "mcp-method",
+        choices: &[MatchBody, Absent, Fixed("tools/call"), Fixed("initialize")],
+    },
+    HeaderSpec {
+        name: "mcp-name",
+        choices: &[MatchBody, Absent, Fixed("query_instant")],
+    },
+];
+
+/// What the body says, for headers that must match it.
+#[derive(Default)]
+struct BodyFacts {
+    method: Option<String>,
+    name: Option<String>,
+    version: Option<String>,
+}
+
+fn body_facts(body: &[u8]) -> BodyFacts {
+    let Ok(Value::Object(message)) = serde_json::from_slice::<Value>(body) else {
+        return BodyFacts::default();
+    };
+    let params = message.get("params");
+    let string = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    BodyFacts {
+        method: string(message.get("method")),
+        name: string(params.and_then(|p| p.get("name").or_else(|| p.get("uri")))),
+        version: string(
+            params
+                .and_then(|p| p.pointer("/_meta/io.modelcontextprotocol~1protocolVersion"))
+                .or_else(|| params.and_then(|p| p.get("protocolVersion"))),
+        ),
+    }
+}
+
+/// The request id, when the body is an object with at most one `id` (serde refuses duplicates here).
+#[derive(serde::Deserialize)]
+struct IdOnly {
+    id: Option<Value>,
+}
+
+fn same_id(request: &Value, response: &Value) -> bool {
+    match (request, response) {
+        (Value::String(a), Value::String(b)) => a == b,
+        // rmcp reads `1.0` and `1e2` as the integers they are.
+        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
+            (Some(a), Some(b)) => a == b,
+            _ => a.as_f64() == b.as_f64(),
+        },
+        _ => false,
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut u = Unstructured::new(data);
+    let kind = pick(&mut u, 10);
+    let policy = pick(&mut u, 3);
+    let method = match pick(&mut u, 12) {
+        0..=5 => http::Method::POST,
+        6 => http::Method::GET,
+        7 => http::Method::DELETE,
+        8 => http::Method::PUT,
+        9 => http::Method::OPTIONS,
+        10 => http::Method::HEAD,
+        _ => http::Method::from_bytes(raw_bytes(&mut u)).unwrap_or(http::Method::PATCH),
+    };
+    let uri = [
+        "/mcp",
+        "/mcp/",
+        "http://localhost:8000/mcp",
+        "http://evil.example/mcp",
+        "/mcp?x=1",
+    ][pick(&mut u, 5)];
+    // Each header: one of its choices, or (the slot past them) a fuzzed value.
+    let selected: Vec<Option<Choice>> = HEADERS
+        .iter()
+        .map(|h| h.choices.get(pick(&mut u, h.choices.len() + 1)).copied())
+        .collect();
+    let selected: Vec<Result<Choice, &[u8]>> = selected
+        .into_iter()
+        .map(|s| s.ok_or_else(|| raw_bytes(&mut u)))
+        .collect();
+    let token = format!(
+        "{TOKEN_MARK}{}",
+        raw_bytes(&mut u)
+            .iter()
+            .map(|b| char::from(ALNUM[usize::from(*b) % ALNUM.len()]))
+            .collect::<String>()
+    );
+    let body = match kind {
+        0 => u.take_rest().to_vec(),
+        k => structured_body(&mut u, k),
+    };
+    let facts = body_facts(&body);
+
+    let mut request = http::Request::builder().method(method.clone()).uri(uri);
+    let mut auth_value: Option<String> = None;
+    // What the client itself sent besides `Authorization`: an answer may quote it.
+    let mut sent = body.clone();
+    for (spec, choice) in HEADERS.iter().zip(&selected) {
+        let value: Option<Vec<u8>> = match choice {
+            Err(fuzzed) => Some(fuzzed.to_vec()),
+            Ok(Absent) => None,
+            Ok(Fixed(v)) => Some(v.as_bytes().to_vec()),
+            Ok(Token(scheme)) => Some(format!("{scheme}{token}").into_bytes()),
+            Ok(MatchBody) => match spec.name {
+                "mcp-method" => facts.method.clone(),
+                "mcp-name" => facts.name.clone(),
+                _ => Some(
+                    facts
+                        .version
+                        .clone()
+                        .unwrap_or_else(|| "2025-11-25".to_string()),
+                ),
+            }
+            .map(String::into_bytes),
+        };
+        let Some(value) = value else { continue };
+        let Ok(value) = http::HeaderValue::from_bytes(&value) else {
+            continue;
+        };
+        if spec.name == "authorization" {
+            auth_value = value.to_str().ok().map(str::to_string);
+        } else {
+            sent.extend_from_slice(value.as_bytes());
+        }
+        request = request.header(spec.name, value);
+    }
+    let Ok(mut request) = request.body(Full::new(Bytes::from(body.clone()))) else {
+        return;
+    };
+    request.extensions_mut().insert(Caller {
+        username: "anonymous".into(),
+        uid: String::new(),
+        groups: Vec::new(),
+    });
+
+    let (status, headers, response_body) = STATE.with(|state| {
+        state.runtime.block_on(async {
+            let response = state.services[policy].handle(request).await;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            // A 200 must be plain JSON: an event stream might never end, so do not read one.
+            let content_type = headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                status != 200 || content_type.starts_with("application/json"),
+                "200 with content-type {content_type:?}"
+            );
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            (status, headers, body)
+        })
+    });
+
+    assert!(
+        DOCUMENTED_STATUSES.contains(&status),
+        "undocumented status {status}: {}",
+        String::from_utf8_lossy(&response_body)
+    );
+    if status == 200 || status == 202 {
+        assert_eq!(method, http::Method::POST, "{status} for {method}");
+    }
+    if status == 413 {
+        assert!(
+            body.len() > MAX_REQUEST_BODY_BYTES,
+            "413 for {} bytes",
+            body.len()
+        );
+    }
+    if body.len() > MAX_REQUEST_BODY_BYTES {
+        assert!(
+            status != 200 && status != 202,
+            "{status} for {} bytes",
+            body.len()
+        );
+    }
+
+    let is_json = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        let answer: Value = serde_json::from_slice(&response_body).unwrap_or_else(|e| {
+            panic!(
+                "HTTP {status} application/json body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&response_body)
+            )
+        });
+        if status == 200 {
+            let shown = answer.to_string();
+            assert_eq!(answer["jsonrpc"], "2.0", "not JSON-RPC: {shown}");
+            assert!(
+                answer.get("result").is_some() != answer.get("error").is_some(),
+                "neither or both of result and error: {shown}"
+            );
+            if let Ok(IdOnly { id: Some(id) }) = serde_json::from_slice::<IdOnly>(&body) {
+                assert!(
+                    same_id(&id, &answer["id"]),
+                    "request id {id} answered with id {}: {shown}",
+                    answer["id"]
+                );
+            }
+            if let Some(is_error) = answer.pointer("/result/isError") {
+                assert!(is_error.is_boolean(), "isError {is_error}: {shown}");
+            }
+        }
+    }
+
+    // Nothing secret comes back: the client's token and the datasources' credentials (unless the
+    // request carried them elsewhere, where an answer may quote them).
+    let mut secrets: Vec<&[u8]> = SECRETS.iter().map(|s| s.as_bytes()).collect();
+    if let Some(auth) = &auth_value {
+        secrets.push(auth.as_bytes());
+        secrets.push(token.as_bytes());
+    }
+    for secret in secrets.into_iter().filter(|s| !contains(&sent, s)) {
+        let shown = String::from_utf8_lossy(secret);
+        assert!(
+            !contains(&response_body, secret),
+            "response body carries {shown:?}"
+        );
+        for (name, value) in &headers {
+            assert!(
+                !contains(value.as_bytes(), secret),
+                "response header {name} carries {shown:?}"
+            );
+        }
+    }
+});
