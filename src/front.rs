@@ -15,9 +15,10 @@ use std::sync::Arc;
 )]
 use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-    ResultType, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomRequest,
+    CustomResult, Implementation, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ResultType, ServerCapabilities, ServerConfig,
+    Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
@@ -189,6 +190,11 @@ impl<P: ToolProvider> McpFront<P> {
     }
 }
 
+/// The MCP methods that take params and that we serve in every version: a request for one of them
+/// that rmcp could not read is a params problem. Others are left to rmcp's "method not found"
+/// (2026-07-28 wants -32601 and HTTP 404 for `initialize`, `logging/setLevel` and the like).
+const METHODS_WITH_PARAMS: &[&str] = &["tools/call", "resources/read", "prompts/get"];
+
 fn caller_of(context: &RequestContext<RoleServer>) -> Option<Caller> {
     let parts = context.extensions.get::<http::request::Parts>()?;
     parts.extensions.get::<Caller>().cloned()
@@ -238,6 +244,29 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
         Err(ErrorData::invalid_params(
             format!("resource not found: {}", request.uri),
             Some(serde_json::json!({"uri": request.uri})),
+        ))
+    }
+
+    /// rmcp hands over a request for an MCP method whose params it could not read (`tools/call`
+    /// without params) as a custom request: that is -32602 with what to fix, not "method not found".
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        if METHODS_WITH_PARAMS.contains(&request.method.as_str()) {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "invalid params for {}: missing or not the shape the method takes",
+                    request.method
+                ),
+                None,
+            ));
+        }
+        Err(ErrorData::new(
+            rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+            request.method,
+            None,
         ))
     }
 

@@ -247,6 +247,23 @@ async fn bad_client_input_gets_clear_errors_and_nothing_crashes() {
             "{what}: {text}"
         );
     }
+    // An MCP method without the params it needs is -32602 (what to fix), an unknown one -32601.
+    for (body, code) in [
+        (
+            json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call"}),
+            -32602,
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 7, "method": "no/such/method"}),
+            -32601,
+        ),
+    ] {
+        let (status, text) = raw(&url, "application/json", body.to_string().into_bytes()).await;
+        assert_eq!(status, 200, "{body}: {text}");
+        let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(answer["id"], 7, "{text}");
+        assert_eq!(answer["error"]["code"], code, "{body}: {text}");
+    }
     // Still serving.
     let client = host.client().await;
     assert_eq!(
