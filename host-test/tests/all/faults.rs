@@ -78,6 +78,19 @@ fn serve(mut stream: TcpStream) {
             }
             Ok(())
         })(),
+        // 19 MB of one-letter label values: under the read limit, but five million strings do
+        // not fit the sandbox's 256 MiB once parsed, so the guest traps.
+        "bomb" => (|| {
+            let count = 19 << 18;
+            let mut body = String::with_capacity(count * 4 + 40);
+            body.push_str(r#"{"status":"success","data":["#);
+            for i in 0..count {
+                body.push_str(if i == 0 { r#""a""# } else { r#","a""# });
+            }
+            body.push_str("]}");
+            write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", body.len())?;
+            stream.write_all(body.as_bytes())
+        })(),
         _ => Ok(()),
     };
 }
@@ -95,7 +108,7 @@ fn peak_rss_mib(log_pid: u32) -> f64 {
 async fn misbehaving_backends_give_bounded_clear_errors() {
     let port = misbehaving_backend();
     let faults = [
-        "hang", "drip", "err500", "err400", "garbage", "huge", "million",
+        "hang", "drip", "err500", "err400", "garbage", "huge", "million", "bomb",
     ];
     let mut yaml = String::from("datasources:\n");
     for f in faults {
@@ -136,6 +149,22 @@ async fn misbehaving_backends_give_bounded_clear_errors() {
         let ok = call_ok(&client, "list_datasources", json!({})).await;
         assert_eq!(ok["total"], faults.len());
     }
+    // A call whose sandbox runs out of memory (a trap) fails alone: a call running at the same time
+    // is answered, and the server goes on serving.
+    let (trapped, neighbour) = tokio::join!(
+        call_err(&client, "list_metrics", json!({"datasource_id": "bomb"})),
+        async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            call_ok(&client, "list_datasources", json!({})).await
+        }
+    );
+    println!("bomb: {trapped}");
+    assert!(trapped.contains("failed inside its sandbox"), "{trapped}");
+    assert_eq!(neighbour["total"], faults.len());
+    assert_eq!(
+        call_ok(&client, "list_datasources", json!({})).await["total"],
+        faults.len()
+    );
     client.cancel().await.unwrap();
     // Memory stays bounded by the component's cap, not by what backends send (200 MB here).
     let rss = peak_rss_mib(host.pid());
