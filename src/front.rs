@@ -21,7 +21,8 @@ use rmcp::model::{
     Tool,
 };
 use rmcp::service::RequestContext;
-use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -163,7 +164,21 @@ impl<P> Clone for McpFront<P> {
     }
 }
 
+/// The Streamable HTTP endpoint of a front: stateless (no sessions), with `config` from
+/// [`HttpPolicy::server_config`] (plus whatever the placement adds, such as a cancellation token).
+/// The native host, the `server` component and the fuzz target all serve MCP through this.
+pub type McpService<P> = StreamableHttpService<McpFront<P>, NeverSessionManager>;
+
 impl<P: ToolProvider> McpFront<P> {
+    /// The Streamable HTTP endpoint serving this front (see [`McpService`]).
+    pub fn into_service(self, config: StreamableHttpServerConfig) -> McpService<P> {
+        StreamableHttpService::new(
+            move || Ok(self.clone()),
+            Arc::new(NeverSessionManager::default()),
+            config,
+        )
+    }
+
     /// A front over `provider`.
     pub fn new(provider: Arc<P>) -> Self {
         McpFront {

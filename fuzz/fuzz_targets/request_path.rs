@@ -30,11 +30,9 @@ use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use proms_mcp::datasources::DatasourceSet;
 use proms_mcp::front::{
-    Caller, HttpPolicy, MAX_REQUEST_BODY_BYTES, McpFront, ProviderError, ToolProvider,
+    Caller, HttpPolicy, MAX_REQUEST_BODY_BYTES, McpFront, McpService, ProviderError, ToolProvider,
 };
 use proms_mcp::http::{HttpClient, HttpError, HttpRequest, HttpResponse};
-use rmcp::transport::streamable_http_server::StreamableHttpService;
-use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use serde_json::{Map, Value, json};
 
 /// Every status the endpoint documents (README "Protocol", host-test's bad-input tests).
@@ -149,7 +147,7 @@ impl ToolProvider for InProcess {
     }
 }
 
-type Service = StreamableHttpService<McpFront<InProcess>, NeverSessionManager>;
+type Service = McpService<InProcess>;
 
 /// Built once: the runtime and one service per `Host`/`Origin` policy, all over the same front.
 struct State {
@@ -183,14 +181,7 @@ impl State {
         ];
         let services = policies
             .iter()
-            .map(|policy| {
-                let front = front.clone();
-                StreamableHttpService::new(
-                    move || Ok(front.clone()),
-                    Arc::new(NeverSessionManager::default()),
-                    policy.server_config(),
-                )
-            })
+            .map(|policy| front.clone().into_service(policy.server_config()))
             .collect();
         State { runtime, services }
     }

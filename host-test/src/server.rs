@@ -15,9 +15,7 @@ use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use proms_mcp::front::{Caller, McpFront};
-use rmcp::transport::streamable_http_server::StreamableHttpService;
-use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use proms_mcp::front::{Caller, McpFront, McpService};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -68,7 +66,7 @@ enum Endpoint {
 
 /// The host's own MCP front.
 struct Front {
-    mcp: StreamableHttpService<McpFront<PluginRuntime>, NeverSessionManager>,
+    mcp: McpService<PluginRuntime>,
     auth: Option<Auth>,
 }
 
@@ -104,12 +102,7 @@ fn front_endpoint(
         .http
         .server_config()
         .with_cancellation_token(stop.child_token());
-    let front = McpFront::new(runtime);
-    let mcp = StreamableHttpService::new(
-        move || Ok(front.clone()),
-        Arc::new(NeverSessionManager::default()),
-        http_config,
-    );
+    let mcp = McpFront::new(runtime).into_service(http_config);
     let auth = match &config.auth_mode {
         AuthMode::None => None,
         AuthMode::Active(active) => Some(Auth {

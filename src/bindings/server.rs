@@ -13,8 +13,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use rmcp::transport::streamable_http_server::StreamableHttpService;
-use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use serde_json::{Value, json};
 
 use super::generated;
@@ -180,12 +178,8 @@ async fn mcp(mut request: http::Request<Full<Bytes>>, auth: Option<AuthSettings>
         Ok(provider) => provider,
         Err(e) => return json_response(500, json!({"error": e})),
     };
-    let front = McpFront::new(Arc::new(provider));
-    let service = StreamableHttpService::new(
-        move || Ok(front.clone()),
-        Arc::new(NeverSessionManager::default()),
-        HttpPolicy::from_env(&setting, false).server_config(),
-    );
+    let service = McpFront::new(Arc::new(provider))
+        .into_service(HttpPolicy::from_env(&setting, false).server_config());
     request.extensions_mut().insert(caller);
     let response = service.handle(request).await;
     let (parts, body) = response.into_parts();
