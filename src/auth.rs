@@ -365,8 +365,9 @@ pub trait SharedStore: Send + Sync + 'static {
 /// Prefix of every key [`StoredReviews`] writes; the rest is the hex SHA-256 of the token.
 pub const STORED_REVIEW_PREFIX: &str = "proms-mcp/token-review/";
 
-/// At most this many keys are examined by one sweep of expired reviews.
-const SWEEP_KEYS: usize = 1_000;
+/// At most this many keys are examined by one sweep of expired reviews (Spin answers `list-keys`
+/// with every key in one page, so the bound is on keys, not pages).
+const SWEEP_KEYS: usize = 256;
 
 /// [`TokenReviewer`] that remembers successful reviews in a [`SharedStore`] for the cache TTL, in
 /// front of the reviewer that asks the API server. Only successes are stored: a rejection is cheap
@@ -468,8 +469,13 @@ fn sweep_expired(store: &impl SharedStore, now: f64) {
         let Some((keys, next)) = store.list_keys(cursor.take()) else {
             return;
         };
-        seen += keys.len().max(1);
-        for key in keys.iter().filter(|k| k.starts_with(STORED_REVIEW_PREFIX)) {
+        let budget = SWEEP_KEYS - seen;
+        seen += keys.len().clamp(1, budget);
+        for key in keys
+            .iter()
+            .take(budget)
+            .filter(|k| k.starts_with(STORED_REVIEW_PREFIX))
+        {
             let live = store
                 .get(key)
                 .is_some_and(|v| decode_stored_review(&v, now).is_some());

@@ -283,6 +283,7 @@ fn decode(
         status: None,
     })?;
     let status = response.status;
+    // A derived struct would also accept a JSON array: the envelope must be an object.
     let envelope = serde_json::from_slice::<Envelope>(&response.body)
         .ok()
         .filter(|_| response.body.trim_ascii_start().starts_with(b"{"));
@@ -359,13 +360,13 @@ struct Envelope<'a> {
     infos: Option<Value>,
 }
 
-/// The `data` of a query answer.
+/// The `data` of a vector or matrix answer.
 #[derive(Deserialize)]
 struct QueryData<'a> {
     #[serde(rename = "resultType")]
     result_type: String,
     #[serde(borrow)]
-    result: &'a RawValue,
+    result: Vec<&'a RawValue>,
 }
 
 /// `data` as a tree, except the series of a vector or matrix, which stay text (see [`ApiResult`]).
@@ -373,11 +374,12 @@ fn read_data(data: Option<&RawValue>) -> serde_json::Result<(Value, Vec<Box<RawV
     let Some(data) = data else {
         return Ok((Value::Null, Vec::new()));
     };
-    if let Ok(query) = serde_json::from_str::<QueryData>(data.get())
+    // Only an object can be query data: a label list goes straight to the full parse.
+    if data.get().starts_with('{')
+        && let Ok(query) = serde_json::from_str::<QueryData>(data.get())
         && matches!(query.result_type.as_str(), "vector" | "matrix")
-        && let Ok(series) = serde_json::from_str::<Vec<&RawValue>>(query.result.get())
     {
-        let series = series.into_iter().map(ToOwned::to_owned).collect();
+        let series = query.result.into_iter().map(ToOwned::to_owned).collect();
         return Ok((serde_json::json!({"resultType": query.result_type}), series));
     }
     Ok((serde_json::from_str(data.get())?, Vec::new()))

@@ -103,16 +103,7 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
             };
             let shown = shaped.series.len();
             out["result"] = json!(shaped.series);
-            count_fields(
-                &mut out,
-                shown,
-                shaped.total,
-                if shaped.points_capped {
-                    shape::POINTS_ADVICE
-                } else {
-                    "aggregate (sum by (...), topk(...)) or raise `limit`"
-                },
-            );
+            count_fields(&mut out, shown, shaped.total, shaped.advice());
             if shaped.total == 0 {
                 out["hint"] = json!(
                     "no series matched at this time. Instant selectors only see samples from the 5 minutes \

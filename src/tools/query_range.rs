@@ -166,16 +166,7 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
         "resultType": result.data["resultType"].as_str().unwrap_or("matrix"),
         "result": shaped.series, "points": shaped.points,
     });
-    count_fields(
-        &mut out,
-        shown,
-        shaped.total,
-        if shaped.points_capped {
-            shape::POINTS_ADVICE
-        } else {
-            "aggregate (sum by (...), topk(...)) or raise `limit`"
-        },
-    );
+    count_fields(&mut out, shown, shaped.total, shaped.advice());
     if shaped.total == 0 {
         out["hint"] = json!(
             "no series in this range: check the metric with find_metrics_by_pattern, the labels with \

@@ -130,8 +130,19 @@ pub struct Shaped {
     pub total: usize,
     /// How many samples the kept series hold.
     pub points: usize,
-    /// Whether [`POINTS_MAX`] (rather than the `limit`) stopped the series shown.
+    /// Whether [`POINTS_MAX`] (rather than the `limit`) stopped the series or points shown.
     pub points_capped: bool,
+}
+
+impl Shaped {
+    /// What the `truncated` note tells the model to do to see the rest.
+    pub fn advice(&self) -> &'static str {
+        if self.points_capped {
+            POINTS_ADVICE
+        } else {
+            "aggregate (sum by (...), topk(...)) or raise `limit`"
+        }
+    }
 }
 
 /// Shapes an instant vector: `[{metric, value}]`, at most `limit` series.
@@ -173,14 +184,21 @@ pub fn matrix(series: Vec<Box<RawValue>>, limit: u64, keep_order: bool) -> Shape
     let mut series = Vec::with_capacity(kept.len());
     for raw in &kept {
         let mut s = parse(raw);
-        let samples = into_array(take(&mut s, "values"));
-        if points > 0 && points + samples.len() > POINTS_MAX {
+        let mut samples = into_array(take(&mut s, "values"));
+        if points + samples.len() > POINTS_MAX {
             points_capped = true;
-            break;
+            if points > 0 {
+                break;
+            }
+            // One series over the whole budget (a range vector such as `x[1y]`): its latest points.
+            samples.drain(..samples.len() - POINTS_MAX);
         }
         let (shaped, n) = range_series(s, samples);
         points += n;
         series.push(shaped);
+        if points_capped {
+            break;
+        }
     }
     Shaped {
         series,
@@ -319,6 +337,16 @@ mod tests {
         assert_eq!(s.series[3]["metric"]["i"], "03");
         let s = matrix(raw_series(json!(series)), 2, false);
         assert!(!s.points_capped && s.series.len() == 2);
+        // One series over the budget keeps its latest points.
+        let long: Vec<Value> = (0..60_000).map(|t| json!([t, "1"])).collect();
+        let s = matrix(
+            raw_series(json!([{"metric": {}, "values": long}])),
+            10,
+            false,
+        );
+        assert!(s.points_capped);
+        assert_eq!((s.series.len(), s.points), (1, POINTS_MAX));
+        assert_eq!(s.series[0]["values"][0][0], 10_000);
     }
 
     #[test]
