@@ -74,14 +74,51 @@ async fn server_component_serves_mcp_on_every_version() {
     assert_eq!(health["status"], "ok");
 }
 
+/// The stand-in Kubernetes API (its CA written to a file) and a real Prometheus with demo data.
+struct AuthStack {
+    api_url: String,
+    api: std::sync::Arc<crate::auth::ApiState>,
+    api_task: tokio::task::JoinHandle<()>,
+    ca_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    data: DemoData,
+    prometheus: backends::Backend,
+}
+
+impl AuthStack {
+    async fn start() -> AuthStack {
+        let (api_url, ca_pem, api, api_task) = crate::auth::kube_api().await;
+        let dir = tempfile::tempdir().unwrap();
+        let ca_path = dir.path().join("ca.crt");
+        std::fs::write(&ca_path, ca_pem).unwrap();
+        let data = DemoData::new_ending_near_now();
+        let prometheus = backends::start_prometheus(&data).unwrap();
+        AuthStack {
+            api_url,
+            api,
+            api_task,
+            ca_path,
+            _dir: dir,
+            data,
+            prometheus,
+        }
+    }
+
+    fn ca_path(&self) -> &str {
+        self.ca_path.to_str().unwrap()
+    }
+}
+
+impl Drop for AuthStack {
+    fn drop(&mut self) {
+        self.api_task.abort();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_component_authenticates_with_the_same_rules() {
-    let (api_url, ca_pem, api, api_task) = crate::auth::kube_api().await;
-    let dir = tempfile::tempdir().unwrap();
-    let ca_path = dir.path().join("ca.crt");
-    std::fs::write(&ca_path, ca_pem).unwrap();
-    let data = DemoData::new_ending_near_now();
-    let prometheus = backends::start_prometheus(&data).unwrap();
+    let stack = AuthStack::start().await;
+    let (api, data, prometheus) = (&stack.api, &stack.data, &stack.prometheus);
     let yaml = format!(
         "datasources:\n- name: prometheus\n  type: prometheus\n  url: {}\n",
         prometheus.url
@@ -91,8 +128,8 @@ async fn server_component_authenticates_with_the_same_rules() {
         &yaml,
         &[
             ("AUTH_MODE", "active"),
-            ("OPENSHIFT_API_URL", &api_url),
-            ("OPENSHIFT_CA_CERT_PATH", ca_path.to_str().unwrap()),
+            ("OPENSHIFT_API_URL", &stack.api_url),
+            ("OPENSHIFT_CA_CERT_PATH", stack.ca_path()),
         ],
     );
     let http = reqwest::Client::new();
@@ -165,7 +202,6 @@ async fn server_component_authenticates_with_the_same_rules() {
     // A rejection is not stored: the bad token is reviewed again.
     crate::auth::post(&http, &url, Some("Bearer bad-token"), ping.clone()).await;
     assert_eq!(api.calls("bad-token"), 2);
-    api_task.abort();
 }
 
 /// Settings come from the runtime's variables (Spin variables; `SPIN_VARIABLE_*` for this host, as
@@ -173,12 +209,8 @@ async fn server_component_authenticates_with_the_same_rules() {
 /// working.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_component_reads_variables_and_works_without_a_store() {
-    let (api_url, ca_pem, api, api_task) = crate::auth::kube_api().await;
-    let dir = tempfile::tempdir().unwrap();
-    let ca_path = dir.path().join("ca.crt");
-    std::fs::write(&ca_path, ca_pem).unwrap();
-    let data = DemoData::new_ending_near_now();
-    let prometheus = backends::start_prometheus(&data).unwrap();
+    let stack = AuthStack::start().await;
+    let (api, prometheus) = (&stack.api, &stack.prometheus);
     let host_file = format!(
         "datasources:\n- name: from-file\n  type: prometheus\n  url: {}\n",
         prometheus.url
@@ -188,8 +220,8 @@ async fn server_component_reads_variables_and_works_without_a_store() {
         &host_file,
         &[
             ("AUTH_MODE", "active"),
-            ("OPENSHIFT_API_URL", &api_url),
-            ("OPENSHIFT_CA_CERT_PATH", ca_path.to_str().unwrap()),
+            ("OPENSHIFT_API_URL", &stack.api_url),
+            ("OPENSHIFT_CA_CERT_PATH", stack.ca_path()),
             // The variable wins over the environment's default store.
             ("SPIN_VARIABLE_AUTH_CACHE_STORE", "not-granted"),
             // The datasources themselves, as a variable (e.g. from a Kubernetes secret), which
@@ -227,7 +259,6 @@ async fn server_component_reads_variables_and_works_without_a_store() {
         text.contains("from-variable") && !text.contains("from-file"),
         "{body}"
     );
-    api_task.abort();
 }
 
 /// `wasmtime serve` (wasmtime-cli 48.0.8, installed by `make deps`).
