@@ -12,6 +12,7 @@
 //! - [`metrics`]: the `/metrics` exposition.
 //! - [`platform`]: the key-value store and variables the `server` component imports (as Spin has).
 //! - [`backends`]: a local Prometheus and VictoriaMetrics with demo data, for `demo` and the tests.
+//! - [`process`]: child processes stopped on drop, and their `/proc` figures (bench, soak, tests).
 #![deny(missing_docs)]
 
 pub mod auth;
@@ -21,5 +22,6 @@ pub mod config;
 pub mod egress;
 pub mod metrics;
 pub mod platform;
+pub mod process;
 pub mod runtime;
 pub mod server;

@@ -8,11 +8,12 @@
 //! tool content per call. Numbers, not assertions: targets are judged by a person.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use host_test::backends::{self, DemoData};
+use host_test::process::{self, Stopped};
 use serde_json::{Value, json};
 
 const SECONDS_PER_POINT: f64 = 3.0;
@@ -153,26 +154,7 @@ fn ms(d: Duration) -> String {
 }
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-struct Host(Child);
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        let _ = self.0.wait();
-    }
+    process::status_field(pid, "VmHWM:")
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -224,7 +206,7 @@ async fn main() -> anyhow::Result<()> {
         );
         async move {
             let spawned = Instant::now();
-            let host = Host(
+            let host = Stopped(
                 Command::new(&exe)
                     .arg("serve")
                     .env("GRAFANA_DATASOURCES_PATH", &datasources)

@@ -33,12 +33,13 @@ use std::io::{self, Read};
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use host_test::backends::{self, DemoData};
+use host_test::process::{self, Stopped};
 use serde_json::{Value, json};
 
 /// The host's `QUERY_TIMEOUT`: each backend request is bounded by it.
@@ -726,16 +727,7 @@ struct Sample {
 }
 
 fn sample(pid: u32, at: Duration) -> Option<Sample> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| -> Option<u64> {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    };
+    let field = |name: &str| process::status_field(pid, name);
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| d.count() as u64)
         .unwrap_or(0);
@@ -787,27 +779,6 @@ fn print_minute(m: usize, minute: &mut Minute, samples: &[Sample]) {
 // ---------------------------------------------------------------------------------------------------------
 // Processes
 // ---------------------------------------------------------------------------------------------------------
-
-/// The host process: SIGTERM, then SIGKILL if it has not stopped within 10 s.
-struct Host(Child);
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        let until = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A loopback backend that reads requests and never answers; it counts connections so a connection
 /// the host keeps after giving up shows.
@@ -1031,7 +1002,7 @@ async fn soak() -> anyhow::Result<ExitCode> {
     let port = backends::free_loopback_port()?;
     let health = backends::free_loopback_port()?;
     let log_path = dir.path().join("host.log");
-    let host = Host(
+    let host = Stopped(
         Command::new(&host_bin)
             .arg("serve")
             .env("GRAFANA_DATASOURCES_PATH", &datasources)

@@ -95,13 +95,8 @@ fn serve(mut stream: TcpStream) {
     };
 }
 
-fn peak_rss_mib(log_pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{log_pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
+fn peak_rss_mib(pid: u32) -> f64 {
+    host_test::process::status_field(pid, "VmHWM:").map_or(0.0, |kib| kib as f64 / 1024.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
