@@ -195,6 +195,17 @@ const HISTOGRAM: [(&str, [f64; 4], f64); 2] = [
 ];
 const HISTOGRAM_LE: [&str; 4] = ["0.1", "0.5", "1", "+Inf"];
 
+/// The metric names of [`DemoData::series`], sorted: what `list_metrics` must answer on the demo.
+pub const DEMO_METRICS: [&str; 7] = [
+    "demo_http_requests_total",
+    "demo_items_info",
+    "demo_queue_depth",
+    "demo_request_duration_seconds_bucket",
+    "demo_request_duration_seconds_count",
+    "demo_request_duration_seconds_sum",
+    "demo_temperature_celsius",
+];
+
 impl DemoData {
     /// Six hours of data ending at `now - 60 s` rounded down to a multiple of 60.
     pub fn new_ending_near_now() -> Self {

@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use host_test::backends::{self, DemoData};
+use host_test::backends::{self, DEMO_METRICS, DemoData};
 use host_test::process::{self, Stopped};
 use serde_json::{Value, json};
 
@@ -55,16 +55,6 @@ const RSS_GROWTH: f64 = 0.10;
 const RSS_SLACK_KIB: u64 = 8 * 1024;
 /// Example messages kept per case and kind, for the summary.
 const EXAMPLES: usize = 3;
-
-const DEMO_METRICS: [&str; 7] = [
-    "demo_http_requests_total",
-    "demo_items_info",
-    "demo_queue_depth",
-    "demo_request_duration_seconds_bucket",
-    "demo_request_duration_seconds_count",
-    "demo_request_duration_seconds_sum",
-    "demo_temperature_celsius",
-];
 
 // ---------------------------------------------------------------------------------------------------------
 // Cases

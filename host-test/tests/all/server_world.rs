@@ -104,8 +104,16 @@ impl AuthStack {
         }
     }
 
-    fn ca_path(&self) -> &str {
-        self.ca_path.to_str().unwrap()
+    /// `host-test serve-component` on `datasources` with authentication against the stand-in, plus
+    /// `extra` environment.
+    fn host(&self, datasources: &str, extra: &[(&str, &str)]) -> Host {
+        let mut env = vec![
+            ("AUTH_MODE", "active"),
+            ("OPENSHIFT_API_URL", self.api_url.as_str()),
+            ("OPENSHIFT_CA_CERT_PATH", self.ca_path.to_str().unwrap()),
+        ];
+        env.extend_from_slice(extra);
+        Host::start_command("serve-component", datasources, &env)
     }
 }
 
@@ -123,15 +131,7 @@ async fn server_component_authenticates_with_the_same_rules() {
         "datasources:\n- name: prometheus\n  type: prometheus\n  url: {}\n",
         prometheus.url
     );
-    let host = Host::start_command(
-        "serve-component",
-        &yaml,
-        &[
-            ("AUTH_MODE", "active"),
-            ("OPENSHIFT_API_URL", &stack.api_url),
-            ("OPENSHIFT_CA_CERT_PATH", stack.ca_path()),
-        ],
-    );
+    let host = stack.host(&yaml, &[]);
     let http = reqwest::Client::new();
     let url = host.mcp_url.clone();
     let base = url.trim_end_matches("/mcp").to_string();
@@ -215,13 +215,9 @@ async fn server_component_reads_variables_and_works_without_a_store() {
         "datasources:\n- name: from-file\n  type: prometheus\n  url: {}\n",
         prometheus.url
     );
-    let host = Host::start_command(
-        "serve-component",
+    let host = stack.host(
         &host_file,
         &[
-            ("AUTH_MODE", "active"),
-            ("OPENSHIFT_API_URL", &stack.api_url),
-            ("OPENSHIFT_CA_CERT_PATH", stack.ca_path()),
             // The variable wins over the environment's default store.
             ("SPIN_VARIABLE_AUTH_CACHE_STORE", "not-granted"),
             // The datasources themselves, as a variable (e.g. from a Kubernetes secret), which

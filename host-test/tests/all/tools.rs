@@ -5,16 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::fixture::{Stack, call_ok};
-
-const DEMO_METRICS: [&str; 7] = [
-    "demo_http_requests_total",
-    "demo_items_info",
-    "demo_queue_depth",
-    "demo_request_duration_seconds_bucket",
-    "demo_request_duration_seconds_count",
-    "demo_request_duration_seconds_sum",
-    "demo_temperature_celsius",
-];
+use host_test::backends::DEMO_METRICS;
 
 fn names(v: &Value) -> Vec<String> {
     serde_json::from_value(v.clone()).unwrap()
