@@ -135,19 +135,6 @@ impl HttpPolicy {
     }
 }
 
-/// Server instructions: how a model should use the tools.
-pub const INSTRUCTIONS: &str = "\
-Read-only access to Prometheus-compatible metrics (Prometheus, Thanos, Mimir, VictoriaMetrics).
-1. Call list_datasources first; pass an `id` from it as `datasource_id` to every other tool.
-2. Find metrics with find_metrics_by_pattern (RE2 regex matched against the whole name, e.g. '.*http.*') \
-rather than list_metrics on large servers; get_metric_metadata tells a metric's type; get_metric_labels \
-and get_label_values show its labels.
-3. Query with query_instant (one time, default now) or query_range (start/end, automatic step if omitted). \
-Aggregate (sum by (...), topk) to keep answers small.
-Times: 'now', 'now-1h', RFC 3339 or Unix seconds. Durations: 30s, 5m, 1h.
-Every list is bounded (`limit`); `total` and `truncated` say when more exists. PromQL is checked before \
-it is sent; errors say what to fix.";
-
 /// The MCP server handler over `P`.
 pub struct McpFront<P> {
     provider: Arc<P>,
@@ -234,7 +221,8 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
         let mut implementation = Implementation::new("proms-mcp", env!("CARGO_PKG_VERSION"));
         implementation.title = Some("proms-mcp: Prometheus for AI agents".into());
         info.server_info = implementation;
-        info.instructions = Some(INSTRUCTIONS.into());
+        // From the tool table, so they name exactly the tools there are.
+        info.instructions = Some(crate::tools::instructions());
         info
     }
 

@@ -5,21 +5,23 @@
 //! reached through `wasi:http/outgoing-handler`, and natively, where unit tests cover the same code and
 //! `host-test` reuses the datasource parser and (with the `front` feature) the MCP front.
 //!
-//! - [`datasources`]: the Grafana provisioning file (YAML/JSON) → [`datasources::Datasource`]s.
+//! - [`datasources`]: the Grafana provisioning file (YAML/JSON) → [`datasources::Datasource`]s, each of
+//!   a kind that serves a family (metrics, logs, traces).
 //! - [`promql`]: PromQL validation before anything is sent.
 //! - [`timespec`]: times (`now-1h`, RFC 3339, Unix seconds) and durations (`30s`, `1h30m`).
-//! - [`http`]: the one HTTP abstraction ([`http::HttpClient`]) the Prometheus client is written against.
-//! - [`prometheus`]: the Prometheus HTTP API client: endpoints, envelope, classified errors.
+//! - [`http`]: the one HTTP abstraction ([`http::HttpClient`]) every backend is reached through.
+//! - [`backends`]: the one request path ([`backends::Connection`]) and a client per backend
+//!   ([`backends::prometheus`]), each with its own classified errors.
 //! - [`settings`]: `GRAFANA_DATASOURCES_PATH` and `QUERY_TIMEOUT`, read the same way by component and host.
-//! - [`tools`]: the table of MCP tools, their schemas and their handlers.
+//! - [`tools`]: the table of MCP tools (by family), their schemas, handlers and docs.
 //! - `front` (feature `front`): the MCP protocol front built on rmcp, independent of any transport.
 //! - `auth` (feature `front`): the bearer-token decision (Kubernetes `TokenReview`, OpenShift
 //!   `users/~`), its cache, and what a refused request is told.
 #![deny(missing_docs)]
 
+pub mod backends;
 pub mod datasources;
 pub mod http;
-pub mod prometheus;
 pub mod promql;
 pub mod settings;
 pub mod timespec;

@@ -123,7 +123,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     };
     let datasources = proms_mcp::datasources::parse(&text, &source, &env)?;
     for s in &datasources.skipped {
-        tracing::info!(datasource = %s.name, kind = %s.kind, "skipping datasource of unsupported type");
+        tracing::info!(datasource = %s.name, kind = %s.kind, reason = %s.reason, "skipping datasource");
     }
     for w in &datasources.warnings {
         tracing::warn!(warning = %w, "datasources file");

@@ -2,16 +2,19 @@
 
 use serde_json::{Value, json};
 
-use super::{Context, ToolDef, ToolFailure, args::Args, object_schema};
+use crate::datasources::Family;
+
+use super::{Context, Handler, ToolDef, ToolFailure, args::Args, object_schema};
 
 pub(super) const TOOL: ToolDef = ToolDef {
     name: "list_datasources",
     title: "List datasources",
-    description: "Lists the Prometheus-compatible datasources this server can query: id, type, URL, \
-whether it is the default, scrape interval. Call this first; pass an `id` as `datasource_id` to the other tools.",
+    description: "Lists the datasources this server can query: id, type, family (metrics, logs, traces), \
+URL, scrape interval, and the default datasource of each family. Call this first; pass an `id` as \
+`datasource_id` to the other tools, or leave it out to use the family's default.",
     params: &[],
     output_schema,
-    run,
+    run: Handler::Config(run),
 };
 
 fn output_schema() -> Value {
@@ -21,16 +24,21 @@ fn output_schema() -> Value {
                 "id": {"type": "string"},
                 "uid": {"type": "string"},
                 "type": {"type": "string", "enum": ["prometheus", "victoriametrics"]},
+                "families": {"type": "array", "items": {"type": "string", "enum": ["metrics", "logs", "traces"]}},
+                "flavour": {"type": "string", "enum": ["thanos", "mimir", "cortex"]},
                 "url": {"type": "string"},
                 "is_default": {"type": "boolean"},
                 "http_method": {"type": "string", "enum": ["GET", "POST"]},
                 "scrape_interval": {"type": "string"},
+                "timeout_seconds": {"type": "number"},
                 "auth": {"type": "array", "items": {"type": "string"}},
                 "tls": {"type": "object", "properties": {
                     "ca_cert": {"type": "boolean"}, "skip_verify": {"type": "boolean"}
                 }}
-            }, "required": ["id", "type", "url", "is_default"]}},
-            "default": {"type": ["string", "null"]},
+            }, "required": ["id", "type", "families", "url", "is_default"]}},
+            "default": {"type": ["string", "null"], "description": "The default metrics datasource."},
+            "defaults": {"type": "object", "description": "The default datasource of each family that has one.",
+                "properties": {"metrics": {"type": "string"}, "logs": {"type": "string"}, "traces": {"type": "string"}}},
             "total": {"type": "integer"}
         }),
         &["datasources", "total"],
@@ -38,10 +46,16 @@ fn output_schema() -> Value {
 }
 
 fn run(ctx: &Context, _args: &Args) -> Result<Value, ToolFailure> {
-    let all = ctx.datasources.all();
+    let set = ctx.datasources;
+    let all = set.all();
+    let defaults: serde_json::Map<String, Value> = Family::ALL
+        .iter()
+        .filter_map(|f| Some((f.as_str().to_string(), json!(set.default_for(*f)?.name))))
+        .collect();
     Ok(json!({
         "datasources": all.iter().map(|d| d.summary_json()).collect::<Vec<_>>(),
-        "default": ctx.datasources.default_datasource().map(|d| d.name.clone()),
+        "default": set.default_for(Family::Metrics).map(|d| d.name.clone()),
+        "defaults": defaults,
         "total": all.len(),
     }))
 }

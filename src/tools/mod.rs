@@ -1,5 +1,10 @@
-//! The MCP tools: one table ([`TOOLS`]) from which `tools/list` definitions, input schemas and dispatch
-//! all come, and one file per tool with its parameters, output schema and handler.
+//! The MCP tools: one table ([`TOOLS`]) from which `tools/list` definitions, input schemas, dispatch,
+//! the server instructions and the README's tool table all come, and one file per tool (in a folder
+//! per family: `metrics/`) with its parameters, output schema and handler.
+//!
+//! A tool names its family through its [`Handler`]; dispatch picks the datasource (`datasource_id`, or
+//! the family's default), refuses one of another family with the list of the right ones, hands the
+//! handler a typed client, and echoes the datasource used in every result.
 //!
 //! Every tool returns compact JSON meant for a model with a small context: list-like results are
 //! bounded by a default limit (the caller may raise it up to a hard maximum) and always say how many
@@ -11,21 +16,19 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::datasources::{Datasource, DatasourceSet};
+use crate::backends::prometheus::{self, PrometheusError};
+use crate::backends::{BackendFailure, Connection};
+use crate::datasources::{Datasource, DatasourceSet, Family};
 use crate::http::HttpClient;
-use crate::prometheus::{ApiResult, Client, ErrorKind, PrometheusError};
 use crate::timespec::{format_time, parse_time};
 
 pub mod args;
-mod find_metrics;
-mod label_values;
+mod bounds;
+mod docs;
 mod list_datasources;
-mod list_metrics;
-mod metric_labels;
-mod metric_metadata;
-mod query_instant;
-mod query_range;
-mod shape;
+mod metrics;
+
+pub use docs::{instructions, readme_table};
 
 use args::{Args, Param, ParamKind};
 
@@ -62,6 +65,21 @@ impl ToolFailure {
             message: message.into(),
         }
     }
+
+    /// A backend's failure, with the datasource and what to do about it.
+    pub fn backend(e: &dyn BackendFailure) -> Self {
+        let (name, url) = e.datasource();
+        ToolFailure::new(format!(
+            "datasource '{name}' ({url}) error: {e}. What to do: {}.",
+            e.advice()
+        ))
+    }
+}
+
+impl From<PrometheusError> for ToolFailure {
+    fn from(e: PrometheusError) -> Self {
+        ToolFailure::backend(&e)
+    }
 }
 
 /// A call that cannot be routed: the host maps it to JSON-RPC `-32602`.
@@ -83,6 +101,25 @@ impl std::fmt::Display for CallError {
     }
 }
 
+/// A tool's handler, by the family it serves: the variant says which client it gets.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// A tool about the configuration itself; it reaches no datasource.
+    Config(fn(&Context, &Args) -> Result<Value, ToolFailure>),
+    /// A metrics tool: runs with a Prometheus client for the chosen metrics datasource.
+    Metrics(fn(&Context, &Args, &prometheus::Client) -> Result<Value, ToolFailure>),
+}
+
+impl Handler {
+    /// The family whose datasources the tool queries; `None` for configuration tools.
+    pub fn family(&self) -> Option<Family> {
+        match self {
+            Handler::Config(_) => None,
+            Handler::Metrics(_) => Some(Family::Metrics),
+        }
+    }
+}
+
 /// One tool: its definition for `tools/list` and its handler.
 pub struct ToolDef {
     /// Tool name, `[A-Za-z0-9_.-]{1,128}`.
@@ -91,24 +128,58 @@ pub struct ToolDef {
     pub title: &'static str,
     /// What the tool does and when to use it, written for a model.
     pub description: &'static str,
-    /// Declared parameters; the input schema comes from them.
+    /// Declared parameters, without `datasource_id`, which every family tool takes (see
+    /// [`ToolDef::params`]).
     pub params: &'static [Param],
-    /// JSON Schema of `structuredContent`.
+    /// JSON Schema of `structuredContent`, without the `datasource` echo every family tool adds.
     pub output_schema: fn() -> Value,
     /// The handler.
-    pub run: fn(&Context, &Args) -> Result<Value, ToolFailure>,
+    pub run: Handler,
+}
+
+impl ToolDef {
+    /// The family the tool serves; `None` for configuration tools.
+    pub fn family(&self) -> Option<Family> {
+        self.run.family()
+    }
+
+    /// Every parameter the tool takes: `datasource_id` first for a family tool, then its own.
+    pub fn params(&self) -> Vec<Param> {
+        let mut params = Vec::with_capacity(self.params.len() + 1);
+        if self.family().is_some() {
+            params.push(DATASOURCE_PARAM);
+        }
+        params.extend_from_slice(self.params);
+        params
+    }
+
+    /// The output schema, with the `datasource` echo for a family tool.
+    pub fn output_schema(&self) -> Value {
+        let mut schema = (self.output_schema)();
+        if self.family().is_some() {
+            schema["properties"]["datasource"] = json!({
+                "type": "string",
+                "description": "The id of the datasource that answered.",
+            });
+            match schema["required"].as_array_mut() {
+                Some(required) => required.insert(0, json!("datasource")),
+                None => schema["required"] = json!(["datasource"]),
+            }
+        }
+        schema
+    }
 }
 
 /// All tools, in the order `tools/list` shows them.
 pub const TOOLS: &[ToolDef] = &[
     list_datasources::TOOL,
-    list_metrics::TOOL,
-    metric_metadata::TOOL,
-    query_instant::TOOL,
-    query_range::TOOL,
-    metric_labels::TOOL,
-    label_values::TOOL,
-    find_metrics::TOOL,
+    metrics::list_metrics::TOOL,
+    metrics::metric_metadata::TOOL,
+    metrics::query_instant::TOOL,
+    metrics::query_range::TOOL,
+    metrics::metric_labels::TOOL,
+    metrics::label_values::TOOL,
+    metrics::find_metrics::TOOL,
 ];
 
 /// The MCP `Tool` object for `def`.
@@ -117,8 +188,8 @@ pub fn definition(def: &ToolDef) -> Value {
         "name": def.name,
         "title": def.title,
         "description": def.description,
-        "inputSchema": args::input_schema(def.params),
-        "outputSchema": (def.output_schema)(),
+        "inputSchema": args::input_schema(&def.params()),
+        "outputSchema": def.output_schema(),
         "annotations": {
             "title": def.title,
             "readOnlyHint": true,
@@ -140,11 +211,90 @@ pub fn call(ctx: &Context, name: &str, arguments: Value) -> Result<Value, CallEr
         .iter()
         .find(|t| t.name == name)
         .ok_or_else(|| CallError::UnknownTool(name.to_string()))?;
-    let outcome = Args::check(arguments, def.params).and_then(|args| (def.run)(ctx, &args));
+    let outcome = Args::check(arguments, &def.params()).and_then(|args| run(ctx, def, &args));
     Ok(match outcome {
         Ok(structured) => success(structured),
         Err(failure) => error_result(&failure.message),
     })
+}
+
+/// Runs `def`'s handler: a family tool with a client for its datasource, its answer echoing which.
+fn run(ctx: &Context, def: &ToolDef, args: &Args) -> Result<Value, ToolFailure> {
+    let (mut out, ds) = match def.run {
+        Handler::Config(f) => return f(ctx, args),
+        Handler::Metrics(f) => {
+            let ds = chosen(
+                ctx.datasources,
+                Family::Metrics,
+                args.str(DATASOURCE_PARAM.name),
+            )?;
+            let connection = Connection::new(ds, ctx.http, ctx.timeout);
+            let client = prometheus::Client::new(connection)
+                .ok_or_else(|| wrong_family(ctx.datasources, Family::Metrics, ds))?;
+            (f(ctx, args, &client)?, ds)
+        }
+    };
+    if let Value::Object(map) = &mut out {
+        map.insert("datasource".into(), Value::String(ds.name.clone()));
+    }
+    Ok(out)
+}
+
+/// The datasource `id` names, or the family's default when there is no id; a failure that lists the
+/// datasources of `family` when the id is unknown or names a datasource of another family.
+pub(crate) fn chosen<'a>(
+    datasources: &'a DatasourceSet,
+    family: Family,
+    id: Option<&str>,
+) -> Result<&'a Datasource, ToolFailure> {
+    let Some(id) = id else {
+        return datasources.default_for(family).ok_or_else(|| {
+            ToolFailure::new(format!(
+                "no {family} datasource is configured; configured datasources: {}. Call list_datasources for details.",
+                datasources.names().join(", ")
+            ))
+        });
+    };
+    match datasources.get(id) {
+        Some(ds) if ds.serves(family) => Ok(ds),
+        Some(ds) => Err(wrong_family(datasources, family, ds)),
+        None => Err(ToolFailure::new(format!(
+            "unknown datasource_id '{id}'; {}. Call list_datasources for details.",
+            family_list(datasources, family)
+        ))),
+    }
+}
+
+/// `ds` does not serve `family`.
+fn wrong_family(datasources: &DatasourceSet, family: Family, ds: &Datasource) -> ToolFailure {
+    let serves: Vec<&str> = ds.kind.families().iter().map(Family::as_str).collect();
+    ToolFailure::new(format!(
+        "datasource '{}' is a {} datasource, and this tool needs a {family} datasource; {}. \
+Call list_datasources for details.",
+        ds.name,
+        serves.join("/"),
+        family_list(datasources, family)
+    ))
+}
+
+/// `metrics datasources: a, b` (the default first), or that there is none.
+fn family_list(datasources: &DatasourceSet, family: Family) -> String {
+    let mut names: Vec<&str> = datasources
+        .of_family(family)
+        .map(|d| d.name.as_str())
+        .collect();
+    if names.is_empty() {
+        return format!("no {family} datasource is configured");
+    }
+    if let Some(default) = datasources.default_for(family) {
+        names.retain(|n| *n != default.name);
+        names.insert(0, &default.name);
+    }
+    format!(
+        "{family} datasources: {} (default: {})",
+        names.join(", "),
+        names[0]
+    )
 }
 
 /// A `CallToolResult` carrying `structured` both as `structuredContent` and as one compact text block.
@@ -166,12 +316,13 @@ pub fn error_result(message: &str) -> Value {
 
 // ---- shared parameters and helpers used by several tools ----
 
-/// `datasource_id`: which configured datasource to ask.
+/// `datasource_id`: which configured datasource to ask; every family tool takes it.
 pub(crate) const DATASOURCE_PARAM: Param = Param {
     name: "datasource_id",
     kind: ParamKind::String,
-    required: true,
-    description: "Datasource id (the `id` from list_datasources), e.g. \"prometheus\".",
+    required: false,
+    description: "Datasource id (an `id` from list_datasources), e.g. \"prometheus\". Default: the \
+family's default datasource; the result says which answered.",
 };
 
 /// `limit` for name and value lists.
@@ -179,7 +330,7 @@ pub(crate) const LIST_LIMIT_PARAM: Param = Param {
     name: "limit",
     kind: ParamKind::Integer {
         min: 1,
-        max: shape::LIST_MAX,
+        max: bounds::LIST_MAX,
     },
     required: false,
     description: "How many names to return (default 200, at most 10000); the result says how many exist.",
@@ -200,20 +351,6 @@ pub(crate) const WINDOW_END_PARAM: Param = Param {
     required: false,
     description: "End of the look-up window: 'now' (default), RFC 3339 or Unix seconds.",
 };
-
-/// The datasource named by `datasource_id`, or a failure that lists the ids there are.
-pub(crate) fn datasource<'a>(
-    ctx: &Context<'a>,
-    args: &Args,
-) -> Result<&'a Datasource, ToolFailure> {
-    let id = args.required_str(DATASOURCE_PARAM.name)?;
-    ctx.datasources.get(id).ok_or_else(|| {
-        ToolFailure::new(format!(
-            "unknown datasource_id '{id}'; configured datasources: {}. Call list_datasources for details.",
-            ctx.datasources.names().join(", ")
-        ))
-    })
-}
 
 /// A time argument resolved against `ctx.now`, or `default` when absent.
 pub(crate) fn time_arg(
@@ -257,90 +394,6 @@ pub(crate) fn ordered(start: f64, end: f64) -> Result<(), ToolFailure> {
     Ok(())
 }
 
-/// Turns a backend error into a failure that says what to do about it.
-pub(crate) fn backend_failure(ds: &Datasource, e: PrometheusError) -> ToolFailure {
-    let advice = match &e.kind {
-        ErrorKind::BadData => "fix the request as the message says",
-        ErrorKind::Timeout => {
-            "the query took too long: narrow it with label matchers, aggregate (sum by (...)), or shorten the range"
-        }
-        ErrorKind::Execution => {
-            "the query is too expensive: add label matchers, aggregate, shorten the range or raise the step"
-        }
-        ErrorKind::ClientError if e.status == Some(401) || e.status == Some(403) => {
-            "the datasource refused our credentials: check its headers/basicAuth in the datasources file"
-        }
-        ErrorKind::ClientError if e.status == Some(404) => {
-            "the datasource URL may be wrong (it should be the Prometheus base URL, without /api/v1)"
-        }
-        ErrorKind::Transport(crate::http::HttpError::TooLarge) => {
-            "the answer is too large: add label matchers, aggregate with sum by (...), shorten the range or raise the step"
-        }
-        ErrorKind::Transport(crate::http::HttpError::Timeout) => {
-            "the datasource did not answer in time: narrow the query (label matchers, aggregation, shorter range), or try again if it is overloaded"
-        }
-        ErrorKind::ServerError | ErrorKind::ClientError
-            if e.status.is_some_and(|s| (300..400).contains(&s)) =>
-        {
-            "the datasource URL redirects: set its url to the final address (https://, or the right path prefix)"
-        }
-        ErrorKind::Transport(crate::http::HttpError::Denied(_)) => {
-            "the host does not allow this destination; only configured datasource origins are reachable"
-        }
-        ErrorKind::Transport(_) => {
-            "the datasource is unreachable: it may be down; try again later or use another datasource"
-        }
-        _ => "the datasource failed; try again, or simplify the query",
-    };
-    ToolFailure::new(format!(
-        "datasource '{}' ({}) error: {e}. What to do: {advice}.",
-        ds.name, ds.url
-    ))
-}
-
-/// Sends a request built by `f` to `ds` and maps errors with [`backend_failure`].
-pub(crate) fn with_client<T>(
-    ctx: &Context,
-    ds: &Datasource,
-    f: impl FnOnce(&Client) -> Result<T, PrometheusError>,
-) -> Result<T, ToolFailure> {
-    let client = Client::new(ds, ctx.http, ctx.timeout);
-    f(&client).map_err(|e| backend_failure(ds, e))
-}
-
-/// Takes the answer's data as a list of strings (label names or values) without copying the tree.
-pub(crate) fn string_list(result: &mut ApiResult, what: &str) -> Result<Vec<String>, ToolFailure> {
-    serde_json::from_value(result.data.take()).map_err(|_| {
-        ToolFailure::new(format!(
-            "the datasource answered with something other than a list of {what}"
-        ))
-    })
-}
-
-/// Takes the series of a vector or matrix answer.
-pub(crate) fn take_series(result: &mut ApiResult) -> Vec<Box<serde_json::value::RawValue>> {
-    std::mem::take(&mut result.series)
-}
-
-/// Takes the `result` member of a scalar or string answer, leaving `null` behind.
-pub(crate) fn take_result(result: &mut ApiResult) -> Value {
-    result
-        .data
-        .get_mut("result")
-        .map(Value::take)
-        .unwrap_or(Value::Null)
-}
-
-/// Adds server `warnings`/`infos` to `out` when there are any.
-pub(crate) fn add_notes(out: &mut Value, result: &ApiResult) {
-    if !result.warnings.is_empty() {
-        out["warnings"] = json!(result.warnings);
-    }
-    if !result.infos.is_empty() {
-        out["infos"] = json!(result.infos);
-    }
-}
-
 /// `structuredContent` schema helper: an object with the given properties (plus the `warnings` and
 /// `infos` every backend answer may carry), all optional but `required`.
 pub(crate) fn object_schema(mut properties: Value, required: &[&str]) -> Value {
@@ -349,6 +402,3 @@ pub(crate) fn object_schema(mut properties: Value, required: &[&str]) -> Value {
     properties["infos"] = strings;
     json!({"type": "object", "properties": properties, "required": required})
 }
-
-#[cfg(test)]
-mod tests;

@@ -66,6 +66,8 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
     assert_eq!(ds["datasources"][0]["url"], stack.prometheus.url);
     assert_eq!(ds["datasources"][1]["id"], "vm");
     assert_eq!(ds["datasources"][1]["http_method"], "GET");
+    assert_eq!(ds["defaults"], json!({"metrics": "prometheus"}));
+    assert_eq!(ds["datasources"][0]["families"], json!(["metrics"]));
 
     for id in ["prometheus", "vm"] {
         // list_metrics: VictoriaMetrics holds exactly the demo metrics; Prometheus also scrapes itself.
@@ -88,11 +90,11 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
         }
         assert_eq!(m["total"].as_u64().unwrap() as usize, got.len());
 
-        // find_metrics_by_pattern: matched by the backend, anchored.
+        // find_metrics_by_pattern: matched by the backend, anywhere in the name unless anchored.
         let f = call_ok(
             &client,
             "find_metrics_by_pattern",
-            json!({"datasource_id": id, "pattern": "demo_request.*"}),
+            json!({"datasource_id": id, "pattern": "^demo_request"}),
         )
         .await;
         assert_eq!(
@@ -104,13 +106,29 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
             ],
             "{id}"
         );
-        let none = call_ok(
+        let anywhere = call_ok(
             &client,
             "find_metrics_by_pattern",
             json!({"datasource_id": id, "pattern": "request"}),
         )
         .await;
-        assert_eq!(none["total"], 0, "{id}: the pattern is anchored");
+        let found = names(&anywhere["metrics"]);
+        for want in [
+            "demo_http_requests_total",
+            "demo_request_duration_seconds_bucket",
+        ] {
+            assert!(found.contains(&want.to_string()), "{id}: {found:?}");
+        }
+        if id == "vm" {
+            assert_eq!(anywhere["total"], 4, "{id}: {found:?}");
+        }
+        let none = call_ok(
+            &client,
+            "find_metrics_by_pattern",
+            json!({"datasource_id": id, "pattern": "^request"}),
+        )
+        .await;
+        assert_eq!(none["total"], 0, "{id}: ^ anchors at the start");
         assert!(none["hint"].is_string());
 
         // get_metric_labels: from /api/v1/labels with match[], without __name__.
@@ -232,6 +250,23 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
         assert_eq!(values.last().unwrap()[1], json!(59.0), "{id}");
         assert_eq!(r["result"][0]["stats"]["last"], json!(59.0), "{id}");
     }
+
+    // Without datasource_id the default metrics datasource answers, and says so.
+    let q = call_ok(
+        &client,
+        "query_instant",
+        json!({"promql": "count(demo_items_info)", "time": end}),
+    )
+    .await;
+    assert_eq!(q["datasource"], "prometheus");
+    assert_eq!(q["result"][0]["value"], json!(150.0));
+    let q = call_ok(
+        &client,
+        "query_instant",
+        json!({"datasource_id": "vm", "promql": "count(demo_items_info)", "time": end}),
+    )
+    .await;
+    assert_eq!(q["datasource"], "vm");
 
     // The uid works as an alias of the datasource id.
     let q = call_ok(

@@ -3,34 +3,33 @@
 
 use serde_json::{Value, json};
 
-use super::shape::{LIST_DEFAULT, bounded_list, count_fields};
-use super::{
-    Context, DATASOURCE_PARAM, LIST_LIMIT_PARAM, ToolDef, ToolFailure, WINDOW_END_PARAM,
-    WINDOW_START_PARAM, args::Args, datasource, metric_metadata::METRIC_PARAM, object_schema,
-    window, with_client,
-};
+use super::metric_metadata::METRIC_PARAM;
+use crate::backends::prometheus::Client;
 use crate::promql::quote_label_value;
+use crate::tools::bounds::{LIST_DEFAULT, bounded_list, count_fields};
+use crate::tools::{
+    Context, Handler, LIST_LIMIT_PARAM, ToolDef, ToolFailure, WINDOW_END_PARAM, WINDOW_START_PARAM,
+    args::Args, object_schema, window,
+};
 
-pub(super) const TOOL: ToolDef = ToolDef {
+pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "get_metric_labels",
     title: "Get a metric's label names",
     description: "Lists the label names present on a metric's series in a window (default: the last \
 hour), without __name__. Follow with get_label_values to see the values of one label.",
     params: &[
-        DATASOURCE_PARAM,
         METRIC_PARAM,
         LIST_LIMIT_PARAM,
         WINDOW_START_PARAM,
         WINDOW_END_PARAM,
     ],
     output_schema,
-    run,
+    run: Handler::Metrics(run),
 };
 
 fn output_schema() -> Value {
     object_schema(
         json!({
-            "datasource": {"type": "string"},
             "metric": {"type": "string"},
             "window": {"type": "object", "properties": {"start": {"type": "string"}, "end": {"type": "string"}}},
             "labels": {"type": "array", "items": {"type": "string"}},
@@ -39,7 +38,7 @@ fn output_schema() -> Value {
             "truncated": {"type": "string"},
             "hint": {"type": "string"}
         }),
-        &["datasource", "metric", "labels", "total", "shown"],
+        &["metric", "labels", "total", "shown"],
     )
 }
 
@@ -48,17 +47,15 @@ pub(super) fn metric_matcher(metric: &str) -> String {
     format!("{{__name__={}}}", quote_label_value(metric))
 }
 
-fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
-    let ds = datasource(ctx, args)?;
+fn run(ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure> {
     let metric = args.required_str("metric_name")?;
     let (start, end, echo) = window(ctx, args)?;
-    let mut result = with_client(ctx, ds, |c| c.labels(&[metric_matcher(metric)], start, end))?;
+    let mut result = client.labels(&[metric_matcher(metric)], start, end)?;
     let names = super::string_list(&mut result, "label names")?;
     let names: Vec<String> = names.into_iter().filter(|n| n != "__name__").collect();
     let (labels, total) = bounded_list(names, args.u64_or("limit", LIST_DEFAULT));
     let shown = labels.len();
-    let mut out =
-        json!({"datasource": ds.name, "metric": metric, "window": echo, "labels": labels});
+    let mut out = json!({"metric": metric, "window": echo, "labels": labels});
     count_fields(&mut out, shown, total, "raise `limit`");
     if total == 0 {
         out["hint"] = json!(

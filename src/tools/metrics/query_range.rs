@@ -3,14 +3,13 @@
 
 use serde_json::{Value, json};
 
-use super::args::{Param, ParamKind};
 use super::query_instant::{PROMQL_PARAM, checked_promql};
-use super::shape::{self, SERIES_MAX, count_fields, order_matters};
-use super::{
-    Context, DATASOURCE_PARAM, ToolDef, ToolFailure, args::Args, datasource, object_schema,
-    time_arg, with_client,
-};
+use super::shape::{self, SERIES_MAX, order_matters};
+use crate::backends::prometheus::Client;
 use crate::timespec::{format_duration, format_time, parse_duration};
+use crate::tools::args::{Param, ParamKind};
+use crate::tools::bounds::count_fields;
+use crate::tools::{Context, Handler, ToolDef, ToolFailure, args::Args, object_schema, time_arg};
 
 /// Default number of series a range result shows.
 const SERIES_DEFAULT: u64 = 20;
@@ -24,7 +23,7 @@ const NICE_STEPS: &[f64] = &[
     21600.0, 43200.0, 86400.0,
 ];
 
-pub(super) const TOOL: ToolDef = ToolDef {
+pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "query_range",
     title: "Query over a time range",
     description: "Evaluates a PromQL expression from `start` to `end` every `step` and returns each \
@@ -32,7 +31,6 @@ series' points plus min/max/avg/last. Omit `step` for an automatic one (about 12
 the scrape interval). At most `limit` series (default 20) and 50,000 points; aggregate rather than \
 raising it. The window actually used is echoed back.",
     params: &[
-        DATASOURCE_PARAM,
         PROMQL_PARAM,
         Param {
             name: "start",
@@ -63,13 +61,12 @@ raising it. The window actually used is echoed back.",
         },
     ],
     output_schema,
-    run,
+    run: Handler::Metrics(run),
 };
 
 fn output_schema() -> Value {
     object_schema(
         json!({
-            "datasource": {"type": "string"},
             "query": {"type": "string"},
             "start": {"type": "string"},
             "end": {"type": "string"},
@@ -142,18 +139,18 @@ Use step '{}' or larger (or shorten the range). Nothing was sent.",
     }
 }
 
-fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
-    let ds = datasource(ctx, args)?;
+fn run(ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure> {
     let expr = checked_promql(args)?;
     let start = time_arg(ctx, args, "start", None)?;
     let end = time_arg(ctx, args, "end", None)?;
-    super::ordered(start, end)?;
-    let scrape_interval = ds
-        .time_interval
+    crate::tools::ordered(start, end)?;
+    let scrape_interval = client
+        .settings()
+        .scrape_interval
         .as_deref()
         .and_then(|t| parse_duration(t).ok());
     let step = resolve_step(args, end - start, scrape_interval)?;
-    let mut result = with_client(ctx, ds, |c| c.query_range(expr, start, end, step))?;
+    let mut result = client.query_range(expr, start, end, step)?;
     let shaped = shape::matrix(
         super::take_series(&mut result),
         args.u64_or("limit", SERIES_DEFAULT),
@@ -161,7 +158,7 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
     );
     let shown = shaped.series.len();
     let mut out = json!({
-        "datasource": ds.name, "query": expr,
+        "query": expr,
         "start": format_time(start), "end": format_time(end), "step": format_duration(step),
         "resultType": result.data["resultType"].as_str().unwrap_or("matrix"),
         "result": shaped.series, "points": shaped.points,

@@ -2,11 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::args::{Param, ParamKind};
-use super::{
-    Context, DATASOURCE_PARAM, ToolDef, ToolFailure, args::Args, datasource, object_schema,
-    with_client,
-};
+use crate::backends::prometheus::Client;
+use crate::tools::args::{Param, ParamKind};
+use crate::tools::{Context, Handler, ToolDef, ToolFailure, args::Args, object_schema};
 
 /// `metric_name`, shared with the label tools.
 pub(super) const METRIC_PARAM: Param = Param {
@@ -16,34 +14,32 @@ pub(super) const METRIC_PARAM: Param = Param {
     description: "Exact metric name, e.g. 'http_requests_total'.",
 };
 
-pub(super) const TOOL: ToolDef = ToolDef {
+pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "get_metric_metadata",
     title: "Get metric metadata",
     description: "Returns a metric's type (counter, gauge, histogram, summary…), help text and unit as \
 scraped. Use it to decide how to query a metric (rate() for counters, histogram_quantile() for histograms).",
-    params: &[DATASOURCE_PARAM, METRIC_PARAM],
+    params: &[METRIC_PARAM],
     output_schema,
-    run,
+    run: Handler::Metrics(run),
 };
 
 fn output_schema() -> Value {
     object_schema(
         json!({
-            "datasource": {"type": "string"},
             "metric": {"type": "string"},
             "metadata": {"type": "array", "items": {"type": "object", "properties": {
                 "type": {"type": "string"}, "help": {"type": "string"}, "unit": {"type": "string"}
             }}},
             "hint": {"type": "string"}
         }),
-        &["datasource", "metric", "metadata"],
+        &["metric", "metadata"],
     )
 }
 
-fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
-    let ds = datasource(ctx, args)?;
+fn run(_ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure> {
     let metric = args.required_str("metric_name")?;
-    let result = with_client(ctx, ds, |c| c.metadata(metric))?;
+    let result = client.metadata(metric)?;
     // The answer maps metric name → list of {type, help, unit}; several entries when targets disagree.
     let mut entries: Vec<Value> = result
         .data
@@ -52,7 +48,7 @@ fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
         .cloned()
         .unwrap_or_default();
     entries.dedup();
-    let mut out = json!({"datasource": ds.name, "metric": metric, "metadata": entries});
+    let mut out = json!({"metric": metric, "metadata": entries});
     if entries.is_empty() {
         out["hint"] = json!(
             "no metadata for this metric: metadata comes only from currently scraped targets (and \

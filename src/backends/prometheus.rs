@@ -1,20 +1,20 @@
 //! The Prometheus HTTP API client: one method per endpoint, the response envelope, classified errors.
 //!
-//! Requests carry the datasource's own headers and basic auth (never the MCP caller's token) and go
-//! out as POST forms (long expressions fit), falling back to GET when the server answers 405/501 or the
-//! datasource says `httpMethod: GET`. Warnings and infos from the server are kept with every result.
-//! Shaping results for a model is the tools' business, not this module's.
+//! Requests go through the one request path ([`Connection`]): the datasource's own headers and basic
+//! auth (never the MCP caller's token), POST forms (long expressions fit) falling back to GET when the
+//! server answers 405/501 or the datasource says `httpMethod: GET`. Where the flavours differ (label
+//! names in paths), the client asks [`Flavour`]. Warnings and infos from the server are kept with every
+//! result. Shaping results for a model is the tools' business, not this module's.
 
 use std::fmt;
-use std::time::Duration;
 
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::datasources::{Datasource, HttpMethod};
-use crate::http::{HttpClient, HttpError, HttpRequest, Method, form_encode};
+use super::{BackendFailure, Connection, body_excerpt, status_advice, transport_advice};
+use crate::datasources::{Flavour, HttpMethod, MetricsSettings};
+use crate::http::{HttpError, HttpResponse};
 use crate::timespec::api_time;
 
 /// Endpoint paths, relative to the datasource URL.
@@ -54,10 +54,14 @@ pub enum ErrorKind {
 pub struct PrometheusError {
     /// The class of failure.
     pub kind: ErrorKind,
-    /// The server's `error` text or a description of what came back.
+    /// The server's `error` text or a description of what came back, scrubbed of our credentials.
     pub message: String,
     /// HTTP status, when a response arrived.
     pub status: Option<u16>,
+    /// The datasource's id.
+    pub datasource: String,
+    /// The datasource's URL.
+    pub url: String,
 }
 
 impl fmt::Display for PrometheusError {
@@ -79,7 +83,54 @@ impl fmt::Display for PrometheusError {
     }
 }
 
+impl PrometheusError {
+    /// An error not yet tied to a datasource ([`Client`] names it before handing it out).
+    fn new(message: String, kind: ErrorKind, status: Option<u16>) -> Self {
+        PrometheusError {
+            kind,
+            message,
+            status,
+            datasource: String::new(),
+            url: String::new(),
+        }
+    }
+}
+
 impl std::error::Error for PrometheusError {}
+
+impl BackendFailure for PrometheusError {
+    fn datasource(&self) -> (&str, &str) {
+        (&self.datasource, &self.url)
+    }
+
+    fn advice(&self) -> &'static str {
+        match &self.kind {
+            ErrorKind::BadData => "fix the request as the message says",
+            ErrorKind::Timeout => {
+                "the query took too long: narrow it with label matchers, aggregate (sum by (...)), or shorten the range"
+            }
+            ErrorKind::Execution => {
+                "the query is too expensive: add label matchers, aggregate, shorten the range or raise the step"
+            }
+            ErrorKind::Transport(HttpError::TooLarge) => {
+                "the answer is too large: add label matchers, aggregate with sum by (...), shorten the range or raise the step"
+            }
+            ErrorKind::Transport(HttpError::Timeout) => {
+                "the datasource did not answer in time: narrow the query (label matchers, aggregation, shorter range), or try again if it is overloaded"
+            }
+            ErrorKind::Transport(e) => transport_advice(e),
+            ErrorKind::ServerError | ErrorKind::ClientError
+                if status_advice(self.status).is_some() =>
+            {
+                status_advice(self.status).unwrap_or_default()
+            }
+            ErrorKind::ClientError if self.status == Some(404) => {
+                "the datasource URL may be wrong (it should be the Prometheus base URL, without /api/v1)"
+            }
+            _ => "the datasource failed; try again, or simplify the query",
+        }
+    }
+}
 
 /// The `data` of a successful answer with the warnings and infos that came with it.
 #[derive(Debug, Clone)]
@@ -97,22 +148,30 @@ pub struct ApiResult {
     pub infos: Vec<String>,
 }
 
-/// A client for one datasource.
+/// A client for one metrics datasource.
 pub struct Client<'a> {
-    datasource: &'a Datasource,
-    http: &'a dyn HttpClient,
-    timeout: Duration,
+    connection: Connection<'a>,
+    settings: &'a MetricsSettings,
 }
 
 impl<'a> Client<'a> {
-    /// A client for `datasource` over `http`, with `timeout` for each request (also sent to Prometheus as the
-    /// query `timeout` so evaluation stops when nobody waits any more).
-    pub fn new(datasource: &'a Datasource, http: &'a dyn HttpClient, timeout: Duration) -> Self {
-        Client {
-            datasource,
-            http,
-            timeout,
-        }
+    /// A client over `connection`; `None` when its datasource is not a metrics datasource.
+    pub fn new(connection: Connection<'a>) -> Option<Self> {
+        let settings = connection.datasource().metrics()?;
+        Some(Client {
+            connection,
+            settings,
+        })
+    }
+
+    /// The datasource's id.
+    pub fn name(&self) -> &'a str {
+        &self.connection.datasource().name
+    }
+
+    /// The datasource's metrics settings (flavour, method, scrape interval).
+    pub fn settings(&self) -> &'a MetricsSettings {
+        self.settings
     }
 
     /// `/api/v1/query`: evaluates `expr` at `time` (Unix seconds).
@@ -122,7 +181,7 @@ impl<'a> Client<'a> {
             ("time", api_time(time)),
             ("timeout", self.timeout_param()),
         ];
-        self.call(endpoint::QUERY, &params)
+        self.form(endpoint::QUERY, &params)
     }
 
     /// `/api/v1/query_range`: evaluates `expr` from `start` to `end` every `step` seconds.
@@ -140,7 +199,7 @@ impl<'a> Client<'a> {
             ("step", api_time(step)),
             ("timeout", self.timeout_param()),
         ];
-        self.call(endpoint::QUERY_RANGE, &params)
+        self.form(endpoint::QUERY_RANGE, &params)
     }
 
     /// `/api/v1/labels`: label names of series matching any of `matchers` within `[start, end]`.
@@ -150,13 +209,11 @@ impl<'a> Client<'a> {
         start: f64,
         end: f64,
     ) -> Result<ApiResult, PrometheusError> {
-        let mut params = window(start, end);
-        params.extend(matchers.iter().map(|m| ("match[]", m.clone())));
-        self.call(endpoint::LABELS, &params)
+        self.form(endpoint::LABELS, &window(matchers, start, end))
     }
 
-    /// `/api/v1/label/<name>/values`: values of `label` on series matching `matchers` within `[start, end]`.
-    /// `label` must be a valid label name (checked by the caller) so it is safe in the path.
+    /// `/api/v1/label/<name>/values`: values of `label` (any label name; it is escaped for the path
+    /// as the flavour expects) on series matching `matchers` within `[start, end]`.
     pub fn label_values(
         &self,
         label: &str,
@@ -164,124 +221,88 @@ impl<'a> Client<'a> {
         start: f64,
         end: f64,
     ) -> Result<ApiResult, PrometheusError> {
-        let mut params = window(start, end);
-        params.extend(matchers.iter().map(|m| ("match[]", m.clone())));
+        let path = format!(
+            "{}/{}/values",
+            endpoint::LABEL,
+            label_path_segment(label, self.settings.flavour)
+        );
         // The label values endpoint is GET-only in Prometheus.
-        self.get(&format!("{}/{label}/values", endpoint::LABEL), &params)
+        self.finish(self.connection.get(&path, &window(matchers, start, end)))
     }
 
     /// `/api/v1/metadata?metric=<name>`: type, help and unit as scraped.
     pub fn metadata(&self, metric: &str) -> Result<ApiResult, PrometheusError> {
-        self.get(endpoint::METADATA, &[("metric", metric.to_string())])
+        let params = [("metric", metric.to_string())];
+        self.finish(self.connection.get(endpoint::METADATA, &params))
     }
 
     /// 90% of our deadline: Prometheus gives up first and says so (`errorType: timeout`), instead of
     /// our transport timing out with no explanation.
     fn timeout_param(&self) -> String {
-        format!("{}ms", (self.timeout.as_millis() * 9 / 10).max(1))
+        format!(
+            "{}ms",
+            (self.connection.timeout().as_millis() * 9 / 10).max(1)
+        )
     }
 
-    /// Credentials this client sends; scrubbed from anything a backend echoes back.
-    fn secrets(&self) -> Vec<String> {
-        let mut secrets: Vec<String> = self
-            .datasource
-            .headers
-            .iter()
-            .map(|(_, v)| v.expose().to_string())
-            .collect();
-        if let Some(auth) = &self.datasource.basic_auth {
-            secrets.push(auth.password.expose().to_string());
-            secrets.push(basic_credentials(&auth.user, auth.password.expose()));
-        }
-        // Very short values would scrub ordinary words; header values that short are not secrets.
-        secrets.retain(|s| s.len() >= 4);
-        secrets
+    /// A query endpoint, with the datasource's method (POST unless it says GET).
+    fn form(&self, path: &str, params: &[(&str, String)]) -> Result<ApiResult, PrometheusError> {
+        let method: HttpMethod = self.settings.http_method;
+        self.finish(self.connection.send_form(method, path, params))
     }
 
-    /// POST form unless the datasource asks for GET; GET again on 405/501 as Prometheus' own client does.
-    fn call(&self, path: &str, params: &[(&str, String)]) -> Result<ApiResult, PrometheusError> {
-        if self.datasource.http_method == HttpMethod::Get {
-            return self.get(path, params);
-        }
-        let request = self.request(Method::Post, path, params);
-        match self.http.send(&request) {
-            Ok(r) if r.status == 405 || r.status == 501 => self.get(path, params),
-            other => self.decode(other),
-        }
-    }
-
-    fn get(&self, path: &str, params: &[(&str, String)]) -> Result<ApiResult, PrometheusError> {
-        self.decode(self.http.send(&self.request(Method::Get, path, params)))
-    }
-
-    /// [`decode`], with our credentials scrubbed from the message: a proxy's error page may echo
-    /// request headers.
-    fn decode(
+    /// [`decode`], with the datasource named and our credentials scrubbed from the message.
+    fn finish(
         &self,
-        response: Result<crate::http::HttpResponse, HttpError>,
+        response: Result<HttpResponse, HttpError>,
     ) -> Result<ApiResult, PrometheusError> {
         decode(response).map_err(|mut e| {
-            for secret in self.secrets() {
-                e.message = e.message.replace(&secret, "<redacted>");
-            }
+            let ds = self.connection.datasource();
+            e.message = self.connection.scrub(&e.message);
+            e.datasource.clone_from(&ds.name);
+            e.url.clone_from(&ds.url);
             e
         })
     }
+}
 
-    fn request(&self, method: Method, path: &str, params: &[(&str, String)]) -> HttpRequest {
-        let form = form_encode(params);
-        let mut headers: Vec<(String, String)> = self
-            .datasource
-            .headers
-            .iter()
-            .map(|(name, value)| (name.clone(), value.expose().to_string()))
-            .collect();
-        if let Some(auth) = &self.datasource.basic_auth {
-            let credentials = basic_credentials(&auth.user, auth.password.expose());
-            headers.push(("Authorization".into(), format!("Basic {credentials}")));
-        }
-        headers.push(("Accept".into(), "application/json".into()));
-        let (url, body) = match method {
-            Method::Get => (format!("{}{path}?{form}", self.datasource.url), None),
-            Method::Post => {
-                headers.push((
-                    "Content-Type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                ));
-                (
-                    format!("{}{path}", self.datasource.url),
-                    Some(form.into_bytes()),
-                )
-            }
-        };
-        HttpRequest {
-            method,
-            url,
-            headers,
-            body,
-            timeout: self.timeout,
+/// `start`, `end` and one `match[]` per matcher.
+fn window(matchers: &[String], start: f64, end: f64) -> Vec<(&'static str, String)> {
+    let mut params = vec![("start", api_time(start)), ("end", api_time(end))];
+    params.extend(matchers.iter().map(|m| ("match[]", m.clone())));
+    params
+}
+
+/// The label name as a URL path segment: legacy names as they are; others in Prometheus 3's `U__`
+/// escaping (`_` → `__`, other characters → `_<hex>_`) where the flavour knows it, percent-encoded
+/// elsewhere.
+fn label_path_segment(name: &str, flavour: Flavour) -> String {
+    let legacy = name
+        .chars()
+        .enumerate()
+        .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
+    if legacy {
+        return name.to_string();
+    }
+    if !flavour.escapes_label_names_in_paths() {
+        // '.' too: a label named '..' must not become a path step.
+        return crate::http::url_encode(name).replace('.', "%2E");
+    }
+    let mut out = String::from("U__");
+    for (i, c) in name.chars().enumerate() {
+        match c {
+            '_' => out.push_str("__"),
+            c if c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()) => out.push(c),
+            c => out.push_str(&format!("_{:x}_", c as u32)),
         }
     }
-}
-
-/// `base64(user:password)` as HTTP basic auth sends it.
-fn basic_credentials(user: &str, password: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-}
-
-fn window(start: f64, end: f64) -> Vec<(&'static str, String)> {
-    vec![("start", api_time(start)), ("end", api_time(end))]
+    out
 }
 
 /// Reads the envelope: 2xx and 400/422 carry it; other statuses keep (a prefix of) the raw body.
-fn decode(
-    response: Result<crate::http::HttpResponse, HttpError>,
-) -> Result<ApiResult, PrometheusError> {
-    let response = response.map_err(|e| PrometheusError {
-        message: e.to_string(),
-        kind: ErrorKind::Transport(e),
-        status: None,
-    })?;
+fn decode(response: Result<HttpResponse, HttpError>) -> Result<ApiResult, PrometheusError> {
+    let response =
+        response.map_err(|e| PrometheusError::new(e.to_string(), ErrorKind::Transport(e), None))?;
     let status = response.status;
     // A derived struct would also accept a JSON array: the envelope must be an object.
     let envelope = serde_json::from_slice::<Envelope>(&response.body)
@@ -300,11 +321,7 @@ fn decode(
             ),
             _ => body_excerpt(&response.body),
         };
-        return Err(PrometheusError {
-            kind,
-            message,
-            status: Some(status),
-        });
+        return Err(PrometheusError::new(message, kind, Some(status)));
     };
     let strings = |v: Option<Value>| -> Vec<String> {
         match v {
@@ -316,10 +333,12 @@ fn decode(
         }
     };
     if envelope.status == "success" && (200..300).contains(&status) {
-        let (data, series) = read_data(envelope.data).map_err(|e| PrometheusError {
-            kind: ErrorKind::BadResponse,
-            message: format!("not a Prometheus API response: {e}"),
-            status: Some(status),
+        let (data, series) = read_data(envelope.data).map_err(|e| {
+            PrometheusError::new(
+                format!("not a Prometheus API response: {e}"),
+                ErrorKind::BadResponse,
+                Some(status),
+            )
         })?;
         return Ok(ApiResult {
             data,
@@ -337,11 +356,7 @@ fn decode(
         "execution" => ErrorKind::Execution,
         _ => ErrorKind::Server(error_type),
     };
-    Err(PrometheusError {
-        kind,
-        message,
-        status: Some(status),
-    })
+    Err(PrometheusError::new(message, kind, Some(status)))
 }
 
 /// The API envelope, with `data` left as text until we know what it holds.
@@ -385,25 +400,13 @@ fn read_data(data: Option<&RawValue>) -> serde_json::Result<(Value, Vec<Box<RawV
     Ok((serde_json::from_str(data.get())?, Vec::new()))
 }
 
-/// The first 300 characters of a body, on one line, for error messages.
-fn body_excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.is_empty() {
-        return "(empty body)".into();
-    }
-    match one_line.char_indices().nth(300) {
-        Some((i, _)) => format!("{}…", &one_line[..i]),
-        None => one_line,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::datasources;
-    use crate::http::HttpResponse;
+    use crate::datasources::{self, Datasource};
+    use crate::http::{HttpClient, HttpRequest, Method};
     use std::cell::RefCell;
+    use std::time::Duration;
 
     /// Records requests and answers each with the next canned response.
     struct Fake {
@@ -442,6 +445,10 @@ mod tests {
         set.all()[0].clone()
     }
 
+    fn client<'a>(ds: &'a Datasource, fake: &'a Fake, timeout: Duration) -> Client<'a> {
+        Client::new(Connection::new(ds, fake, timeout)).expect("a metrics datasource")
+    }
+
     #[test]
     fn query_is_a_post_form_with_datasource_headers_and_basic_auth() {
         let ds = datasource(
@@ -451,7 +458,7 @@ mod tests {
             200,
             r#"{"status":"success","data":{"resultType":"scalar","result":[1,"2"]},"warnings":["w"],"infos":["i"]}"#,
         )]);
-        let client = Client::new(&ds, &fake, Duration::from_secs(30));
+        let client = client(&ds, &fake, Duration::from_secs(30));
         let r = client.query("up{job=\"a\"}", 1000.0).unwrap();
         assert_eq!(r.warnings, vec!["w"]);
         assert_eq!(r.infos, vec!["i"]);
@@ -482,7 +489,7 @@ mod tests {
             ok(405, "method not allowed"),
             ok(200, r#"{"status":"success","data":[]}"#),
         ]);
-        let client = Client::new(&ds, &fake, Duration::from_secs(5));
+        let client = client(&ds, &fake, Duration::from_secs(5));
         client.query_range("up", 0.0, 60.0, 15.0).unwrap();
         let seen = fake.seen.borrow();
         assert_eq!(seen[1].method, Method::Get);
@@ -497,7 +504,7 @@ mod tests {
     fn get_datasources_never_post() {
         let ds = datasource("  jsonData:\n    httpMethod: GET\n");
         let fake = Fake::new(vec![ok(200, r#"{"status":"success","data":[]}"#)]);
-        Client::new(&ds, &fake, Duration::from_secs(5))
+        client(&ds, &fake, Duration::from_secs(5))
             .query("up", 1.0)
             .unwrap();
         assert_eq!(fake.seen.borrow()[0].method, Method::Get);
@@ -538,7 +545,7 @@ mod tests {
         ];
         for (answer, kind) in cases {
             let fake = Fake::new(vec![answer]);
-            let e = Client::new(&ds, &fake, Duration::from_secs(5))
+            let e = client(&ds, &fake, Duration::from_secs(5))
                 .labels(&[], 0.0, 1.0)
                 .unwrap_err();
             assert_eq!(e.kind, kind, "{e}");
@@ -553,7 +560,7 @@ mod tests {
         let page =
             "<h1>502</h1> X-Api-Key: key-secret Authorization: Basic dTpwdy1zZWNyZXQ= pw-secret";
         let fake = Fake::new(vec![ok(502, page)]);
-        let e = Client::new(&ds, &fake, Duration::from_secs(5))
+        let e = client(&ds, &fake, Duration::from_secs(5))
             .query("up", 1.0)
             .unwrap_err();
         assert!(
@@ -567,7 +574,7 @@ mod tests {
     fn label_values_use_get_with_matchers_and_window() {
         let ds = datasource("");
         let fake = Fake::new(vec![ok(200, r#"{"status":"success","data":["a"]}"#)]);
-        let r = Client::new(&ds, &fake, Duration::from_secs(5))
+        let r = client(&ds, &fake, Duration::from_secs(5))
             .label_values("job", &["{__name__=\"up\"}".into()], 10.0, 20.0)
             .unwrap();
         assert_eq!(r.data, serde_json::json!(["a"]));
@@ -580,5 +587,39 @@ mod tests {
             "{}",
             seen[0].url
         );
+    }
+
+    #[test]
+    fn label_names_are_escaped_for_the_path_as_the_flavour_expects() {
+        use Flavour::{Prometheus, Thanos, VictoriaMetrics};
+        assert_eq!(label_path_segment("job", Prometheus), "job");
+        assert_eq!(label_path_segment("__name__", VictoriaMetrics), "__name__");
+        assert_eq!(label_path_segment("k8s.pod", Prometheus), "U__k8s_2e_pod");
+        assert_eq!(label_path_segment("k8s.pod", Thanos), "U__k8s_2e_pod");
+        assert_eq!(label_path_segment("a_b/c", Prometheus), "U__a__b_2f_c");
+        assert_eq!(label_path_segment("../x", Prometheus), "U___2e__2e__2f_x");
+        assert_eq!(label_path_segment("k8s.pod", VictoriaMetrics), "k8s%2Epod");
+        assert_eq!(label_path_segment("..", VictoriaMetrics), "%2E%2E");
+    }
+
+    #[test]
+    fn errors_name_the_datasource_and_a_shorter_datasource_timeout_wins() {
+        let ds = datasource("  jsonData:\n    timeout: 2\n");
+        let fake = Fake::new(vec![Err(HttpError::Timeout)]);
+        let e = client(&ds, &fake, Duration::from_secs(30))
+            .query("up", 1.0)
+            .unwrap_err();
+        assert_eq!(
+            (e.datasource.as_str(), e.url.as_str()),
+            ("p", "http://127.0.0.1:9090/prefix")
+        );
+        assert_eq!(fake.seen.borrow()[0].timeout, Duration::from_secs(2));
+        // The server's own bound stays the limit when the datasource asks for more.
+        let ds = datasource("  jsonData:\n    timeout: 300\n");
+        let fake = Fake::new(vec![ok(200, r#"{"status":"success","data":[]}"#)]);
+        client(&ds, &fake, Duration::from_secs(30))
+            .labels(&[], 0.0, 1.0)
+            .unwrap();
+        assert_eq!(fake.seen.borrow()[0].timeout, Duration::from_secs(30));
     }
 }

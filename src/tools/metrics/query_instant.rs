@@ -2,13 +2,12 @@
 
 use serde_json::{Value, json};
 
-use super::args::{Param, ParamKind};
-use super::shape::{self, SERIES_MAX, count_fields, order_matters};
-use super::{
-    Context, DATASOURCE_PARAM, ToolDef, ToolFailure, args::Args, datasource, object_schema,
-    time_arg, with_client,
-};
+use super::shape::{self, SERIES_MAX, order_matters};
+use crate::backends::prometheus::Client;
 use crate::timespec::format_time;
+use crate::tools::args::{Param, ParamKind};
+use crate::tools::bounds::count_fields;
+use crate::tools::{Context, Handler, ToolDef, ToolFailure, args::Args, object_schema, time_arg};
 
 /// Default number of series a query result shows.
 const SERIES_DEFAULT: u64 = 50;
@@ -21,14 +20,13 @@ pub(super) const PROMQL_PARAM: Param = Param {
     description: "PromQL expression, e.g. 'sum by (job) (rate(http_requests_total[5m]))'. At most 10000 characters.",
 };
 
-pub(super) const TOOL: ToolDef = ToolDef {
+pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "query_instant",
     title: "Query at an instant",
     description: "Evaluates a PromQL expression at one time (default: now) and returns each series' \
 labels and value. At most `limit` series (default 50); `total` says how many matched — aggregate \
 (sum by (...), topk) rather than raising the limit. The expression is checked before it is sent.",
     params: &[
-        DATASOURCE_PARAM,
         PROMQL_PARAM,
         Param {
             name: "time",
@@ -47,13 +45,12 @@ labels and value. At most `limit` series (default 50); `total` says how many mat
         },
     ],
     output_schema,
-    run,
+    run: Handler::Metrics(run),
 };
 
 fn output_schema() -> Value {
     object_schema(
         json!({
-            "datasource": {"type": "string"},
             "query": {"type": "string"},
             "time": {"type": "string"},
             "resultType": {"type": "string", "enum": ["vector", "matrix", "scalar", "string"]},
@@ -71,7 +68,7 @@ fn output_schema() -> Value {
             "truncated": {"type": "string"},
             "hint": {"type": "string"}
         }),
-        &["datasource", "query", "time", "resultType"],
+        &["query", "time", "resultType"],
     )
 }
 
@@ -83,15 +80,14 @@ pub(super) fn checked_promql(args: &Args) -> Result<&str, ToolFailure> {
     Ok(expr)
 }
 
-fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
-    let ds = datasource(ctx, args)?;
+fn run(ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure> {
     let expr = checked_promql(args)?;
     let time = time_arg(ctx, args, "time", Some(ctx.now))?;
-    let mut result = with_client(ctx, ds, |c| c.query(expr, time))?;
+    let mut result = client.query(expr, time)?;
     let limit = args.u64_or("limit", SERIES_DEFAULT);
     let result_type = result.data["resultType"].as_str().unwrap_or("").to_string();
     let mut out = json!({
-        "datasource": ds.name, "query": expr, "time": format_time(time), "resultType": result_type,
+        "query": expr, "time": format_time(time), "resultType": result_type,
     });
     match result_type.as_str() {
         "vector" | "matrix" => {

@@ -8,10 +8,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-/// Default number of names a list tool returns.
-pub const LIST_DEFAULT: u64 = 200;
-/// Largest `limit` a list tool accepts.
-pub const LIST_MAX: u64 = 10_000;
 /// Largest series `limit` a query tool accepts.
 pub const SERIES_MAX: u64 = 1_000;
 /// Most samples a matrix answer shows, whatever the `limit`: beyond this an answer is no use to a
@@ -20,24 +16,6 @@ pub const POINTS_MAX: usize = 50_000;
 /// What to do when [`POINTS_MAX`] cut an answer short.
 pub const POINTS_ADVICE: &str = "at most 50,000 points are shown: raise `step`, shorten the range, \
 or aggregate (sum by (...), topk(...))";
-
-/// Sorts and de-duplicates `items`, keeps the first `limit`, and returns them with the total count.
-pub fn bounded_list(mut items: Vec<String>, limit: u64) -> (Vec<String>, usize) {
-    items.sort();
-    items.dedup();
-    let total = items.len();
-    items.truncate(limit as usize);
-    (items, total)
-}
-
-/// Adds `total`, `shown` and, when something was cut, a `truncated` note telling how to see the rest.
-pub fn count_fields(out: &mut Value, shown: usize, total: usize, how_to_see_more: &str) {
-    out["total"] = json!(total);
-    out["shown"] = json!(shown);
-    if shown < total {
-        out["truncated"] = json!(format!("{shown} of {total} shown; {how_to_see_more}"));
-    }
-}
 
 /// A Prometheus sample value (`"1.5"`) as a JSON number, or the string for `NaN`/`+Inf`/`-Inf`.
 pub fn sample_value(v: &Value) -> Value {
@@ -273,6 +251,7 @@ fn into_array(v: Value) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::bounds::{bounded_list, count_fields};
 
     #[test]
     fn values_become_numbers_and_specials_stay_strings() {

@@ -2,66 +2,54 @@
 
 use serde_json::{Value, json};
 
-use super::shape::{LIST_DEFAULT, bounded_list, count_fields};
-use super::{
-    Context, DATASOURCE_PARAM, LIST_LIMIT_PARAM, ToolDef, ToolFailure, WINDOW_END_PARAM,
-    WINDOW_START_PARAM, args::Args, datasource, object_schema, window, with_client,
+use crate::backends::prometheus::Client;
+use crate::tools::bounds::{LIST_DEFAULT, bounded_list, count_fields};
+use crate::tools::{
+    Context, Handler, LIST_LIMIT_PARAM, ToolDef, ToolFailure, WINDOW_END_PARAM, WINDOW_START_PARAM,
+    args::Args, object_schema, window,
 };
 
-pub(super) const TOOL: ToolDef = ToolDef {
+pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "list_metrics",
     title: "List metric names",
     description: "Lists metric names that have samples in a window (default: the last hour), sorted, \
 at most `limit` (default 200); `total` says how many exist. On large servers prefer \
 find_metrics_by_pattern with a regex.",
-    params: &[
-        DATASOURCE_PARAM,
-        LIST_LIMIT_PARAM,
-        WINDOW_START_PARAM,
-        WINDOW_END_PARAM,
-    ],
+    params: &[LIST_LIMIT_PARAM, WINDOW_START_PARAM, WINDOW_END_PARAM],
     output_schema,
-    run,
+    run: Handler::Metrics(run),
 };
 
 /// Output schema shared by the name-list tools.
 pub(super) fn output_schema() -> Value {
     object_schema(
         json!({
-            "datasource": {"type": "string"},
             "window": {"type": "object", "properties": {"start": {"type": "string"}, "end": {"type": "string"}}},
             "metrics": {"type": "array", "items": {"type": "string"}},
             "total": {"type": "integer"},
             "shown": {"type": "integer"},
             "truncated": {"type": "string"}
         }),
-        &["datasource", "metrics", "total", "shown"],
+        &["metrics", "total", "shown"],
     )
 }
 
-fn run(ctx: &Context, args: &Args) -> Result<Value, ToolFailure> {
-    let ds = datasource(ctx, args)?;
+fn run(ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure> {
     let (start, end, echo) = window(ctx, args)?;
-    let result = with_client(ctx, ds, |c| c.label_values("__name__", &[], start, end))?;
-    metric_list(
-        ds.name.as_str(),
-        echo,
-        result,
-        args.u64_or("limit", LIST_DEFAULT),
-    )
+    let result = client.label_values("__name__", &[], start, end)?;
+    metric_list(echo, result, args.u64_or("limit", LIST_DEFAULT))
 }
 
 /// Shapes a `__name__` values answer into the name-list output.
 pub(super) fn metric_list(
-    datasource: &str,
     window: Value,
-    mut result: crate::prometheus::ApiResult,
+    mut result: crate::backends::prometheus::ApiResult,
     limit: u64,
 ) -> Result<Value, ToolFailure> {
     let names = super::string_list(&mut result, "metric names")?;
     let (metrics, total) = bounded_list(names, limit);
     let shown = metrics.len();
-    let mut out = json!({"datasource": datasource, "window": window, "metrics": metrics});
+    let mut out = json!({"window": window, "metrics": metrics});
     count_fields(
         &mut out,
         shown,

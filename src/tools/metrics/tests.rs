@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::*;
 use crate::datasources::{self, DatasourceSet};
-use crate::http::{HttpError, HttpRequest, HttpResponse};
+use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse};
+use crate::tools::{Context, call, list};
 
 const NOW: f64 = 1_763_719_200.0; // 2025-11-21T10:00:00Z
 
@@ -211,7 +211,75 @@ fn list_datasources_shows_ids_and_default() {
     let s = structured(&out);
     assert_eq!(s["total"], 2);
     assert_eq!(s["default"], "prom");
+    assert_eq!(s["defaults"], json!({"metrics": "prom"}));
     assert_eq!(s["datasources"][1]["id"], "vm");
+    assert_eq!(s["datasources"][1]["families"], json!(["metrics"]));
+}
+
+#[test]
+fn without_datasource_id_the_family_default_answers_and_is_echoed() {
+    let b = backend(vec![(
+        "/api/v1/query",
+        200,
+        ok(json!({"resultType": "scalar", "result": [1, "1"]})),
+    )]);
+    let out = run(&b, "query_instant", json!({"promql": "1"}));
+    assert_eq!(structured(&out)["datasource"], "prom");
+    assert!(b.seen.borrow()[0].url.starts_with("http://127.0.0.1:9090/"));
+    let out = run(
+        &b,
+        "query_instant",
+        json!({"datasource_id": "vm", "promql": "1"}),
+    );
+    assert_eq!(structured(&out)["datasource"], "vm");
+    assert!(b.seen.borrow()[1].url.starts_with("http://127.0.0.1:8428/"));
+}
+
+#[test]
+fn every_family_tool_takes_an_optional_datasource_id_and_echoes_it() {
+    for tool in crate::tools::TOOLS {
+        let (input, output) = (crate::tools::definition(tool), tool.output_schema());
+        let takes = input["inputSchema"]["properties"]
+            .get("datasource_id")
+            .is_some();
+        assert_eq!(takes, tool.family().is_some(), "{}", tool.name);
+        if takes {
+            let required = input["inputSchema"]["required"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert!(!required.contains(&json!("datasource_id")), "{}", tool.name);
+            assert_eq!(output["required"][0], "datasource", "{}", tool.name);
+        }
+    }
+}
+
+#[test]
+fn a_datasource_of_another_family_is_refused_with_the_right_ones() {
+    use crate::datasources::Family;
+    use crate::tools::chosen;
+    let set = set();
+    // No logs datasource is configured: asking for one by default, or with a metrics id, says so.
+    let e = chosen(&set, Family::Logs, None).unwrap_err().message;
+    assert!(e.contains("no logs datasource is configured"), "{e}");
+    let e = chosen(&set, Family::Logs, Some("prom"))
+        .unwrap_err()
+        .message;
+    assert!(
+        e.contains("'prom' is a metrics datasource") && e.contains("needs a logs datasource"),
+        "{e}"
+    );
+    let e = chosen(&set, Family::Metrics, Some("nope"))
+        .unwrap_err()
+        .message;
+    assert!(
+        e.contains("metrics datasources: prom, vm (default: prom)"),
+        "{e}"
+    );
+    assert_eq!(
+        chosen(&set, Family::Metrics, Some("vm")).unwrap().name,
+        "vm"
+    );
 }
 
 #[test]
@@ -222,7 +290,10 @@ fn unknown_datasource_lists_the_ids() {
         json!({"datasource_id": "nope", "promql": "up"}),
     );
     let msg = error_text(&out);
-    assert!(msg.contains("'nope'") && msg.contains("prom, vm"), "{msg}");
+    assert!(
+        msg.contains("'nope'") && msg.contains("metrics datasources: prom, vm"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -407,14 +478,30 @@ fn find_metrics_checks_the_regex_then_lets_prometheus_match() {
     let out = run(
         &b,
         "find_metrics_by_pattern",
-        json!({"datasource_id": "prom", "pattern": "http_.*"}),
+        json!({"datasource_id": "prom", "pattern": "http"}),
     );
     assert_eq!(structured(&out)["metrics"], json!(["http_a_total"]));
+    // Matched anywhere in the name, as proms-mcp's re.search: {__name__=~".*(?:http).*"}.
     let url = b.seen.borrow()[0].url.clone();
     assert!(
-        url.contains("match%5B%5D=%7B__name__%3D~%22http_.%2A%22%7D"),
+        url.contains("match%5B%5D=%7B__name__%3D~%22.%2A%28%3F%3Ahttp%29.%2A%22%7D"),
         "{url}"
     );
+}
+
+#[test]
+fn find_metrics_anchors_stay_anchors_inside_the_wrapper() {
+    // What the backend does with the matcher we send, checked with an RE2-compatible engine: the
+    // pattern matches anywhere, and ^/$ still anchor at the ends of the name.
+    let names = ["http_requests_total", "node_http_total", "up"];
+    let found = |pattern: &str| -> Vec<&str> {
+        let re = regex::Regex::new(&format!("^(?:.*(?:{pattern}).*)$")).unwrap();
+        names.iter().copied().filter(|n| re.is_match(n)).collect()
+    };
+    assert_eq!(found("http"), ["http_requests_total", "node_http_total"]);
+    assert_eq!(found("^http"), ["http_requests_total"]);
+    assert_eq!(found("http_total$"), ["node_http_total"]);
+    assert_eq!(found("^up$|requests"), ["http_requests_total", "up"]);
 }
 
 #[test]

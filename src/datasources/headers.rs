@@ -1,0 +1,140 @@
+//! Custom HTTP headers of a datasource: `jsonData.httpHeaderNameN` paired with
+//! `secureJsonData.httpHeaderValueN`, as every Grafana datasource kind provisions them.
+
+use std::collections::BTreeMap;
+
+use serde_yaml_ng::{Mapping, Value};
+
+use super::Secret;
+use super::envelope::{kind_of, scalar_string};
+
+/// Pairs `jsonData.httpHeaderNameN` with `secureJsonData.httpHeaderValueN`, in N order.
+pub(super) fn parse_headers(
+    json_data: &Mapping,
+    secure: &Mapping,
+) -> Result<Vec<(String, Secret)>, String> {
+    let names = numbered_fields(json_data, "httpHeaderName", "jsonData")?;
+    let mut values = numbered_fields(secure, "httpHeaderValue", "secureJsonData")?;
+    let mut headers: Vec<(String, Secret)> = Vec::with_capacity(names.len());
+    for (n, name) in names {
+        let Some(value) = values.remove(&n) else {
+            // A common slip: the value put in jsonData, where Grafana does not look for it.
+            let hint = if json_data
+                .get(format!("httpHeaderValue{n}").as_str())
+                .is_some()
+            {
+                " (it is in jsonData; move it to secureJsonData)"
+            } else {
+                ""
+            };
+            return Err(format!(
+                "jsonData.httpHeaderName{n} ('{name}') has no matching secureJsonData.httpHeaderValue{n}{hint}"
+            ));
+        };
+        let name = name.trim().to_string();
+        if name.is_empty() {
+            return Err(format!(
+                "jsonData.httpHeaderName{n} is empty; give a header name such as Authorization"
+            ));
+        }
+        if !name.bytes().all(is_header_name_byte) {
+            return Err(format!(
+                "jsonData.httpHeaderName{n} ('{name}') is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+            ));
+        }
+        if RESERVED_HEADERS
+            .iter()
+            .any(|reserved| reserved.eq_ignore_ascii_case(&name))
+        {
+            return Err(format!(
+                "jsonData.httpHeaderName{n}: header '{name}' is set by the HTTP layer or by proms-mcp and cannot be configured"
+            ));
+        }
+        if headers
+            .iter()
+            .any(|(other, _)| other.eq_ignore_ascii_case(&name))
+        {
+            return Err(format!(
+                "jsonData.httpHeaderName{n}: header '{name}' is given more than once"
+            ));
+        }
+        if value.contains(['\r', '\n', '\0']) {
+            return Err(format!(
+                "secureJsonData.httpHeaderValue{n} (header '{name}') contains a line break or NUL character"
+            ));
+        }
+        headers.push((name, Secret::new(value)));
+    }
+    if let Some(n) = values.keys().next() {
+        return Err(format!(
+            "secureJsonData.httpHeaderValue{n} has no matching jsonData.httpHeaderName{n}; add the header name or remove the value"
+        ));
+    }
+    Ok(headers)
+}
+
+/// The `<prefix>N` fields of `map` by N. Keys with a non-numeric suffix are someone else's and are
+/// ignored; a numeric suffix Grafana would never read (`0`, `01`, none) is an error.
+fn numbered_fields(
+    map: &Mapping,
+    prefix: &str,
+    section: &str,
+) -> Result<BTreeMap<u32, String>, String> {
+    let mut out = BTreeMap::new();
+    for (key, value) in map {
+        let Some(suffix) = key.as_str().and_then(|k| k.strip_prefix(prefix)) else {
+            continue;
+        };
+        if !suffix.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let n = match suffix.parse::<u32>() {
+            Ok(n) if n >= 1 && !suffix.starts_with('0') => n,
+            _ => {
+                return Err(format!(
+                    "unexpected key '{section}.{prefix}{suffix}'; headers are numbered {prefix}1, {prefix}2, ..."
+                ));
+            }
+        };
+        let label = format!("{section}.{prefix}{n}");
+        let text = match value {
+            Value::Null => String::new(),
+            // Header values are secrets: only real strings (see `secret_field`).
+            Value::String(v) => v.clone(),
+            v if section == "secureJsonData" => {
+                return Err(format!(
+                    "'{label}' must be a quoted string, not {}: put it in quotes so YAML keeps it exactly",
+                    kind_of(v)
+                ));
+            }
+            v => scalar_string(v).ok_or_else(|| format!("'{label}' must be a string"))?,
+        };
+        out.insert(n, text);
+    }
+    Ok(out)
+}
+
+/// Headers a datasource may not set: hop-by-hop and framing headers (the WASI HTTP host refuses
+/// them) and the ones every request already carries.
+const RESERVED_HEADERS: &[&str] = &[
+    "Host",
+    "Connection",
+    "Keep-Alive",
+    "Proxy-Authorization",
+    "Proxy-Connection",
+    "TE",
+    "Trailer",
+    "Transfer-Encoding",
+    "Upgrade",
+    "Content-Length",
+    "Content-Type",
+    "Accept",
+];
+
+/// RFC 9110 `tchar`.
+fn is_header_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Field access. Messages name the field, never its value (it may be secret).

@@ -1,0 +1,141 @@
+//! What the tool table says about itself to readers other than `tools/list`: the server instructions
+//! a model gets at `initialize`, and the README's tool table. Both come from [`TOOLS`], or are checked
+//! against it by the tests here, so they cannot drift from the tools that exist.
+
+use std::fmt::Write as _;
+
+use super::{TOOLS, ToolDef};
+use crate::datasources::Family;
+
+/// The workflow part of the instructions: how a model should go about a question. Every tool name in
+/// it must be a tool (checked by a test), and every tool is listed below it by family.
+const WORKFLOW: &str = "\
+Read-only access to observability data: metrics from Prometheus-compatible datasources (Prometheus, \
+Thanos, Mimir, Cortex, VictoriaMetrics).
+1. Call list_datasources first: it shows each datasource's id, family and the default of each family. Every other \
+tool takes an optional `datasource_id`; without it the family's default answers, and every result \
+says which datasource answered.
+2. Find metrics with find_metrics_by_pattern (RE2 regex matched anywhere in the name, e.g. 'http'; \
+anchor with ^ and $) rather than list_metrics on large servers; get_metric_metadata tells a metric's \
+type; get_metric_labels and get_label_values show its labels.
+3. Query with query_instant (one time, default now) or query_range (start/end, automatic step if \
+omitted). Aggregate (sum by (...), topk) to keep answers small.
+Times: 'now', 'now-1h', RFC 3339 or Unix seconds. Durations: 30s, 5m, 1h.
+Every list is bounded (`limit`); `total` and `truncated` say when more exists. PromQL is checked before \
+it is sent; errors say what to fix.";
+
+/// The server instructions: the workflow, then the tools of each family from the table.
+pub fn instructions() -> String {
+    let mut text = String::from(WORKFLOW);
+    text.push_str("\nTools:");
+    for (family, tools) in by_family() {
+        let names: Vec<&str> = tools.iter().map(|t| t.name).collect();
+        let _ = write!(text, " {family}: {};", names.join(", "));
+    }
+    text.pop();
+    text.push('.');
+    text
+}
+
+/// The README's tool table (Markdown): one row per tool with its family, its arguments (optional ones
+/// marked `?`) and the first sentence of its description.
+pub fn readme_table() -> String {
+    let mut out = String::from("| tool | family | arguments | what it does |\n|---|---|---|---|\n");
+    for (family, tools) in by_family() {
+        for tool in tools {
+            let params = tool.params();
+            let arguments: Vec<String> = params
+                .iter()
+                .map(|p| format!("`{}{}`", p.name, if p.required { "" } else { "?" }))
+                .collect();
+            let arguments = if arguments.is_empty() {
+                "—".to_string()
+            } else {
+                arguments.join(", ")
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {family} | {arguments} | {} |",
+                tool.name,
+                first_sentence(tool.description)
+            );
+        }
+    }
+    out
+}
+
+/// The tools grouped by family in table order, configuration tools (`config`) first.
+fn by_family() -> Vec<(&'static str, Vec<&'static ToolDef>)> {
+    let mut groups: Vec<(&'static str, Vec<&'static ToolDef>)> = Vec::new();
+    let families = std::iter::once(None).chain(Family::ALL.into_iter().map(Some));
+    for family in families {
+        let tools: Vec<&ToolDef> = TOOLS.iter().filter(|t| t.family() == family).collect();
+        if !tools.is_empty() {
+            groups.push((family.map_or("config", |f| f.as_str()), tools));
+        }
+    }
+    groups
+}
+
+/// The text up to the end of its first sentence (a '.' before a space and a capital, so "e.g. 'job'"
+/// does not end it), on one line.
+fn first_sentence(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let end = words
+        .windows(2)
+        .position(|w| w[0].ends_with('.') && w[1].starts_with(|c: char| c.is_ascii_uppercase()))
+        .map_or(words.len(), |i| i + 1);
+    words[..end].join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words of `text` that look like tool names (snake_case with a verb-like first part).
+    fn tool_like_words(text: &str) -> Vec<&str> {
+        const VERBS: &[&str] = &["list_", "get_", "find_", "query_", "search_", "analyze_"];
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| VERBS.iter().any(|v| w.starts_with(v)))
+            .collect()
+    }
+
+    #[test]
+    fn instructions_name_every_tool_and_only_tools() {
+        let text = instructions();
+        for word in tool_like_words(WORKFLOW) {
+            assert!(
+                TOOLS.iter().any(|t| t.name == word),
+                "instructions mention '{word}', which is not a tool"
+            );
+        }
+        for tool in TOOLS {
+            assert!(text.contains(tool.name), "instructions omit {}", tool.name);
+        }
+        // Small: it is sent at every initialize.
+        assert!(text.len() < 2_000, "instructions are {} bytes", text.len());
+    }
+
+    #[test]
+    fn readme_tool_table_is_the_generated_one() {
+        let readme = include_str!("../../README.md");
+        let table = readme_table();
+        assert!(
+            readme.contains(&table),
+            "README.md's tool table is out of date; replace it with:\n{table}"
+        );
+    }
+
+    #[test]
+    fn descriptions_mention_only_tools_that_exist() {
+        for tool in TOOLS {
+            for word in tool_like_words(tool.description) {
+                assert!(
+                    TOOLS.iter().any(|t| t.name == word),
+                    "{}'s description mentions '{word}', which is not a tool",
+                    tool.name
+                );
+            }
+        }
+    }
+}
