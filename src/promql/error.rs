@@ -8,7 +8,7 @@
 //! Not here: deciding what is an error (`lex`, `parse`, `check`, `rewrite`, `go_regex`).
 
 use super::PromqlError;
-use super::lex::is_space;
+use super::chars::is_space;
 
 pub(super) type Span = (usize, usize);
 

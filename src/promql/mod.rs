@@ -35,6 +35,7 @@
 //! |---|---|
 //! | here | The public API, [`PromqlError`], and [`validate`] running the steps above in order |
 //! | `lex` | Tokens, the lexer, the values of string, number and duration literals |
+//! | `chars` | The lexer's character classes (whitespace, identifier letters), shared with `error` |
 //! | `parse` | The parser and the tree it builds; checks on literals; the nesting limit |
 //! | `check` | Structural checks on the tree; collects node rewrites, spans and regex matchers for step 4 |
 //! | `go_regex` | Regexes as Go's RE2 reads them: Go-only syntax translated for the `regex` crate |
@@ -68,6 +69,7 @@
 //! One limit Prometheus does not have: nesting deeper than 100 levels (parentheses, calls, unary
 //! signs, `^` chains, modifiers) is refused, so that recursion stays within a small stack.
 
+mod chars;
 mod check;
 mod error;
 mod go_regex;
@@ -77,10 +79,11 @@ mod rewrite;
 
 use std::fmt;
 
+use chars::is_space;
 use check::Checker;
 use error::{PErr, Span};
 use go_regex::{RegexErr, check_go_regex};
-use lex::{T, is_space, lex};
+use lex::{T, lex};
 use parse::Parser;
 use rewrite::{Edit, apply_edits, crate_lex_fails, crate_parse, locate_complaint, token_edits};
 
