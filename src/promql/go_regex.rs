@@ -1,8 +1,9 @@
 //! Regexes as Go's `regexp` (RE2) reads them, checked with the `regex` crate: Go-only syntax
-//! (`\Q...\E`, octal escapes, a literal `a{bbb}`, `\p{^Greek}`) is translated for the crate,
-//! what Go refuses but the crate would accept (nested repetition such as `a**`, repeat counts
-//! over 1000, unknown flags, Unicode class names only the crate knows such as `\p{Latn}`) is
-//! refused, and error positions are mapped back into the pattern.
+//! (`\Q...\E`, octal escapes, a literal `a{bbb}`, `\p{^Greek}`, a literal `-` after a class in
+//! brackets as in `[\d-z]`) is translated for the crate, what Go refuses but the crate would
+//! accept (nested repetition such as `a**`, repeat counts over 1000, unknown flags, Unicode class
+//! names only the crate knows such as `\p{Latn}`) is refused, and error positions are mapped back
+//! into the pattern.
 //!
 //! Not here: which Unicode class names Go knows (`go_unicode`), where regexes occur in an
 //! expression (`check`), the messages around a refused regex (`check`,
@@ -107,6 +108,12 @@ fn translate_go_regex(p: &str) -> Result<(String, Vec<usize>), RegexErr> {
                 push(&format!("\\{e}"), at);
                 i += 2;
             }
+            if in_class && "dDsSwWpP".contains(e) && ch(i) == Some('-') {
+                // Go reads a `-` right after a class inside brackets as a literal (`[\d-z]`
+                // holds digits, `-` and `z`); the crate would take it for a range and refuse.
+                push("\\-", chars[i].0);
+                i += 1;
+            }
             after_repeat = false;
             continue;
         }
@@ -121,6 +128,11 @@ fn translate_go_regex(p: &str) -> Result<(String, Vec<usize>), RegexErr> {
                         let end = chars.get(j + 2).map(|x| x.0).unwrap_or(p.len());
                         push(&p[at..end], at);
                         i = j + 2;
+                        if ch(i) == Some('-') {
+                            // As after `\d`: a literal `-` in Go, a range for the crate.
+                            push("\\-", chars[i].0);
+                            i += 1;
+                        }
                         continue;
                     }
                     push("\\[", at);
@@ -335,11 +347,28 @@ mod tests {
             r"[\P{Greek}a-z]",
             r"[\p{^Greek}]",
             r"[^\P{^N}_]+",
+            r"[\pL-z]",
+            r"[\p{Greek}-]",
         ] {
             assert!(check_go_regex(ok).is_ok(), "{ok}: {:?}", check_go_regex(ok));
         }
         assert_eq!(refused(r"[\p{Foo}]").pos, Some(1));
         assert_eq!(refused(r"[^x\P{^Latn}]").pos, Some(3));
+    }
+
+    #[test]
+    fn a_dash_after_a_class_in_brackets_is_a_literal() {
+        for ok in [
+            r"[\d-z]",
+            r"[\W-]",
+            r"[[:alpha:]-z]",
+            r"[\d--z]",
+            r"[\s-\w]",
+        ] {
+            assert!(check_go_regex(ok).is_ok(), "{ok}: {:?}", check_go_regex(ok));
+        }
+        // A class cannot end a range, in Go as in the crate.
+        assert!(check_go_regex(r"[a-\d]").is_err());
     }
 
     #[test]
@@ -371,6 +400,6 @@ mod tests {
     fn unicode_classes_never_match_the_empty_string() {
         assert_eq!(check_go_regex(r"\p{Greek}").ok(), Some(false));
         assert_eq!(check_go_regex(r"\P{^Any}*").ok(), Some(true));
-        assert_eq!(check_go_regex(r"[\pL]?").ok(), Some(true));
+        assert_eq!(check_go_regex(r"[\pL-]?").ok(), Some(true));
     }
 }
