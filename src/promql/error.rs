@@ -291,6 +291,10 @@ fn hint_for(msg: &str) -> &'static str {
             "anchored/smoothed apply to selectors and range selectors only, one of them at a time.",
         ),
         (
+            "class range: `\\",
+            "Name a Unicode class Go knows: a general category (\\pL, \\p{Lu}, \\p{Nd}), a script (\\p{Greek}, \\p{Han}) or Any; Go has no script codes such as Latn and no binary properties such as Alphabetic.",
+        ),
+        (
             "regular expression",
             "Use RE2 syntax (no look-around, no backreferences) and escape literal metacharacters with \\\\.",
         ),

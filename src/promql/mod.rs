@@ -575,6 +575,7 @@ mod tests {
             "{e}"
         );
         assert_eq!(e.position, Some(3), "the matcher");
+        assert!(e.message.contains("a script (\\p{Greek}"), "{e}");
         assert!(validate_metric_regex(r"\p{Greek}_.*").is_ok());
         let e = validate_metric_regex(r"x\p{^Foo}").unwrap_err();
         assert_eq!(e.position, Some(1));
