@@ -8,7 +8,7 @@
 //! Not here: deciding what is an error (`lex`, `parse`, `check`, `rewrite`, `go_regex`).
 
 use super::PromqlError;
-use super::lex::is_space;
+use super::chars::is_space;
 
 pub(super) type Span = (usize, usize);
 
@@ -289,6 +289,10 @@ fn hint_for(msg: &str) -> &'static str {
         (
             "smoothed",
             "anchored/smoothed apply to selectors and range selectors only, one of them at a time.",
+        ),
+        (
+            "class range: `\\",
+            "Name a Unicode class Go knows: a general category (\\pL, \\p{Lu}, \\p{Nd}), a script (\\p{Greek}, \\p{Han}) or Any; Go has no script codes such as Latn and no binary properties such as Alphabetic.",
         ),
         (
             "regular expression",

@@ -1,10 +1,15 @@
 //! Regexes as Go's `regexp` (RE2) reads them, checked with the `regex` crate: Go-only syntax
-//! (`\Q...\E`, octal escapes, a literal `a{bbb}`) is translated for the crate, what Go refuses
-//! but the crate would accept (nested repetition such as `a**`, repeat counts over 1000, unknown
-//! flags) is refused, and error positions are mapped back into the pattern.
+//! (`\Q...\E`, octal escapes, a literal `a{bbb}`, `\p{^Greek}`, a literal `-` after a class in
+//! brackets as in `[\d-z]`) is translated for the crate, what Go refuses but the crate would
+//! accept (nested repetition such as `a**`, repeat counts over 1000, unknown flags, Unicode class
+//! names only the crate knows such as `\p{Latn}`) is refused, and error positions are mapped back
+//! into the pattern.
 //!
-//! Not here: where regexes occur in an expression (`check`), the messages around a refused
-//! regex (`check`, [`validate_metric_regex`](super::validate_metric_regex)).
+//! Not here: which Unicode class names Go knows (`go_unicode`), where regexes occur in an
+//! expression (`check`), the messages around a refused regex (`check`,
+//! [`validate_metric_regex`](super::validate_metric_regex)).
+
+use super::go_unicode::crate_class;
 
 #[derive(Debug)]
 pub(super) struct RegexErr {
@@ -95,8 +100,20 @@ fn translate_go_regex(p: &str) -> Result<(String, Vec<usize>), RegexErr> {
                 after_repeat = false;
                 continue;
             }
-            push(&format!("\\{e}"), at);
-            i += 2;
+            if e == 'p' || e == 'P' {
+                let (class, next) = unicode_class(&chars, i, p)?;
+                push(&class, at);
+                i = next;
+            } else {
+                push(&format!("\\{e}"), at);
+                i += 2;
+            }
+            if in_class && "dDsSwWpP".contains(e) && ch(i) == Some('-') {
+                // Go reads a `-` right after a class inside brackets as a literal (`[\d-z]`
+                // holds digits, `-` and `z`); the crate would take it for a range and refuse.
+                push("\\-", chars[i].0);
+                i += 1;
+            }
             after_repeat = false;
             continue;
         }
@@ -111,6 +128,11 @@ fn translate_go_regex(p: &str) -> Result<(String, Vec<usize>), RegexErr> {
                         let end = chars.get(j + 2).map(|x| x.0).unwrap_or(p.len());
                         push(&p[at..end], at);
                         i = j + 2;
+                        if ch(i) == Some('-') {
+                            // As after `\d`: a literal `-` in Go, a range for the crate.
+                            push("\\-", chars[i].0);
+                            i += 1;
+                        }
                         continue;
                     }
                     push("\\[", at);
@@ -209,6 +231,42 @@ fn translate_go_regex(p: &str) -> Result<(String, Vec<usize>), RegexErr> {
     Ok((out, map))
 }
 
+/// The Unicode class `\pN`, `\p{Name}`, `\P{Name}` or `\p{^Name}` whose backslash is at
+/// `chars[i]`, read as Go's `parseUnicodeClass` does: the crate's spelling of it, and the index
+/// after it. Go's `^` negation is folded into `\p`/`\P` (the crate has no `\p{^Name}`), and the
+/// name into the crate's (`go_unicode`). An unknown name is refused with Go's message, quoting the
+/// escape (or, when no `}` closes it, the rest of the pattern).
+fn unicode_class(chars: &[(usize, char)], i: usize, p: &str) -> Result<(String, usize), RegexErr> {
+    let at = chars[i].0;
+    let byte = |k: usize| chars.get(k).map(|x| x.0).unwrap_or(p.len());
+    let refuse = |seq: &str| RegexErr {
+        pos: Some(at),
+        msg: format!("invalid character class range: `{seq}`"),
+    };
+    let (mut name, next) = match chars.get(i + 2) {
+        Some(&(brace, '{')) => {
+            let Some(len) = chars[i + 3..].iter().position(|x| x.1 == '}') else {
+                return Err(refuse(&p[at..]));
+            };
+            (&p[brace + 1..byte(i + 3 + len)], i + 4 + len)
+        }
+        Some(_) => (&p[byte(i + 2)..byte(i + 3)], i + 3),
+        None => ("", i + 2),
+    };
+    let mut negated = chars[i + 1].1 == 'P';
+    if let Some(rest) = name.strip_prefix('^') {
+        negated = !negated;
+        name = rest;
+    }
+    let class = crate_class(name).ok_or_else(|| refuse(&p[at..byte(next)]))?;
+    let sign = if negated != class.complement {
+        'P'
+    } else {
+        'p'
+    };
+    Ok((format!("\\{sign}{{{}}}", class.name), next))
+}
+
 /// A Go repetition `{n}`, `{n,}` or `{n,m}` at the start of `chars`: (length, n, m).
 fn go_repeat(chars: &[(usize, char)]) -> Option<(usize, u64, Option<u64>)> {
     let mut k = 1;
@@ -238,4 +296,110 @@ fn go_repeat(chars: &[(usize, char)]) -> Option<(usize, u64, Option<u64>)> {
         _ => return None,
     };
     (chars.get(k)?.1 == '}').then_some((k + 1, min, max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(pattern: &str) -> RegexErr {
+        check_go_regex(pattern).expect_err(pattern)
+    }
+
+    #[test]
+    fn unicode_classes_go_accepts() {
+        for ok in [
+            r"\p{Greek}+",
+            r"\pL",
+            r"\pN",
+            r"\pLu",
+            r"\p{Lu}",
+            r"\p{L}",
+            r"\P{L}",
+            r"\p{^Greek}",
+            r"\P{^Greek}",
+            r"\p{Any}",
+            r"\p{Han}\p{Hiragana}",
+            r"\p{Old_Italic}",
+            r"\p{SignWriting}",
+            r"\p{Sidetic}",
+            r"\p{Cn}",
+            r"\p{LC}",
+            r"\p{Letter}",
+            r"\p{greek}",
+            r"\p{ASCII}",
+            r"\P{Assigned}",
+            r"\p{Cs}",
+            r"[^\P{Cs}a]",
+            r"(?i)\p{Lu}",
+            r"\p{Greek}{2,3}",
+            r"\pL*",
+        ] {
+            assert!(check_go_regex(ok).is_ok(), "{ok}: {:?}", check_go_regex(ok));
+        }
+    }
+
+    #[test]
+    fn unicode_classes_inside_brackets() {
+        for ok in [
+            r"[\p{L}\d]",
+            r"[^\pL]",
+            r"[\P{Greek}a-z]",
+            r"[\p{^Greek}]",
+            r"[^\P{^N}_]+",
+            r"[\pL-z]",
+            r"[\p{Greek}-]",
+        ] {
+            assert!(check_go_regex(ok).is_ok(), "{ok}: {:?}", check_go_regex(ok));
+        }
+        assert_eq!(refused(r"[\p{Foo}]").pos, Some(1));
+        assert_eq!(refused(r"[^x\P{^Latn}]").pos, Some(3));
+    }
+
+    #[test]
+    fn a_dash_after_a_class_in_brackets_is_a_literal() {
+        for ok in [
+            r"[\d-z]",
+            r"[\W-]",
+            r"[[:alpha:]-z]",
+            r"[\d--z]",
+            r"[\s-\w]",
+        ] {
+            assert!(check_go_regex(ok).is_ok(), "{ok}: {:?}", check_go_regex(ok));
+        }
+        // A class cannot end a range, in Go as in the crate.
+        assert!(check_go_regex(r"[a-\d]").is_err());
+    }
+
+    #[test]
+    fn unknown_unicode_class_names_are_refused_at_the_escape() {
+        for (bad, pos, quoted) in [
+            (r"\p{Foo}", 0, r"`\p{Foo}`"),
+            (r"ab\p{Latn}", 2, r"`\p{Latn}`"),
+            (r"\P{^Foo}x", 0, r"`\P{^Foo}`"),
+            (r"\pX", 0, r"`\pX`"),
+            (r"\p", 0, r"`\p`"),
+            (r"\p{}", 0, r"`\p{}`"),
+            (r"\p{^}", 0, r"`\p{^}`"),
+            (r"\p{Greek", 0, r"`\p{Greek`"),
+            (r"x\p{Gre]ek", 1, r"`\p{Gre]ek`"),
+            (r"\p{Alphabetic}", 0, r"`\p{Alphabetic}`"),
+            (r"é\pé", 2, r"`\pé`"),
+        ] {
+            let e = refused(bad);
+            assert_eq!(e.pos, Some(pos), "{bad}");
+            assert_eq!(
+                e.msg,
+                format!("invalid character class range: {quoted}"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn unicode_classes_never_match_the_empty_string() {
+        assert_eq!(check_go_regex(r"\p{Greek}").ok(), Some(false));
+        assert_eq!(check_go_regex(r"\P{^Any}*").ok(), Some(true));
+        assert_eq!(check_go_regex(r"[\pL-]?").ok(), Some(true));
+    }
 }

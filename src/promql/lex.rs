@@ -7,6 +7,7 @@
 //!
 //! Not here: the grammar (`parse`), and what `promql-parser` is given (`rewrite`).
 
+use super::chars::{is_alnum, is_alpha, is_space};
 use super::error::PErr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,18 +205,6 @@ pub(super) const LABEL_KEYWORDS: &[&str] = &[
 
 const DIGITS: &str = "0123456789";
 const HEX_DIGITS: &str = "0123456789abcdefABCDEF";
-
-pub(super) fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r')
-}
-
-fn is_alpha(c: char) -> bool {
-    c == '_' || c.is_ascii_alphabetic()
-}
-
-fn is_alnum(c: char) -> bool {
-    is_alpha(c) || c.is_ascii_digit()
-}
 
 #[derive(Clone, Copy)]
 enum St {

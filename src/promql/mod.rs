@@ -35,9 +35,11 @@
 //! |---|---|
 //! | here | The public API, [`PromqlError`], and [`validate`] running the steps above in order |
 //! | `lex` | Tokens, the lexer, the values of string, number and duration literals |
+//! | `chars` | The lexer's character classes (whitespace, identifier letters), shared with `error` |
 //! | `parse` | The parser and the tree it builds; checks on literals; the nesting limit |
 //! | `check` | Structural checks on the tree; collects node rewrites, spans and regex matchers for step 4 |
 //! | `go_regex` | Regexes as Go's RE2 reads them: Go-only syntax translated for the `regex` crate |
+//! | `go_unicode` | The Unicode class names Go accepts in `\p{...}`, and the crate's name for each |
 //! | `rewrite` | Edits applied to the text for `promql-parser`, calls into the crate, locating its complaints |
 //! | `error` | Errors with positions, their messages and fix hints |
 //!
@@ -60,7 +62,7 @@
 //! | `foo @ start() [5m]`, `@ end()` before a range | Prometheus 2.x accepted it (it only refused a numeric `@` there) | Accepted; the `@` modifier is removed for the crate | `check` |
 //! | `0xce` at the end of the input | Prometheus 3.x's lexer takes the final `e` for an exponent and refuses it; 2.x read a hex integer (the crate does too) | Lexed as a hex integer | `lex` |
 //! | `foo[5s x 5s]`: one letter between range and step | Prometheus 2.x lexed any letter inside brackets as `:` | Accepted as `[5s:5s]`; the letter is replaced by `:` | `lex`, `check` |
-//! | Label regexes that Go's RE2 accepts but the Rust `regex` crate does not (`\Q...\E`, octal escapes, `a{bbb}`) | The crate compiles matchers with the `regex` crate | Checked here with a Go-compatible translation; on the crate's "illegal regex" the values are replaced by regexes with the same empty-string behaviour | `go_regex`, `check`, [`validate`] |
+//! | Label regexes that Go's RE2 accepts but the Rust `regex` crate does not (`\Q...\E`, octal escapes, `a{bbb}`, `\p{^Greek}`, `[\d-z]`, Unicode 17 scripts) | The crate compiles matchers with the `regex` crate | Checked here with a Go-compatible translation; on the crate's "illegal regex" the values are replaced by regexes with the same empty-string behaviour | `go_regex`, `check`, [`validate`] |
 //! | `# comments`, e.g. inside a range: `x[5m:1m # step\n]` | Prometheus skips them wherever a token may start; the crate only in some places | Removed | `lex`, [`validate`] |
 //! | Expressions more than 100 levels deep (long operator chains) | The crate recurses on the tree and can overflow the stack (a trap in wasm) | The crate is skipped; our own checks only | [`validate`] |
 //! | The crate reports a pure syntax error (a lexer error or "invalid promql query") on the rewritten text although our parser accepted it | The crate's grammar lags Prometheus in a way not listed above | Last resort: accepted, since syntax is our parser's call | [`validate`] |
@@ -68,19 +70,22 @@
 //! One limit Prometheus does not have: nesting deeper than 100 levels (parentheses, calls, unary
 //! signs, `^` chains, modifiers) is refused, so that recursion stays within a small stack.
 
+mod chars;
 mod check;
 mod error;
 mod go_regex;
+mod go_unicode;
 mod lex;
 mod parse;
 mod rewrite;
 
 use std::fmt;
 
+use chars::is_space;
 use check::Checker;
 use error::{PErr, Span};
 use go_regex::{RegexErr, check_go_regex};
-use lex::{T, is_space, lex};
+use lex::{T, lex};
 use parse::Parser;
 use rewrite::{Edit, apply_edits, crate_lex_fails, crate_parse, locate_complaint, token_edits};
 
@@ -542,6 +547,39 @@ mod tests {
         assert!(validate("x{a=~\"\\\\Q1.5\\\\E\"}").is_ok());
         assert!(validate("x{a=~\"\\\\101\"}").is_ok());
         assert!(err("x{a=~\"a**\"}").message.contains("nested repetition"));
+    }
+
+    #[test]
+    fn unicode_classes_in_regex_matchers() {
+        assert_eq!(
+            validate("up{job=~\"\\\\p{Greek}+\"}").unwrap(),
+            "up{job=~\"\\\\p{Greek}+\"}"
+        );
+        for ok in [
+            r#"up{job=~"\\pL\\pN+"}"#,
+            r#"up{job!~"\\P{L}"}"#,
+            r#"up{job=~"\\p{Lu}.*"}"#,
+            r#"up{job=~"\\p{^Greek}+"}"#,
+            r#"up{job=~"[\\p{L}\\d]+"}"#,
+            r#"up{job=~"[^\\pL]*"}"#,
+            r#"up{job=~"\\p{Sidetic}"}"#,
+            r#"up{job=~"[\\d-z]+"}"#,
+        ] {
+            assert!(validate(ok).is_ok(), "{ok}: {:?}", validate(ok));
+        }
+        let bad = r#"up{job=~"ab\\p{Foo}"}"#;
+        let e = err(bad);
+        assert!(
+            e.message
+                .contains(r"at char 2: invalid character class range: `\p{Foo}`"),
+            "{e}"
+        );
+        assert_eq!(e.position, Some(3), "the matcher");
+        assert!(e.message.contains("a script (\\p{Greek}"), "{e}");
+        assert!(validate_metric_regex(r"\p{Greek}_.*").is_ok());
+        let e = validate_metric_regex(r"x\p{^Foo}").unwrap_err();
+        assert_eq!(e.position, Some(1));
+        assert!(e.message.contains("invalid character class range"), "{e}");
     }
 
     #[test]
