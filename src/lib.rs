@@ -7,6 +7,8 @@
 //!
 //! - [`datasources`]: the Grafana provisioning file (YAML/JSON) → [`datasources::Datasource`]s.
 //! - [`promql`]: PromQL validation before anything is sent.
+//! - [`filter`]: the SQL-like filter language of the logs and traces tools, parsed into a tree that
+//!   backend compilers walk.
 //! - [`timespec`]: times (`now-1h`, RFC 3339, Unix seconds) and durations (`30s`, `1h30m`).
 //! - [`http`]: the one HTTP abstraction ([`http::HttpClient`]) the Prometheus client is written against.
 //! - [`prometheus`]: the Prometheus HTTP API client: endpoints, envelope, classified errors.
@@ -18,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod datasources;
+pub mod filter;
 pub mod http;
 pub mod prometheus;
 pub mod promql;
