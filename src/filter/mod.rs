@@ -73,6 +73,8 @@ mod ast;
 mod error;
 mod lex;
 mod parse;
+#[cfg(test)]
+mod random;
 
 pub use ast::{CompareOp, Condition, Field, Filter, LikePattern, LikePiece, Predicate, Value};
 pub use error::{ErrorKind, FilterError};
