@@ -1,4 +1,4 @@
-//! The tree [`parse`](super::parse) builds, helpers for the compilers that walk it, and its
+//! The tree [`parse`](fn@super::parse) builds, helpers for the compilers that walk it, and its
 //! canonical text form (`Display`).
 //!
 //! Not here: reading text (`lex`, `parse`), and any backend language.
@@ -7,8 +7,8 @@ use std::fmt;
 
 /// A parsed filter: conditions combined with AND and OR.
 ///
-/// Trees from [`parse`](super::parse) are normalised: an `And` has at least two children and none
-/// of them is an `And` (likewise for `Or`): `a AND (b AND c)` is `And([a, b, c])`. There is no
+/// Trees from [`parse`](fn@super::parse) are normalised: an `And` has at least two children and
+/// none of them is an `And` (likewise for `Or`): `a AND (b AND c)` is `And([a, b, c])`. There is no
 /// `Not`: a prefix `NOT` is pushed down to the conditions when parsing (see [`Filter::negated`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
@@ -331,7 +331,7 @@ pub(super) fn quote(s: &str) -> String {
 }
 
 /// The canonical form: keywords in capitals, single spaces, strings double-quoted, parentheses
-/// only around an `Or` inside an `And`. For trees from [`parse`](super::parse) it parses back to
+/// only around an `Or` inside an `And`. For trees from [`parse`](fn@super::parse) it parses back to
 /// the same tree (positions aside); an `And`/`Or` without children prints as nothing.
 impl fmt::Display for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

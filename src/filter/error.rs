@@ -1,6 +1,7 @@
 //! [`FilterError`]: what is wrong with a filter, at which character, and the text around it.
 //!
-//! Not here: deciding what is an error (`lex`, `parse`, and the bounds in [`parse`](super::parse)).
+//! Not here: deciding what is an error (`lex`, `parse`, and the bounds in
+//! [`parse`](fn@super::parse)).
 
 use std::fmt;
 

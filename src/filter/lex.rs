@@ -219,7 +219,8 @@ impl<'a> Lexer<'a> {
                     return Err(self.err(
                         pos,
                         format!(
-                            "number {text} is out of range; quote it (\"{text}\") to compare it as text"
+                            "number {text} is out of range; quote it (\"{text}\") to compare it \
+                             as text"
                         ),
                     ));
                 }
@@ -282,7 +283,8 @@ impl<'a> Lexer<'a> {
                     return Err(self.err(
                         start,
                         format!(
-                            "unterminated string starting at position {start}: close it with {quote}"
+                            "unterminated string starting at position {start}: close it with \
+                             {quote}"
                         ),
                     ));
                 }

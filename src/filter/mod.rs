@@ -6,12 +6,12 @@
 //! pod_name NOT IN ('service-a', 'service-b') AND duration > 1000 AND @http.status_code >= 500
 //! ```
 //!
-//! [`parse`] reads the text; the tree says which fields are compared how, with the position of
-//! each condition, and knows nothing of any backend. Turning it into ClickHouse SQL, LogQL or
-//! TraceQL (which fields exist, what they map to, what a backend cannot express) is left to the
-//! compilers in other modules. [`LikePattern::pieces`] splits LIKE patterns into literals and
-//! wildcards for them to escape in their own syntax. `Display` prints a canonical form that parses
-//! back to the same tree, for echoing a filter to the caller.
+//! [`parse`](fn@parse) reads the text; the tree says which fields are compared how, with the
+//! position of each condition, and knows nothing of any backend. Turning it into ClickHouse SQL,
+//! LogQL or TraceQL (which fields exist, what they map to, what a backend cannot express) is left
+//! to the compilers in other modules. [`LikePattern::pieces`] splits LIKE patterns into literals
+//! and wildcards for them to escape in their own syntax. `Display` prints a canonical form that
+//! parses back to the same tree, for echoing a filter to the caller.
 //!
 //! # Grammar
 //!
@@ -63,7 +63,7 @@
 //!
 //! | Module | What lives there |
 //! |---|---|
-//! | here | The public API: [`parse`], the bounds, the re-exported types |
+//! | here | The public API: [`parse`](fn@parse), the bounds, the re-exported types |
 //! | `ast` | [`Filter`] and its parts, negation, LIKE pieces, the canonical `Display` |
 //! | `lex` | Tokens: words, numbers, strings and escapes, attributes, operators, keywords |
 //! | `parse` | The recursive-descent parser and the depth, condition and IN-list bounds |
@@ -79,10 +79,10 @@ mod random;
 pub use ast::{CompareOp, Condition, Field, Filter, LikePattern, LikePiece, Predicate, Value};
 pub use error::{ErrorKind, FilterError};
 
-/// Longest filter [`parse`] accepts, in bytes of UTF-8.
+/// Longest filter [`parse`](fn@parse) accepts, in bytes of UTF-8.
 pub const MAX_FILTER_BYTES: usize = 4096;
 
-/// Deepest nesting of parentheses and prefix `NOT`s [`parse`] accepts.
+/// Deepest nesting of parentheses and prefix `NOT`s [`parse`](fn@parse) accepts.
 pub const MAX_DEPTH: usize = 32;
 
 /// Most conditions (comparisons, IN and LIKE tests) in one filter.

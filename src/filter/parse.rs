@@ -1,7 +1,8 @@
 //! The recursive-descent parser: OR over AND over prefix NOT over parentheses and conditions, the
 //! nesting, condition and IN-list bounds, and the tree it builds (normalised as [`Filter`] says).
 //!
-//! Not here: tokens (`lex`), the input-length bound and the empty filter ([`parse`](super::parse)).
+//! Not here: tokens (`lex`), the input-length bound and the empty filter
+//! ([`parse`](fn@super::parse)).
 
 use super::ast::{Condition, Field, Filter, LikePattern, Predicate, Value};
 use super::error::{ErrorKind, FilterError};
