@@ -8,6 +8,8 @@
 //! - [`datasources`]: the Grafana provisioning file (YAML/JSON) → [`datasources::Datasource`]s, each of
 //!   a kind that serves a family (metrics, logs, traces).
 //! - [`promql`]: PromQL validation before anything is sent.
+//! - [`filter`]: the SQL-like filter language of the logs and traces tools, parsed into a tree that
+//!   backend compilers walk.
 //! - [`timespec`]: times (`now-1h`, RFC 3339, Unix seconds) and durations (`30s`, `1h30m`).
 //! - [`http`]: the one HTTP abstraction ([`http::HttpClient`]) every backend is reached through.
 //! - [`backends`]: the one request path ([`backends::Connection`]) and a client per backend
@@ -21,6 +23,7 @@
 
 pub mod backends;
 pub mod datasources;
+pub mod filter;
 pub mod http;
 pub mod promql;
 pub mod settings;
