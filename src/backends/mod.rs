@@ -15,6 +15,7 @@ use base64::Engine;
 use crate::datasources::{Datasource, HttpMethod};
 use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse, Method, form_encode};
 
+pub mod clickhouse;
 pub mod prometheus;
 
 /// A datasource, the way to reach it and the time one request may take.
