@@ -1,5 +1,5 @@
 //! Backends: one request path for every datasource ([`Connection`]) and one small client per backend
-//! over it ([`prometheus`]).
+//! over it ([`prometheus`], [`clickhouse`]).
 //!
 //! [`Connection`] is where a request gets the datasource's headers, basic auth, `Accept`, its time
 //! bound, the POST→GET fallback, and where anything a backend echoes back is scrubbed of our
@@ -75,6 +75,23 @@ impl<'a> Connection<'a> {
     pub fn get(&self, path: &str, params: &[(&str, String)]) -> Result<HttpResponse, HttpError> {
         let url = format!("{}{path}?{}", self.datasource.url, form_encode(params));
         self.http.send(&self.request(Method::Get, url))
+    }
+
+    /// A POST of `body` (of `content_type`) to `path`, with `query` in the query string.
+    pub fn post(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<HttpResponse, HttpError> {
+        let url = format!("{}{path}?{}", self.datasource.url, form_encode(query));
+        let mut request = self.request(Method::Post, url);
+        request
+            .headers
+            .push(("Content-Type".into(), content_type.into()));
+        request.body = Some(body);
+        self.http.send(&request)
     }
 
     /// `text` with every credential this connection sends replaced by `<redacted>`: a proxy's error

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_yaml_ng::{Mapping, Value};
 
+use super::clickhouse;
 use super::envelope::{bool_field, mapping_field, scalar_string, secret_field, string_field};
 use super::headers::parse_headers;
 use super::metrics::{self, Flavour};
@@ -23,11 +24,16 @@ pub(super) enum Parsed {
 /// The plugin an entry names, among the ones a kind serves.
 enum Plugin {
     Metrics(Flavour),
+    ClickHouse,
 }
 
 impl Plugin {
     fn of(grafana_type: &str) -> Option<Plugin> {
-        metrics::plugin_flavour(&grafana_type.trim().to_ascii_lowercase()).map(Plugin::Metrics)
+        let t = grafana_type.trim().to_ascii_lowercase();
+        if t == clickhouse::TYPE {
+            return Some(Plugin::ClickHouse);
+        }
+        metrics::plugin_flavour(&t).map(Plugin::Metrics)
     }
 }
 
@@ -35,9 +41,7 @@ impl Plugin {
 /// start-up log can say so rather than "unsupported".
 fn later_family(grafana_type: &str) -> Option<Family> {
     match grafana_type.trim().to_ascii_lowercase().as_str() {
-        "loki" | "grafana-clickhouse-datasource" | "victoriametrics-logs-datasource" => {
-            Some(Family::Logs)
-        }
+        "loki" | "victoriametrics-logs-datasource" => Some(Family::Logs),
         "tempo" | "jaeger" | "zipkin" => Some(Family::Traces),
         _ => None,
     }
@@ -45,13 +49,15 @@ fn later_family(grafana_type: &str) -> Option<Family> {
 
 /// The `type` values served, for messages.
 pub(super) fn supported_types() -> String {
-    metrics::TYPES.join(", ")
+    let mut types = metrics::TYPES.to_vec();
+    types.push(clickhouse::TYPE);
+    types.join(", ")
 }
 
-/// `jsonData.timeout`: seconds, as Grafana's HTTP settings take it (a number or a numeric string);
-/// absent, empty or 0 means none.
-fn timeout_field(json_data: &Mapping) -> Result<Option<Duration>, String> {
-    let Some(value) = json_data.get("timeout") else {
+/// A timeout in seconds at `jsonData.<key>` (`timeout` in Grafana's HTTP settings, `queryTimeout`
+/// in the ClickHouse plugin): a number or a numeric string; absent, empty or 0 means none.
+fn timeout_field(json_data: &Mapping, key: &str) -> Result<Option<Duration>, String> {
+    let Some(value) = json_data.get(key) else {
         return Ok(None);
     };
     let text = match value {
@@ -65,7 +71,7 @@ fn timeout_field(json_data: &Mapping) -> Result<Option<Duration>, String> {
     match text.parse::<f64>() {
         Ok(s) if (0.0..=86_400.0).contains(&s) => Ok((s > 0.0).then(|| Duration::from_secs_f64(s))),
         _ => Err(format!(
-            "jsonData.timeout must be a number of seconds from 1 to 86400, not '{text}'"
+            "jsonData.{key} must be a number of seconds from 1 to 86400, not '{text}'"
         )),
     }
 }
@@ -120,21 +126,52 @@ pub(super) fn parse_entry(
     };
 
     let uid = string_field(map, "uid", "uid")?.filter(|u| !u.trim().is_empty());
-    let raw_url = string_field(map, "url", "url")?
-        .ok_or("missing 'url'; give the base URL of the datasource, e.g. http://prometheus:9090")?;
-    let (url, origin) = parse_url(&raw_url).map_err(|p| format!("invalid 'url': {p}"))?;
-    let is_default = bool_field(map, "isDefault", "isDefault")?.unwrap_or(false);
-
     let empty = Mapping::new();
     let json_data = mapping_field(map, "jsonData")?.unwrap_or(&empty);
     let secure = mapping_field(map, "secureJsonData")?.unwrap_or(&empty);
 
-    let kind = match plugin {
-        Plugin::Metrics(flavour) => Kind::Metrics(metrics::parse(flavour, json_data)?),
+    // The kind's own settings, and what it says instead of the common fields: ClickHouse gives its
+    // address as jsonData.host/port, its credentials and headers in its own fields.
+    let (kind, own_url, own_auth, own_headers, timeout_key) = match plugin {
+        Plugin::Metrics(flavour) => (
+            Kind::Metrics(metrics::parse(flavour, json_data)?),
+            None,
+            None,
+            Vec::new(),
+            "timeout",
+        ),
+        Plugin::ClickHouse => {
+            let parts = clickhouse::parse(json_data, secure, &mut warn)?;
+            (
+                Kind::ClickHouse(Box::new(parts.settings)),
+                Some(parts.url),
+                parts.basic_auth,
+                parts.headers,
+                "queryTimeout",
+            )
+        }
     };
-    let timeout = timeout_field(json_data)?;
+    let (url, origin) = match own_url {
+        Some(own) => {
+            parse_url(&own).map_err(|p| format!("invalid jsonData.host/port/path: {p}"))?
+        }
+        None => {
+            let raw_url = string_field(map, "url", "url")?.ok_or(
+                "missing 'url'; give the base URL of the datasource, e.g. http://prometheus:9090",
+            )?;
+            parse_url(&raw_url).map_err(|p| format!("invalid 'url': {p}"))?
+        }
+    };
+    let is_default = bool_field(map, "isDefault", "isDefault")?.unwrap_or(false);
+    let timeout = timeout_field(json_data, timeout_key)?;
 
-    let headers = parse_headers(json_data, secure)?;
+    let mut headers = parse_headers(json_data, secure)?;
+    for (name, value) in own_headers {
+        if headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+            return Err(format!("header '{name}' is configured twice"));
+        }
+        headers.push((name, value));
+    }
 
     let basic_auth = if bool_field(map, "basicAuth", "basicAuth")?.unwrap_or(false) {
         let user = string_field(map, "basicAuthUser", "basicAuthUser")?
@@ -176,7 +213,7 @@ pub(super) fn parse_entry(
             password: Secret::new(password),
         })
     } else {
-        None
+        own_auth
     };
     // Both would set Authorization; as in Grafana, the configured header wins.
     let basic_auth = if basic_auth.is_some()

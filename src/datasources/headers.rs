@@ -31,39 +31,13 @@ pub(super) fn parse_headers(
                 "jsonData.httpHeaderName{n} ('{name}') has no matching secureJsonData.httpHeaderValue{n}{hint}"
             ));
         };
-        let name = name.trim().to_string();
-        if name.is_empty() {
-            return Err(format!(
-                "jsonData.httpHeaderName{n} is empty; give a header name such as Authorization"
-            ));
-        }
-        if !name.bytes().all(is_header_name_byte) {
-            return Err(format!(
-                "jsonData.httpHeaderName{n} ('{name}') is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
-            ));
-        }
-        if RESERVED_HEADERS
-            .iter()
-            .any(|reserved| reserved.eq_ignore_ascii_case(&name))
-        {
-            return Err(format!(
-                "jsonData.httpHeaderName{n}: header '{name}' is set by the HTTP layer or by proms-mcp and cannot be configured"
-            ));
-        }
-        if headers
-            .iter()
-            .any(|(other, _)| other.eq_ignore_ascii_case(&name))
-        {
-            return Err(format!(
-                "jsonData.httpHeaderName{n}: header '{name}' is given more than once"
-            ));
-        }
-        if value.contains(['\r', '\n', '\0']) {
-            return Err(format!(
-                "secureJsonData.httpHeaderValue{n} (header '{name}') contains a line break or NUL character"
-            ));
-        }
-        headers.push((name, Secret::new(value)));
+        push_header(
+            &mut headers,
+            &name,
+            value,
+            &format!("jsonData.httpHeaderName{n}"),
+            &format!("secureJsonData.httpHeaderValue{n}"),
+        )?;
     }
     if let Some(n) = values.keys().next() {
         return Err(format!(
@@ -71,6 +45,51 @@ pub(super) fn parse_headers(
         ));
     }
     Ok(headers)
+}
+
+/// Checks one configured header and adds it to `headers`; `name_label` and `value_label` say where
+/// the name and the value were written, for messages (which never quote the value).
+pub(super) fn push_header(
+    headers: &mut Vec<(String, Secret)>,
+    name: &str,
+    value: String,
+    name_label: &str,
+    value_label: &str,
+) -> Result<(), String> {
+    let name = name.trim().to_string();
+    if name.is_empty() {
+        return Err(format!(
+            "{name_label} is empty; give a header name such as Authorization"
+        ));
+    }
+    if !name.bytes().all(is_header_name_byte) {
+        return Err(format!(
+            "{name_label} ('{name}') is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+        ));
+    }
+    if RESERVED_HEADERS
+        .iter()
+        .any(|reserved| reserved.eq_ignore_ascii_case(&name))
+    {
+        return Err(format!(
+            "{name_label}: header '{name}' is set by the HTTP layer or by proms-mcp and cannot be configured"
+        ));
+    }
+    if headers
+        .iter()
+        .any(|(other, _)| other.eq_ignore_ascii_case(&name))
+    {
+        return Err(format!(
+            "{name_label}: header '{name}' is given more than once"
+        ));
+    }
+    if value.contains(['\r', '\n', '\0']) {
+        return Err(format!(
+            "{value_label} (header '{name}') contains a line break or NUL character"
+        ));
+    }
+    headers.push((name, Secret::new(value)));
+    Ok(())
 }
 
 /// The `<prefix>N` fields of `map` by N. Keys with a non-numeric suffix are someone else's and are

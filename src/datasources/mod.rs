@@ -23,12 +23,14 @@ use std::time::Duration;
 use serde_json::{Map as JsonMap, Value as Json};
 use serde_yaml_ng::Value;
 
+pub mod clickhouse;
 mod common;
 mod envelope;
 mod headers;
 pub mod metrics;
 mod url;
 
+pub use clickhouse::ClickHouseSettings;
 use common::{Parsed, parse_entry};
 use envelope::{
     entry_label, entry_name, expand, interpolate_value, parse_document, with_unset_note,
@@ -110,6 +112,9 @@ impl fmt::Display for Family {
 pub enum Kind {
     /// A Prometheus-compatible server.
     Metrics(MetricsSettings),
+    /// ClickHouse holding the OpenTelemetry exporter's logs and traces tables (boxed: two tables'
+    /// worth of names, kept out of every metrics datasource's size).
+    ClickHouse(Box<ClickHouseSettings>),
 }
 
 impl Kind {
@@ -117,6 +122,7 @@ impl Kind {
     pub fn families(&self) -> &'static [Family] {
         match self {
             Kind::Metrics(_) => &[Family::Metrics],
+            Kind::ClickHouse(_) => &[Family::Logs, Family::Traces],
         }
     }
 
@@ -124,6 +130,7 @@ impl Kind {
     pub fn type_name(&self) -> &'static str {
         match self {
             Kind::Metrics(m) => m.flavour.grafana_plugin(),
+            Kind::ClickHouse(_) => "clickhouse",
         }
     }
 }
@@ -174,6 +181,15 @@ impl Datasource {
     pub fn metrics(&self) -> Option<&MetricsSettings> {
         match &self.kind {
             Kind::Metrics(m) => Some(m),
+            Kind::ClickHouse(_) => None,
+        }
+    }
+
+    /// The ClickHouse settings, when this is a ClickHouse datasource.
+    pub fn clickhouse(&self) -> Option<&ClickHouseSettings> {
+        match &self.kind {
+            Kind::ClickHouse(c) => Some(c),
+            Kind::Metrics(_) => None,
         }
     }
 
@@ -199,6 +215,16 @@ impl Datasource {
                 if let Some(interval) = &m.scrape_interval {
                     o.insert("scrape_interval".into(), Json::from(interval.as_str()));
                 }
+            }
+            Kind::ClickHouse(c) => {
+                o.insert(
+                    "logs_table".into(),
+                    Json::from(c.logs.qualified().replace('`', "")),
+                );
+                o.insert(
+                    "traces_table".into(),
+                    Json::from(c.traces.qualified().replace('`', "")),
+                );
             }
         }
         if let Some(timeout) = self.timeout {

@@ -886,7 +886,7 @@ fn unquoted_secrets_are_refused_because_yaml_would_change_them() {
 }
 
 #[test]
-fn a_file_mixing_families_serves_metrics_and_skips_the_rest_with_reasons() {
+fn a_file_mixing_families_serves_metrics_and_clickhouse_and_skips_the_rest_with_reasons() {
     let text = "apiVersion: 1
 datasources:
   - name: loki
@@ -911,7 +911,7 @@ datasources:
     url: http://graphite:8080
 ";
     let set = parse_ok(text);
-    assert_eq!(set.names(), ["prom", "thanos"]);
+    assert_eq!(set.names(), ["prom", "clickhouse", "thanos"]);
     let skipped: Vec<(&str, &str)> = set
         .skipped
         .iter()
@@ -922,15 +922,22 @@ datasources:
         [
             ("loki", "logs datasources are not served yet"),
             ("tempo", "traces datasources are not served yet"),
-            ("clickhouse", "logs datasources are not served yet"),
             (
                 "graphite",
-                "type not supported; supported types are prometheus, victoriametrics-metrics-datasource, victoriametrics-datasource"
+                "type not supported; supported types are prometheus, victoriametrics-metrics-datasource, victoriametrics-datasource, grafana-clickhouse-datasource"
             ),
         ]
     );
-    // The isDefault entry is a logs datasource: the metrics default is the first metrics entry.
+    // The isDefault entry is a (skipped) logs datasource: each family's default is its first entry.
     assert_eq!(set.default_for(Family::Metrics).unwrap().name, "prom");
+    assert_eq!(set.default_for(Family::Logs).unwrap().name, "clickhouse");
+    assert_eq!(set.default_for(Family::Traces).unwrap().name, "clickhouse");
+    let ch = set.get("clickhouse").unwrap();
+    assert_eq!(ch.url, "http://clickhouse:8123");
+    assert_eq!(
+        ch.clickhouse().unwrap().logs.qualified(),
+        "`otel`.`otel_logs`"
+    );
     let thanos = set.get("thanos").unwrap();
     assert_eq!(thanos.metrics().unwrap().flavour, Flavour::Thanos);
     assert_eq!(thanos.timeout, Some(std::time::Duration::from_secs(10)));

@@ -19,6 +19,16 @@ pub enum ParamKind {
         /// Largest accepted value.
         max: u64,
     },
+    /// One of these strings.
+    Enum(&'static [&'static str]),
+    /// A list of at most `max` strings; a single comma-separated string is accepted too, as
+    /// KubeSense's clients send `"groupBy": "namespace,pod_name"`.
+    Strings {
+        /// Most items.
+        max: u64,
+    },
+    /// A JSON object; its JSON Schema comes from the function, its contents are the tool's to check.
+    Object(fn() -> Value),
 }
 
 /// One declared tool parameter.
@@ -43,6 +53,18 @@ pub fn input_schema(params: &[Param]) -> Value {
             ParamKind::Integer { min, max } => json!({
                 "type": "integer", "minimum": min, "maximum": max, "description": p.description
             }),
+            ParamKind::Enum(values) => {
+                json!({"type": "string", "enum": values, "description": p.description})
+            }
+            ParamKind::Strings { max } => json!({
+                "type": "array", "items": {"type": "string"}, "maxItems": max,
+                "description": p.description
+            }),
+            ParamKind::Object(schema) => {
+                let mut s = schema();
+                s["description"] = json!(p.description);
+                s
+            }
         };
         properties.insert(p.name.to_string(), schema);
     }
@@ -121,6 +143,32 @@ impl Args {
             .ok_or_else(|| ToolFailure::new(format!("argument '{name}' must not be empty")))
     }
 
+    /// A string-list argument (already checked): the array's items, or a comma-separated string
+    /// split; empty items dropped. Empty when absent.
+    pub fn strings(&self, name: &str) -> Vec<String> {
+        match self.values.get(name) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// An object argument (already checked to be an object).
+    pub fn object(&self, name: &str) -> Option<&Map<String, Value>> {
+        self.values.get(name).and_then(Value::as_object)
+    }
+
     /// An integer argument (already range-checked), or `default`.
     pub fn u64_or(&self, name: &str, default: u64) -> u64 {
         self.values
@@ -145,6 +193,40 @@ fn check_kind(p: &Param, v: &Value) -> Result<(), ToolFailure> {
                 p.name
             ))),
         },
+        ParamKind::Enum(values) => match v.as_str() {
+            Some(s) if values.contains(&s.trim()) => Ok(()),
+            _ => Err(ToolFailure::new(format!(
+                "argument '{}' must be one of {}, got {v}",
+                p.name,
+                values.join(", ")
+            ))),
+        },
+        ParamKind::Strings { max } => {
+            let count = match v {
+                Value::String(s) => s.split(',').count(),
+                Value::Array(items) if items.iter().all(Value::is_string) => items.len(),
+                _ => {
+                    return Err(ToolFailure::new(format!(
+                        "argument '{}' must be a list of strings (or one comma-separated string), got {}",
+                        p.name,
+                        type_name(v)
+                    )));
+                }
+            };
+            if count as u64 > max {
+                return Err(ToolFailure::new(format!(
+                    "argument '{}' takes at most {max} items, got {count}",
+                    p.name
+                )));
+            }
+            Ok(())
+        }
+        ParamKind::Object(_) if v.is_object() => Ok(()),
+        ParamKind::Object(_) => Err(ToolFailure::new(format!(
+            "argument '{}' must be an object, got {}",
+            p.name,
+            type_name(v)
+        ))),
     }
 }
 

@@ -10,19 +10,21 @@ use crate::datasources::Family;
 /// The workflow part of the instructions: how a model should go about a question. Every tool name in
 /// it must be a tool (checked by a test), and every tool is listed below it by family.
 const WORKFLOW: &str = "\
-Read-only access to observability data: metrics from Prometheus-compatible datasources (Prometheus, \
-Thanos, Mimir, Cortex, VictoriaMetrics).
-1. Call list_datasources first: it shows each datasource's id, family and the default of each family. Every other \
-tool takes an optional `datasource_id`; without it the family's default answers, and every result \
-says which datasource answered.
-2. Find metrics with find_metrics_by_pattern (RE2 regex matched anywhere in the name, e.g. 'http'; \
-anchor with ^ and $) rather than list_metrics on large servers; get_metric_metadata tells a metric's \
-type; get_metric_labels and get_label_values show its labels.
-3. Query with query_instant (one time, default now) or query_range (start/end, automatic step if \
-omitted). Aggregate (sum by (...), topk) to keep answers small.
+Read-only access to observability data: metrics (Prometheus, Thanos, Mimir, Cortex, VictoriaMetrics), \
+logs and traces (ClickHouse with the OpenTelemetry schema).
+1. Call list_datasources first: it shows each datasource's id, families and the default of each \
+family. Every other tool takes an optional `datasource_id`; without it the family's default answers, \
+and every result says which datasource answered.
+2. Metrics: find names with find_metrics_by_pattern (RE2, matched anywhere; ^ and $ anchor) rather than \
+list_metrics; get_metric_metadata, get_metric_labels and get_label_values describe them; query with \
+query_instant or query_range (automatic step). Aggregate (sum by (...), topk) to keep answers small.
+3. Logs and traces: get_trace_or_log_fields lists the fields; search_logs / search_traces return \
+records, analyze_logs / analyze_traces aggregate them (count, p95 of duration …, per groupBy), \
+get_trace summarises one trace. `filters` is SQL-like: namespace = \"default\" AND level = ERROR, \
+duration > 1000 (milliseconds), @key for custom attributes.
 Times: 'now', 'now-1h', RFC 3339 or Unix seconds. Durations: 30s, 5m, 1h.
-Every list is bounded (`limit`); `total` and `truncated` say when more exists. PromQL is checked before \
-it is sent; errors say what to fix.";
+Every list is bounded (`limit`); `total` and `truncated` say when more exists. Queries are checked \
+before they are sent; errors say what to fix.";
 
 /// The server instructions: the workflow, then the tools of each family from the table.
 pub fn instructions() -> String {

@@ -10,7 +10,7 @@ pub(super) const TOOL: ToolDef = ToolDef {
     name: "list_datasources",
     title: "List datasources",
     description: "Lists the datasources this server can query: id, type, family (metrics, logs, traces), \
-URL, scrape interval, and the default datasource of each family. Call this first; pass an `id` as \
+URL, scrape interval or tables, and the default datasource of each family. Call this first; pass an `id` as \
 `datasource_id` to the other tools, or leave it out to use the family's default.",
     params: &[],
     output_schema,
@@ -23,7 +23,7 @@ fn output_schema() -> Value {
             "datasources": {"type": "array", "items": {"type": "object", "properties": {
                 "id": {"type": "string"},
                 "uid": {"type": "string"},
-                "type": {"type": "string", "enum": ["prometheus", "victoriametrics"]},
+                "type": {"type": "string", "enum": ["prometheus", "victoriametrics", "clickhouse"]},
                 "families": {"type": "array", "items": {"type": "string", "enum": ["metrics", "logs", "traces"]}},
                 "flavour": {"type": "string", "enum": ["thanos", "mimir", "cortex"]},
                 "url": {"type": "string"},
@@ -31,6 +31,8 @@ fn output_schema() -> Value {
                 "http_method": {"type": "string", "enum": ["GET", "POST"]},
                 "scrape_interval": {"type": "string"},
                 "timeout_seconds": {"type": "number"},
+                "logs_table": {"type": "string"},
+                "traces_table": {"type": "string"},
                 "auth": {"type": "array", "items": {"type": "string"}},
                 "tls": {"type": "object", "properties": {
                     "ca_cert": {"type": "boolean"}, "skip_verify": {"type": "boolean"}

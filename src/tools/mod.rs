@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::backends::clickhouse::{self, ClickHouseError, schema::Signal};
 use crate::backends::prometheus::{self, PrometheusError};
 use crate::backends::{BackendFailure, Connection};
 use crate::datasources::{Datasource, DatasourceSet, Family};
@@ -27,6 +28,7 @@ mod bounds;
 mod docs;
 mod list_datasources;
 mod metrics;
+mod records;
 
 pub use docs::{instructions, readme_table};
 
@@ -82,6 +84,12 @@ impl From<PrometheusError> for ToolFailure {
     }
 }
 
+impl From<ClickHouseError> for ToolFailure {
+    fn from(e: ClickHouseError) -> Self {
+        ToolFailure::backend(&e)
+    }
+}
+
 /// A call that cannot be routed: the host maps it to JSON-RPC `-32602`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallError {
@@ -108,15 +116,39 @@ pub enum Handler {
     Config(fn(&Context, &Args) -> Result<Value, ToolFailure>),
     /// A metrics tool: runs with a Prometheus client for the chosen metrics datasource.
     Metrics(fn(&Context, &Args, &prometheus::Client) -> Result<Value, ToolFailure>),
+    /// A logs or traces tool: runs with a client for the chosen datasource of `signal`'s family.
+    Records {
+        /// Logs or traces; `None` when the call's `datasource` argument says which.
+        signal: Option<Signal>,
+        /// The handler, told which signal it serves.
+        run: fn(&Context, &Args, &clickhouse::Client, Signal) -> Result<Value, ToolFailure>,
+    },
 }
 
+/// The argument that picks logs or traces for a [`Handler::Records`] tool without a fixed signal.
+pub(crate) const SIGNAL_PARAM: &str = "datasource";
+
 impl Handler {
-    /// The family whose datasources the tool queries; `None` for configuration tools.
+    /// The family whose datasources the tool queries; `None` for configuration tools. A tool that
+    /// serves logs or traces as its arguments say counts as logs.
     pub fn family(&self) -> Option<Family> {
         match self {
             Handler::Config(_) => None,
             Handler::Metrics(_) => Some(Family::Metrics),
+            Handler::Records {
+                signal: Some(Signal::Traces),
+                ..
+            } => Some(Family::Traces),
+            Handler::Records { .. } => Some(Family::Logs),
         }
+    }
+}
+
+/// The family that serves `signal`.
+fn family_of(signal: Signal) -> Family {
+    match signal {
+        Signal::Logs => Family::Logs,
+        Signal::Traces => Family::Traces,
     }
 }
 
@@ -180,6 +212,12 @@ pub const TOOLS: &[ToolDef] = &[
     metrics::metric_labels::TOOL,
     metrics::label_values::TOOL,
     metrics::find_metrics::TOOL,
+    records::fields::TOOL,
+    records::search::LOGS,
+    records::analyze::LOGS,
+    records::search::TRACES,
+    records::analyze::TRACES,
+    records::trace::TOOL,
 ];
 
 /// The MCP `Tool` object for `def`.
@@ -232,6 +270,18 @@ fn run(ctx: &Context, def: &ToolDef, args: &Args) -> Result<Value, ToolFailure> 
             let client = prometheus::Client::new(connection)
                 .ok_or_else(|| wrong_family(ctx.datasources, Family::Metrics, ds))?;
             (f(ctx, args, &client)?, ds)
+        }
+        Handler::Records { signal, run } => {
+            let signal = signal.unwrap_or(match args.str(SIGNAL_PARAM) {
+                Some("traces") => Signal::Traces,
+                _ => Signal::Logs,
+            });
+            let family = family_of(signal);
+            let ds = chosen(ctx.datasources, family, args.str(DATASOURCE_PARAM.name))?;
+            let connection = Connection::new(ds, ctx.http, ctx.timeout);
+            let client = clickhouse::Client::new(connection)
+                .ok_or_else(|| wrong_family(ctx.datasources, family, ds))?;
+            (run(ctx, args, &client, signal)?, ds)
         }
     };
     if let Value::Object(map) = &mut out {

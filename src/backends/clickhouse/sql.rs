@@ -53,11 +53,33 @@ impl fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
-/// What a field of a condition resolves to.
-struct Operand {
-    sql: String,
-    field_type: FieldType,
-    name: String,
+/// What a field resolves to: its SQL expression, how it compares, and its name as written back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operand {
+    /// The SQL expression.
+    pub sql: String,
+    /// How it compares.
+    pub field_type: FieldType,
+    /// The known field's name, or `@key`.
+    pub name: String,
+}
+
+/// Resolves a field as `fields` and `groupBy` name it: a known field (`namespace`) or `@key`.
+pub fn field(text: &str, table: &Table, params: &mut Params) -> Result<Operand, String> {
+    let text = text.trim();
+    let field = match text.strip_prefix('@') {
+        Some(key) if !key.is_empty() => Field::Attribute(key.to_string()),
+        _ => Field::Named(text.to_string()),
+    };
+    let c = Condition {
+        field,
+        predicate: Predicate::Compare {
+            op: CompareOp::Eq,
+            value: Value::String(String::new()),
+        },
+        position: 0,
+    };
+    operand(&c, table, &known_fields(table), params).map_err(|e| e.message)
 }
 
 /// Compiles `filter` over `table` into a boolean SQL expression, adding its values to `params`.

@@ -162,7 +162,13 @@ fn every_tool_is_listed_with_strict_schemas_and_read_only_annotations() {
             "query_range",
             "get_metric_labels",
             "get_label_values",
-            "find_metrics_by_pattern"
+            "find_metrics_by_pattern",
+            "get_trace_or_log_fields",
+            "search_logs",
+            "analyze_logs",
+            "search_traces",
+            "analyze_traces",
+            "get_trace"
         ]
     );
     let valid_name = regex::Regex::new("^[A-Za-z0-9_.-]{1,128}$").unwrap();

@@ -1,0 +1,457 @@
+//! `analyze_logs` and `analyze_traces`: one aggregation (count, count_distinct, sum, avg, min, max or
+//! a percentile) over the records matching a filter, per group, either once for the window
+//! (`instant`) or per time bucket (`range`) with min/max/avg/latest per group.
+
+use serde_json::{Map, Value, json};
+
+use super::{FILTERS_PARAM, FROM_PARAM, TO_PARAM, named_field, number, time_window};
+use crate::backends::clickhouse::Client;
+use crate::backends::clickhouse::schema::{FieldType, Signal, Table, quote};
+use crate::backends::clickhouse::sql::Params;
+use crate::timespec::{format_duration, format_time, parse_duration};
+use crate::tools::args::{Args, Param, ParamKind};
+use crate::tools::bounds::count_fields;
+use crate::tools::{Context, Handler, ToolDef, ToolFailure, object_schema};
+
+/// Groups shown unless the caller asks for more.
+const GROUPS_DEFAULT: u64 = 20;
+/// Most groups shown.
+const GROUPS_MAX: u64 = 200;
+/// Buckets the automatic step aims for.
+const AUTO_BUCKETS: f64 = 60.0;
+/// Most buckets a range analysis may have.
+const MAX_BUCKETS: f64 = 1_000.0;
+/// Steps the automatic choice rounds up to, in seconds.
+const NICE_STEPS: &[f64] = &[
+    1.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0,
+    21600.0, 43200.0, 86400.0,
+];
+
+fn aggregation_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "function": {"type": "string", "description": "count, count_distinct, sum, avg, min, max, or a percentile p50, p90, p95, p99, p99.9 …"},
+            "field": {"type": "string", "description": "The field aggregated (all but count need one), e.g. duration or @http.response.size."}
+        },
+        "required": ["function"],
+        "additionalProperties": false
+    })
+}
+
+const PARAMS: &[Param] = &[
+    FROM_PARAM,
+    TO_PARAM,
+    Param {
+        name: "queryType",
+        kind: ParamKind::Enum(&["instant", "range"]),
+        required: false,
+        description: "'instant' (default): one value per group for the whole window; 'range': per group a series of time buckets.",
+    },
+    FILTERS_PARAM,
+    Param {
+        name: "aggregation",
+        kind: ParamKind::Object(aggregation_schema),
+        required: true,
+        description: "What to compute, e.g. {\"function\": \"count\"} or {\"function\": \"p95\", \"field\": \"duration\"} (duration in milliseconds).",
+    },
+    Param {
+        name: "groupBy",
+        kind: ParamKind::Strings { max: 5 },
+        required: false,
+        description: "Fields to group by (at most 5), e.g. [\"namespace\", \"level\"] or \"service\".",
+    },
+    Param {
+        name: "step",
+        kind: ParamKind::String,
+        required: false,
+        description: "Range bucket size, e.g. '1m' (default: automatic, about 60 buckets).",
+    },
+    Param {
+        name: "limit",
+        kind: ParamKind::Integer {
+            min: 1,
+            max: GROUPS_MAX,
+        },
+        required: false,
+        description: "How many groups to return, largest value first (default 20, at most 200).",
+    },
+];
+
+pub(in crate::tools) const LOGS: ToolDef = ToolDef {
+    name: "analyze_logs",
+    title: "Analyze logs",
+    description: "Aggregates log records matching `filters` in a window: count, count_distinct, sum, \
+avg, min, max or a percentile (p50, p95, p99 …) of a field, optionally per group (`groupBy`), once for \
+the window (`queryType: instant`) or per time bucket (`range`, with min/max/avg/latest per group). At \
+most `limit` groups, largest first; `total` says how many exist.",
+    params: PARAMS,
+    output_schema,
+    run: Handler::Records {
+        signal: Some(Signal::Logs),
+        run,
+    },
+};
+
+pub(in crate::tools) const TRACES: ToolDef = ToolDef {
+    name: "analyze_traces",
+    title: "Analyze traces",
+    description: "Aggregates spans matching `filters` in a window: count, count_distinct, sum, avg, \
+min, max or a percentile (p50, p95, p99 …) of a field such as duration (milliseconds), optionally per \
+group (`groupBy`), once for the window (`queryType: instant`) or per time bucket (`range`, with \
+min/max/avg/latest per group). At most `limit` groups, largest first; `total` says how many exist.",
+    params: PARAMS,
+    output_schema,
+    run: Handler::Records {
+        signal: Some(Signal::Traces),
+        run,
+    },
+};
+
+fn output_schema() -> Value {
+    object_schema(
+        json!({
+            "window": {"type": "object", "properties": {"from_time": {"type": "string"}, "to_time": {"type": "string"}}},
+            "queryType": {"type": "string", "enum": ["instant", "range"]},
+            "aggregation": {"type": "string"},
+            "filters": {"type": "string"},
+            "groupBy": {"type": "array", "items": {"type": "string"}},
+            "value": {"type": ["number", "null"]},
+            "start": {"type": "string"},
+            "step": {"type": "string"},
+            "groups": {"type": "array", "items": {"type": "object", "properties": {
+                "group": {"type": "object"},
+                "value": {"type": ["number", "null"]},
+                "values": {"type": "array", "items": {"type": ["number", "null"]}},
+                "min": {"type": ["number", "null"]},
+                "max": {"type": ["number", "null"]},
+                "avg": {"type": ["number", "null"]},
+                "latest": {"type": ["number", "null"]}
+            }}},
+            "total": {"type": "integer"},
+            "shown": {"type": "integer"},
+            "truncated": {"type": "string"},
+            "hint": {"type": "string"}
+        }),
+        &["window", "queryType", "aggregation"],
+    )
+}
+
+/// The aggregate's SQL and how it is echoed (`p95(duration)`).
+fn aggregate(
+    args: &Args,
+    table: &Table,
+    params: &mut Params,
+) -> Result<(String, String, bool), ToolFailure> {
+    let object = args
+        .object("aggregation")
+        .ok_or_else(|| ToolFailure::new("missing required argument 'aggregation'"))?;
+    let allowed = ["function", "field"];
+    if let Some(key) = object.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(ToolFailure::new(format!(
+            "aggregation: unknown key '{key}'; it takes function and field"
+        )));
+    }
+    let function = object
+        .get("function")
+        .and_then(Value::as_str)
+        .map(|f| f.trim().to_ascii_lowercase())
+        .ok_or_else(|| {
+            ToolFailure::new(
+                "aggregation: 'function' must be a string such as \"count\" or \"p95\"",
+            )
+        })?;
+    let field = object
+        .get("field")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|f| !f.is_empty());
+    if function == "count" {
+        return Ok(("count()".into(), "count".into(), true));
+    }
+    let Some(field) = field else {
+        return Err(ToolFailure::new(format!(
+            "aggregation: '{function}' needs a field, e.g. {{\"function\": \"{function}\", \"field\": \"duration\"}}"
+        )));
+    };
+    let operand = named_field("aggregation.field", field, table, params)?;
+    let echo = format!("{function}({})", operand.name);
+    if function == "count_distinct" {
+        return Ok((format!("uniqExact({})", operand.sql), echo, true));
+    }
+    let numeric = match operand.field_type {
+        FieldType::Number => operand.sql.clone(),
+        _ => format!("toFloat64OrNull({})", operand.sql),
+    };
+    let sql = match function.as_str() {
+        "sum" => format!("sum({numeric})"),
+        "avg" => format!("avg({numeric})"),
+        "min" => format!("min({numeric})"),
+        "max" => format!("max({numeric})"),
+        p if p.starts_with('p') => {
+            let level: f64 = p[1..].parse().ok().filter(|l| (0.0..=100.0).contains(l)).ok_or_else(|| {
+                ToolFailure::new(format!(
+                    "aggregation: unknown function '{function}'; use count, count_distinct, sum, avg, min, max or a percentile such as p50, p95, p99.9"
+                ))
+            })?;
+            format!("quantile({})({numeric})", level / 100.0)
+        }
+        _ => {
+            return Err(ToolFailure::new(format!(
+                "aggregation: unknown function '{function}'; use count, count_distinct, sum, avg, min, max or a percentile such as p50, p95, p99.9"
+            )));
+        }
+    };
+    Ok((sql, echo, false))
+}
+
+/// A result value as a JSON number, `null` for none, NaN or infinities (JSON cannot hold them).
+fn value(v: Option<&Value>) -> Value {
+    match v.cloned().map(number) {
+        Some(Value::Number(n)) => Value::Number(n),
+        _ => Value::Null,
+    }
+}
+
+fn run(ctx: &Context, args: &Args, client: &Client, signal: Signal) -> Result<Value, ToolFailure> {
+    let table = client.table(signal);
+    let (from, to, window) = time_window(ctx, args)?;
+    let mut params = Params::default();
+    let (clause, filters) = super::where_clause(table, from, to, args, &mut params)?;
+    let (agg, agg_echo, counts) = aggregate(args, table, &mut params)?;
+    let group_by = args.strings("groupBy");
+    let mut group_sql = Vec::with_capacity(group_by.len());
+    let mut group_names = Vec::with_capacity(group_by.len());
+    for name in &group_by {
+        let operand = named_field("groupBy", name, table, &mut params)?;
+        group_sql.push(format!("toString({})", operand.sql));
+        group_names.push(operand.name);
+    }
+    let range = args.str("queryType") == Some("range");
+    let limit = args.u64_or("limit", GROUPS_DEFAULT);
+    let from_table = table.qualified();
+
+    let mut out = json!({
+        "window": window,
+        "queryType": if range { "range" } else { "instant" },
+        "aggregation": agg_echo,
+    });
+    if let Some(f) = filters {
+        out["filters"] = json!(f);
+    }
+    if !group_names.is_empty() {
+        out["groupBy"] = json!(group_names);
+    }
+
+    // The groups, largest first, with how many there are.
+    let groups: Vec<(Vec<String>, Value)> = if group_sql.is_empty() {
+        let rows = client.query(
+            &format!("SELECT {agg} AS value FROM {from_table} WHERE {clause}"),
+            &params,
+        )?;
+        vec![(
+            Vec::new(),
+            value(rows.rows.first().and_then(|r| r.get("value"))),
+        )]
+    } else {
+        let keys: Vec<String> = (0..group_sql.len()).map(|i| format!("g{i}")).collect();
+        let select: Vec<String> = group_sql
+            .iter()
+            .zip(&keys)
+            .map(|(sql, k)| format!("{sql} AS {k}"))
+            .collect();
+        let rows = client.query(
+            &format!(
+                "SELECT {}, {agg} AS value, count() OVER () AS total_groups FROM {from_table} WHERE {clause} \
+                 GROUP BY {} ORDER BY value DESC, {} LIMIT {limit}",
+                select.join(", "),
+                keys.join(", "),
+                keys.join(", ")
+            ),
+            &params,
+        )?;
+        let total = rows
+            .rows
+            .first()
+            .and_then(|r| number(r.get("total_groups").cloned().unwrap_or(Value::Null)).as_u64())
+            .unwrap_or(0);
+        let groups: Vec<(Vec<String>, Value)> = rows
+            .rows
+            .iter()
+            .map(|r| {
+                let key = keys
+                    .iter()
+                    .map(|k| {
+                        r.get(k)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string()
+                    })
+                    .collect();
+                (key, value(r.get("value")))
+            })
+            .collect();
+        let shown = groups.len();
+        count_fields(
+            &mut out,
+            shown,
+            total as usize,
+            "raise `limit` (groups), or narrow `filters`",
+        );
+        groups
+    };
+    let label = |key: &[String]| -> Value {
+        Value::Object(
+            group_names
+                .iter()
+                .zip(key)
+                .map(|(n, v)| (n.clone(), json!(v)))
+                .collect::<Map<String, Value>>(),
+        )
+    };
+
+    if !range {
+        if group_sql.is_empty() {
+            out["value"] = groups
+                .into_iter()
+                .next()
+                .map(|g| g.1)
+                .unwrap_or(Value::Null);
+        } else {
+            out["groups"] = groups
+                .iter()
+                .map(|(key, v)| json!({"group": label(key), "value": v}))
+                .collect();
+        }
+        if counts && out.get("total") == Some(&json!(0)) {
+            out["hint"] = json!("no records matched: widen the window or loosen `filters`");
+        }
+        return Ok(out);
+    }
+
+    // Range: one series per shown group, on buckets of one step aligned to multiples of it.
+    let step = match args.str("step") {
+        Some(s) => parse_duration(s)
+            .map_err(|e| ToolFailure::new(format!("argument 'step': {e}")))?
+            .round()
+            .max(1.0),
+        None => {
+            let wanted = (to - from) / AUTO_BUCKETS;
+            NICE_STEPS
+                .iter()
+                .copied()
+                .find(|s| *s >= wanted)
+                .unwrap_or_else(|| (wanted / 86400.0).ceil() * 86400.0)
+        }
+    };
+    let first = (from / step).floor() * step;
+    let buckets = ((to / step).floor() * step - first) / step + 1.0;
+    if buckets > MAX_BUCKETS {
+        return Err(ToolFailure::new(format!(
+            "a step of {} gives {buckets} buckets, more than {MAX_BUCKETS}; use a step of at least {}",
+            format_duration(step),
+            format_duration(((to - from) / MAX_BUCKETS).ceil())
+        )));
+    }
+    let buckets = buckets as usize;
+    let step_param = params.add("UInt32", format!("{}", step as u64));
+    let bucket = format!(
+        "toUnixTimestamp(toStartOfInterval({}, toIntervalSecond({step_param})))",
+        quote(&table.time_column)
+    );
+    let mut range_clause = clause;
+    if !group_sql.is_empty() {
+        if groups.is_empty() {
+            out["groups"] = json!([]);
+            out["start"] = json!(format_time(first));
+            out["step"] = json!(format_duration(step));
+            return Ok(out);
+        }
+        let tuples: Vec<String> = groups
+            .iter()
+            .map(|(key, _)| {
+                let items: Vec<String> = key
+                    .iter()
+                    .map(|v| params.add("String", v.as_str()))
+                    .collect();
+                format!("({})", items.join(", "))
+            })
+            .collect();
+        range_clause = format!(
+            "{range_clause} AND ({}) IN ({})",
+            group_sql.join(", "),
+            tuples.join(", ")
+        );
+    }
+    let group_select: String = group_sql
+        .iter()
+        .enumerate()
+        .map(|(i, sql)| format!("{sql} AS g{i}, "))
+        .collect();
+    let group_keys: String = (0..group_sql.len()).map(|i| format!("g{i}, ")).collect();
+    let rows = client.query(
+        &format!(
+            "SELECT {group_select}{bucket} AS b, {agg} AS value FROM {from_table} WHERE {range_clause} \
+             GROUP BY {group_keys}b ORDER BY {group_keys}b"
+        ),
+        &params,
+    )?;
+    let empty = if counts { json!(0) } else { Value::Null };
+    let mut series: Vec<Vec<Value>> = vec![vec![empty; buckets]; groups.len()];
+    for row in &rows.rows {
+        let key: Vec<String> = (0..group_sql.len())
+            .map(|i| {
+                row.get(&format!("g{i}"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        let Some(g) = groups.iter().position(|(k, _)| *k == key) else {
+            continue;
+        };
+        let Some(b) = number(row.get("b").cloned().unwrap_or(Value::Null)).as_f64() else {
+            continue;
+        };
+        let index = ((b - first) / step).round();
+        if index >= 0.0 && (index as usize) < buckets {
+            series[g][index as usize] = value(row.get("value"));
+        }
+    }
+    let shaped: Vec<Value> = groups
+        .iter()
+        .zip(series)
+        .map(|((key, _), values)| {
+            let mut entry = json!({});
+            stats(&mut entry, &values);
+            entry["values"] = json!(values);
+            if !group_names.is_empty() {
+                entry["group"] = label(key);
+            }
+            entry
+        })
+        .collect();
+    out["start"] = json!(format_time(first));
+    out["step"] = json!(format_duration(step));
+    out["groups"] = json!(shaped);
+    Ok(out)
+}
+
+/// min, max, avg and latest (the last non-null) of a series, into `entry`.
+fn stats(entry: &mut Value, values: &[Value]) {
+    let numbers: Vec<f64> = values.iter().filter_map(Value::as_f64).collect();
+    let (min, max, sum) = numbers
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY, 0.0), |(lo, hi, s), v| {
+            (lo.min(*v), hi.max(*v), s + v)
+        });
+    let some = !numbers.is_empty();
+    entry["min"] = if some { json!(min) } else { Value::Null };
+    entry["max"] = if some { json!(max) } else { Value::Null };
+    entry["avg"] = if some {
+        json!(sum / numbers.len() as f64)
+    } else {
+        Value::Null
+    };
+    entry["latest"] = numbers.last().map_or(Value::Null, |v| json!(v));
+}

@@ -1,0 +1,153 @@
+//! The logs and traces tools (KubeSense's search and analysis tools, with its parameter names): each
+//! runs with a ClickHouse client for the chosen logs or traces datasource and the [`Signal`] it
+//! serves. What they share lives here: the time window, the filter compiled to a `WHERE` clause,
+//! fields named in `fields` / `groupBy`, and how a timestamp is written back.
+//!
+//! Not here: SQL of filters and fields (`backends::clickhouse::sql`), the field map
+//! (`backends::clickhouse::schema`).
+
+use serde_json::{Value, json};
+
+use super::args::{Args, Param, ParamKind};
+use super::{Context, DEFAULT_LOOKBACK_SECS, ToolFailure, ordered, time_arg};
+use crate::backends::clickhouse::schema::{Signal, Table, quote};
+use crate::backends::clickhouse::sql::{self, Params};
+use crate::timespec::format_time;
+
+pub(super) mod analyze;
+pub(super) mod fields;
+pub(super) mod search;
+pub(super) mod trace;
+
+#[cfg(test)]
+mod tests;
+
+/// `from_time`: start of the window.
+pub(super) const FROM_PARAM: Param = Param {
+    name: "from_time",
+    kind: ParamKind::String,
+    required: false,
+    description: "Start of the window: ISO 8601 / RFC 3339 (2026-12-01T10:00:00Z), 'now-1h' (default) or Unix seconds.",
+};
+
+/// `to_time`: end of the window.
+pub(super) const TO_PARAM: Param = Param {
+    name: "to_time",
+    kind: ParamKind::String,
+    required: false,
+    description: "End of the window: ISO 8601 / RFC 3339, 'now' (default) or Unix seconds.",
+};
+
+/// `filters`: the SQL-like filter.
+pub(super) const FILTERS_PARAM: Param = Param {
+    name: "filters",
+    kind: ParamKind::String,
+    required: false,
+    description: "SQL-like filter: = != > >= < <= IN (...) NOT IN (...) LIKE NOT LIKE (% and _), AND, OR, \
+parentheses; strings quoted or bare words; @key for a custom attribute. E.g. \
+'namespace = \"default\" AND level = ERROR', 'duration > 1000' (milliseconds), '@http.route LIKE \"/api/%\"'.",
+};
+
+/// The window `[from, to]` (default: the last hour) and its echo.
+pub(super) fn time_window(ctx: &Context, args: &Args) -> Result<(f64, f64, Value), ToolFailure> {
+    let to = time_arg(ctx, args, TO_PARAM.name, Some(ctx.now))?;
+    let from = time_arg(ctx, args, FROM_PARAM.name, Some(to - DEFAULT_LOOKBACK_SECS))?;
+    ordered(from, to)?;
+    Ok((
+        from,
+        to,
+        json!({"from_time": format_time(from), "to_time": format_time(to)}),
+    ))
+}
+
+/// The `WHERE` clause: the window on the table's time column, and the caller's filter when given.
+/// Returns the clause and the filter's canonical text (echoed in results).
+pub(super) fn where_clause(
+    table: &Table,
+    from: f64,
+    to: f64,
+    args: &Args,
+    params: &mut Params,
+) -> Result<(String, Option<String>), ToolFailure> {
+    let time = quote(&table.time_column);
+    let from_ns = params.add("Int64", nanos(from).to_string());
+    let to_ns = params.add("Int64", nanos(to).to_string());
+    let mut clause = format!(
+        "{time} >= fromUnixTimestamp64Nano({from_ns}) AND {time} <= fromUnixTimestamp64Nano({to_ns})"
+    );
+    let Some(text) = args.str(FILTERS_PARAM.name) else {
+        return Ok((clause, None));
+    };
+    let filter =
+        crate::filter::parse(text).map_err(|e| ToolFailure::new(format!("filters: {e}")))?;
+    let Some(filter) = filter else {
+        return Ok((clause, None));
+    };
+    let sql = sql::compile(&filter, table, params)
+        .map_err(|e| ToolFailure::new(format!("filters: {e}")))?;
+    clause.push_str(" AND ");
+    clause.push_str(&sql);
+    Ok((clause, Some(filter.to_string())))
+}
+
+/// Unix seconds as nanoseconds, saturating.
+pub(super) fn nanos(t: f64) -> i64 {
+    (t * 1e9).round().clamp(i64::MIN as f64, i64::MAX as f64) as i64
+}
+
+/// A field of `fields` / `groupBy` as SQL, or a failure naming the argument.
+pub(super) fn named_field(
+    argument: &str,
+    text: &str,
+    table: &Table,
+    params: &mut Params,
+) -> Result<sql::Operand, ToolFailure> {
+    sql::field(text, table, params).map_err(|e| ToolFailure::new(format!("{argument}: {e}")))
+}
+
+/// SQL that turns `table`'s time column into Unix milliseconds (an Int64 the answer reformats).
+pub(super) fn time_ms(table: &Table) -> String {
+    format!("toUnixTimestamp64Milli({})", quote(&table.time_column))
+}
+
+/// A row value that holds Unix milliseconds (a string or a number) as RFC 3339.
+pub(super) fn format_ms(v: &Value) -> Value {
+    let ms = match v {
+        Value::String(s) => s.parse::<i64>().ok(),
+        Value::Number(n) => n.as_i64(),
+        _ => None,
+    };
+    // From the integer, not seconds as a float, so 123 ms stays .123.
+    match ms.and_then(chrono::DateTime::from_timestamp_millis) {
+        Some(t) if t.timestamp_subsec_millis() == 0 => {
+            json!(t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        }
+        Some(t) => json!(t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
+        None => Value::Null,
+    }
+}
+
+/// A row value as a number when it is one (ClickHouse quotes 64-bit integers), else as it is.
+pub(super) fn number(v: Value) -> Value {
+    let Value::String(s) = &v else {
+        return v;
+    };
+    if let Ok(n) = s.parse::<u64>() {
+        return json!(n);
+    }
+    if let Ok(n) = s.parse::<i64>() {
+        return json!(n);
+    }
+    match s.parse::<f64>() {
+        Ok(n) if n.is_finite() => json!(n),
+        _ => v,
+    }
+}
+
+/// `logs` or `traces` as the noun a message uses.
+pub(super) fn records(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Logs => "log records",
+        Signal::Traces => "spans",
+    }
+}
