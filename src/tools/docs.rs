@@ -66,6 +66,39 @@ pub fn readme_table() -> String {
     out
 }
 
+/// The README's field-map table (Markdown): each logs and traces field, its type and where it comes
+/// from in the OpenTelemetry exporter's schema.
+pub fn field_table() -> String {
+    use crate::backends::clickhouse::schema::{FieldType, Signal, Table, known_fields};
+    let mut out = String::from("| field | logs | traces | type | from |\n|---|---|---|---|---|\n");
+    let logs = known_fields(&Table::otel(Signal::Logs));
+    let traces = known_fields(&Table::otel(Signal::Traces));
+    let mut seen = Vec::new();
+    for f in logs.iter().chain(&traces) {
+        if seen.contains(&f.name) {
+            continue;
+        }
+        seen.push(f.name);
+        let in_logs = logs.iter().any(|l| l.name == f.name);
+        let in_traces = traces.iter().any(|t| t.name == f.name);
+        let kind = match f.field_type {
+            FieldType::Number => "number",
+            FieldType::Text => "string",
+            FieldType::TextIgnoreCase => "string, any case",
+        };
+        let mark = |b: bool| if b { "✓" } else { "" };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {kind} | {} |",
+            f.name,
+            mark(in_logs),
+            mark(in_traces),
+            f.source
+        );
+    }
+    out
+}
+
 /// The tools grouped by family in table order, configuration tools (`config`) first.
 fn by_family() -> Vec<(&'static str, Vec<&'static ToolDef>)> {
     let mut groups: Vec<(&'static str, Vec<&'static ToolDef>)> = Vec::new();
@@ -125,6 +158,16 @@ mod tests {
         assert!(
             readme.contains(&table),
             "README.md's tool table is out of date; replace it with:\n{table}"
+        );
+    }
+
+    #[test]
+    fn readme_field_table_is_the_generated_one() {
+        let readme = include_str!("../../README.md");
+        let table = field_table();
+        assert!(
+            readme.contains(&table),
+            "README.md's field table is out of date; replace it with:\n{table}"
         );
     }
 

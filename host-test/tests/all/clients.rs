@@ -24,7 +24,11 @@ async fn exercise<S: rmcp::Service<RoleClient>>(
 ) {
     let info = client.peer_info().expect("negotiated");
     assert_eq!(&info.protocol_version, version);
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 8, "{version}");
+    assert_eq!(
+        client.list_all_tools().await.unwrap().len(),
+        proms_mcp::tools::TOOLS.len(),
+        "{version}"
+    );
     let q = call_ok(
         client,
         "query_instant",
@@ -116,7 +120,11 @@ async fn python_sdk_client_on_2025_11_25_and_2026_07_28() {
         "legacy, pinned, auto"
     );
     for run in &runs {
-        assert_eq!(run["tools"].as_array().unwrap().len(), 8, "{run}");
+        assert_eq!(
+            run["tools"].as_array().unwrap().len(),
+            proms_mcp::tools::TOOLS.len(),
+            "{run}"
+        );
         assert_eq!(run["is_error"], false, "{run}");
         assert_eq!(run["value"], json!(150.0), "{run}");
         assert_eq!(run["text_matches"], true, "{run}");

@@ -33,7 +33,7 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
     let end = stack.data.end.to_string();
     let start = stack.data.start.to_string();
 
-    // tools/list: the eight tools in a stable order, strict schemas.
+    // tools/list: every tool in a stable order, strict schemas.
     let tools = client.list_all_tools().await.unwrap();
     let listed: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     assert_eq!(
@@ -46,7 +46,13 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
             "query_range",
             "get_metric_labels",
             "get_label_values",
-            "find_metrics_by_pattern"
+            "find_metrics_by_pattern",
+            "get_trace_or_log_fields",
+            "search_logs",
+            "analyze_logs",
+            "search_traces",
+            "analyze_traces",
+            "get_trace"
         ]
     );
     for t in &tools {
