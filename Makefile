@@ -45,6 +45,9 @@ test-deps: deps
 	@# The official MCP Python SDK, an independent client for the integration tests.
 	@test -x $(PYTHON) || python3 -m venv $(abspath $(TARGET_DIR))/pyenv
 	@$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
+	@# ClickHouse's engine (chdb) behind our HTTP front, for the logs and traces tests; its pandas and
+	@# pyarrow dependencies are not needed by chdb.session, hence --no-deps.
+	@$(PYTHON) -c "import chdb" 2>/dev/null || $(PYTHON) -m pip install -q --disable-pip-version-check --no-deps -r tests/clickhouse/requirements.txt
 	@# wasmtime-cli, to run the server component under `wasmtime serve` (48.0.8: newer ones need a newer rustc).
 	@test -x $(WASMTIME) || cargo install wasmtime-cli@48.0.8 --locked --quiet --root $(abspath $(TARGET_DIR))/tools
 

@@ -14,6 +14,7 @@ mod egress;
 mod errors;
 mod faults;
 mod fixture;
+mod records;
 mod server_world;
 mod spin_manifest;
 mod tools;
