@@ -30,7 +30,7 @@ mod list_datasources;
 mod metrics;
 mod records;
 
-pub use docs::{instructions, readme_table};
+pub use docs::{field_table, instructions, readme_table};
 
 use args::{Args, Param, ParamKind};
 
