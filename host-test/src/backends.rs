@@ -1,5 +1,5 @@
 //! Real Prometheus and VictoriaMetrics processes on 127.0.0.1 with a deterministic demo data set,
-//! for the integration tests and for `host-test demo`.
+//! for the integration tests and for `proms-mcp demo`.
 //!
 //! What lives here:
 //! - [`DemoData`] and [`DemoSeries`]: six hours of samples at a 15 s step (1441 samples per series) whose

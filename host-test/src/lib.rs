@@ -1,4 +1,4 @@
-//! host-test: the native wasmtime host of proms-mcp.
+//! host-test: the native wasmtime host of proms-mcp, shipped as the `proms-mcp` binary (`src/main.rs`).
 //!
 //! It serves MCP over Streamable HTTP at `/mcp` (and `/mcp/`), runs every tool call in the `plugin`
 //! WebAssembly component, and exposes `/health` and `/metrics` on a second port. The MCP protocol

@@ -1,8 +1,8 @@
-//! `host-test`: run proms-mcp locally.
+//! `proms-mcp`: the shipped binary.
 //!
-//! `host-test serve` (the default) serves the datasources in `GRAFANA_DATASOURCES_PATH`;
-//! `host-test demo` first starts a local Prometheus and VictoriaMetrics with demo data and serves those;
-//! `host-test serve-component` runs the `server` world component instead, as Spin would.
+//! `proms-mcp serve` (the default) serves the datasources in `GRAFANA_DATASOURCES_PATH`;
+//! `proms-mcp demo` first starts a local Prometheus and VictoriaMetrics with demo data and serves those;
+//! `proms-mcp serve-component` runs the `server` world component instead, as Spin would.
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use host_test::metrics::Metrics;
 use host_test::runtime::{PluginRuntime, ProxyRuntime};
 use host_test::server::{self, Serve};
 
-const USAGE: &str = "usage: host-test [serve | demo | serve-component]
+const USAGE: &str = "usage: proms-mcp [serve | demo | serve-component]
   serve            serve MCP for the datasources in GRAFANA_DATASOURCES_PATH (default)
   demo             start a local Prometheus and VictoriaMetrics with demo data, then serve them
   serve-component  run the `server` world component (PROMS_MCP_SERVER_COMPONENT), which serves MCP itself
@@ -43,7 +43,7 @@ fn main() -> std::process::ExitCode {
         Ok(()) => 0.into(),
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "fatal");
-            eprintln!("host-test: {e:#}");
+            eprintln!("proms-mcp: {e:#}");
             1.into()
         }
     }
@@ -115,7 +115,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let path = &config.settings.datasources_path;
             let text = std::fs::read_to_string(path).with_context(|| {
                 format!(
-                    "reading the datasources file '{path}' (set GRAFANA_DATASOURCES_PATH or GRAFANA_DATASOURCES, or run `host-test demo`)"
+                    "reading the datasources file '{path}' (set GRAFANA_DATASOURCES_PATH or GRAFANA_DATASOURCES, or run `proms-mcp demo`)"
                 )
             })?;
             (text, path.clone())

@@ -2,7 +2,7 @@
 //! mixed in, checking every answer, the isolation of failing calls and the host's memory.
 //!
 //! Starts a local Prometheus with the demo data, a loopback "trouble" backend that accepts
-//! connections and never answers, and the host (`host-test serve`, the binary next to this one or
+//! connections and never answers, and the host (`proms-mcp serve`, the binary next to this one or
 //! `SOAK_HOST_BIN`) with `QUERY_TIMEOUT=2s` and `AUTH_MODE=none`, both backends as datasources. Then:
 //!
 //! 1. a probe: every case once, one after the other, so a wrong expectation shows at once;
@@ -944,7 +944,7 @@ async fn soak() -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe()?;
     let host_bin = std::env::var_os("SOAK_HOST_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| exe.with_file_name("host-test"));
+        .unwrap_or_else(|| exe.with_file_name("proms-mcp"));
     let component = component_path(&exe);
     anyhow::ensure!(
         host_bin.is_file(),

@@ -1,5 +1,5 @@
 //! The `server` world component (the whole MCP server as one `wasi:http/proxy` component, for Spin):
-//! run by the host as Spin would run it (`host-test serve-component`), driven by rmcp's client against
+//! run by the host as Spin would run it (`proms-mcp serve-component`), driven by rmcp's client against
 //! real Prometheus, with and without authentication (the stand-in Kubernetes API of `auth.rs`).
 
 use rmcp::model::{ClientConfig, ProtocolVersion};
@@ -104,7 +104,7 @@ impl AuthStack {
         }
     }
 
-    /// `host-test serve-component` on `datasources` with authentication against the stand-in, plus
+    /// `proms-mcp serve-component` on `datasources` with authentication against the stand-in, plus
     /// `extra` environment.
     fn host(&self, datasources: &str, extra: &[(&str, &str)]) -> Host {
         let mut env = vec![
