@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use host_test::backends::{self, DemoData};
+use host_test::dev::backends::{self, DemoData};
 use rmcp::model::CallToolRequestParams;
 use serde_json::json;
 

@@ -12,8 +12,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use host_test::backends::{self, DemoData};
-use host_test::process::{self, Stopped};
+use host_test::dev::backends::{self, DemoData};
+use host_test::dev::process::{self, Stopped};
 use serde_json::{Value, json};
 
 const SECONDS_PER_POINT: f64 = 3.0;

@@ -38,8 +38,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use host_test::backends::{self, DEMO_METRICS, DemoData};
-use host_test::process::{self, Stopped};
+use host_test::dev::backends::{self, DEMO_METRICS, DemoData};
+use host_test::dev::process::{self, Stopped};
 use serde_json::{Value, json};
 
 /// The host's `QUERY_TIMEOUT`: each backend request is bounded by it.
