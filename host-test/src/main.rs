@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use host_test::config::{AuthMode, HostConfig};
-use host_test::dev::backends::{self, DemoData};
+use host_test::dev::backends;
+use host_test::dev::demo_data::DemoData;
 use host_test::egress::Egress;
 use host_test::metrics::Metrics;
 use host_test::runtime::{PluginRuntime, ProxyRuntime};

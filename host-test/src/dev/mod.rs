@@ -1,11 +1,13 @@
 //! Test and development tooling, not part of the server.
 //!
 //! What `proms-mcp demo`, `make bench`, `make soak` and the integration tests start and watch:
-//! - [`backends`]: real Prometheus and VictoriaMetrics processes on loopback with the demo data;
+//! - [`demo_data`]: the deterministic demo data set and what queries on it must return;
+//! - [`backends`]: real Prometheus and VictoriaMetrics processes on loopback, loaded with that data;
 //! - [`process`]: child processes stopped on drop, and their `/proc` figures (bench, soak, tests);
 //! - `bin/`: the sources of the `bench` and `soak` binaries (`[[bin]]` in `Cargo.toml`), not modules.
 //!
 //! The server (`serve`, `serve-component`) uses none of it; only the `demo` subcommand does.
 
 pub mod backends;
+pub mod demo_data;
 pub mod process;

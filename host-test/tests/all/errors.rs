@@ -3,7 +3,8 @@
 
 use std::process::Command;
 
-use host_test::dev::backends::{self, DemoData};
+use host_test::dev::backends;
+use host_test::dev::demo_data::DemoData;
 use rmcp::model::CallToolRequestParams;
 use serde_json::json;
 

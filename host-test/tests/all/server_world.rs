@@ -9,7 +9,8 @@ use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 
 use crate::fixture::{Host, call_ok, server_component_path};
-use host_test::dev::backends::{self, DemoData};
+use host_test::dev::backends;
+use host_test::dev::demo_data::DemoData;
 
 async fn exercise(client: &rmcp::service::Peer<RoleClient>, end: i64) {
     assert_eq!(client.list_all_tools().await.unwrap().len(), 8);

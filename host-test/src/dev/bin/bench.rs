@@ -12,7 +12,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use host_test::dev::backends::{self, DemoData};
+use host_test::dev::backends;
+use host_test::dev::demo_data::DemoData;
 use host_test::dev::process::{self, Stopped};
 use serde_json::{Value, json};
 

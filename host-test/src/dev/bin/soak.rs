@@ -38,7 +38,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use host_test::dev::backends::{self, DEMO_METRICS, DemoData};
+use host_test::dev::backends;
+use host_test::dev::demo_data::{DEMO_METRICS, DemoData};
 use host_test::dev::process::{self, Stopped};
 use serde_json::{Value, json};
 
