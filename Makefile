@@ -69,11 +69,11 @@ spin-adapter: deps
 
 .PHONY: run
 run: component
-	PROMS_MCP_COMPONENT=$(COMPONENT) cargo run -p host-test -- demo
+	PROMS_MCP_COMPONENT=$(COMPONENT) cargo run -p host-test --bin proms-mcp -- demo
 
 .PHONY: serve
 serve: component
-	PROMS_MCP_COMPONENT=$(COMPONENT) cargo run -p host-test -- serve
+	PROMS_MCP_COMPONENT=$(COMPONENT) cargo run -p host-test --bin proms-mcp -- serve
 
 .PHONY: test
 test: test-deps component server-component spin-adapter
@@ -83,14 +83,14 @@ test: test-deps component server-component spin-adapter
 
 .PHONY: bench
 bench: component
-	cargo build --profile host -p host-test --bins
+	cargo build --profile host -p host-test --bin proms-mcp --bin bench
 	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) $(TARGET_DIR)/host/bench
 
 .PHONY: soak
 # SOAK_CLIENTS (64) MCP clients for SOAK_SECONDS (300) against Prometheus and a backend that never
 # answers, with failing calls mixed in; fails on a lost or malformed answer or growing memory.
 soak: component
-	cargo build --profile host -p host-test --bins
+	cargo build --profile host -p host-test --bin proms-mcp --bin soak
 	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) $(TARGET_DIR)/host/soak
 
 .PHONY: fuzz

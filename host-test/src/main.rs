@@ -1,20 +1,20 @@
-//! `host-test`: run proms-mcp locally.
+//! `proms-mcp`: the shipped binary.
 //!
-//! `host-test serve` (the default) serves the datasources in `GRAFANA_DATASOURCES_PATH`;
-//! `host-test demo` first starts a local Prometheus and VictoriaMetrics with demo data and serves those;
-//! `host-test serve-component` runs the `server` world component instead, as Spin would.
+//! `proms-mcp serve` (the default) serves the datasources in `GRAFANA_DATASOURCES_PATH`;
+//! `proms-mcp demo` first starts a local Prometheus and VictoriaMetrics with demo data and serves those;
+//! `proms-mcp serve-component` runs the `server` world component instead, as Spin would.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use host_test::backends::{self, DemoData};
 use host_test::config::{AuthMode, HostConfig};
+use host_test::dev::demo::Demo;
 use host_test::egress::Egress;
 use host_test::metrics::Metrics;
 use host_test::runtime::{PluginRuntime, ProxyRuntime};
 use host_test::server::{self, Serve};
 
-const USAGE: &str = "usage: host-test [serve | demo | serve-component]
+const USAGE: &str = "usage: proms-mcp [serve | demo | serve-component]
   serve            serve MCP for the datasources in GRAFANA_DATASOURCES_PATH (default)
   demo             start a local Prometheus and VictoriaMetrics with demo data, then serve them
   serve-component  run the `server` world component (PROMS_MCP_SERVER_COMPONENT), which serves MCP itself
@@ -43,7 +43,7 @@ fn main() -> std::process::ExitCode {
         Ok(()) => 0.into(),
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "fatal");
-            eprintln!("host-test: {e:#}");
+            eprintln!("proms-mcp: {e:#}");
             1.into()
         }
     }
@@ -66,43 +66,21 @@ async fn run(command: Command) -> anyhow::Result<()> {
     let mut config = HostConfig::from_env(env).map_err(anyhow::Error::msg)?;
     init_logging(&config.log_level);
 
-    // `demo`: backends live until the server stops (Drop stops them).
-    let mut _backends = Vec::new();
-    let _demo_dir;
-    if demo {
-        let data = DemoData::new_ending_near_now();
-        let prometheus =
-            backends::start_prometheus(&data).context("starting the demo Prometheus")?;
-        let mut yaml = format!(
-            "apiVersion: 1\ndatasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n",
-            prometheus.url
-        );
-        _backends.push(prometheus);
-        match backends::start_victoria_metrics(&data) {
-            Ok(vm) => {
-                yaml.push_str(&format!(
-                    "  - name: victoriametrics\n    type: victoriametrics-metrics-datasource\n    url: {}\n",
-                    vm.url
-                ));
-                _backends.push(vm);
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "VictoriaMetrics not started; serving Prometheus only")
-            }
-        }
-        let dir = tempfile::tempdir()?;
-        let path = dir.path().join("datasources.yaml");
-        std::fs::write(&path, yaml)?;
-        config.settings.datasources_path = path.display().to_string();
+    // `demo`: the backends live until the server stops (Drop stops them).
+    let _demo = if demo {
+        let started = Demo::start()?;
+        config.settings.datasources_path = started.datasources_path.display().to_string();
         config.settings.datasources_inline = None;
-        _demo_dir = dir;
-        for b in &_backends {
+        for b in &started.backends {
             println!(
                 "demo: started a local {:?} with 6 hours of demo data at {}",
                 b.kind, b.url
             );
         }
-    }
+        Some(started)
+    } else {
+        None
+    };
 
     // GRAFANA_DATASOURCES (the content) wins over the file; either way the component reads a
     // snapshot of this text.
@@ -115,7 +93,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let path = &config.settings.datasources_path;
             let text = std::fs::read_to_string(path).with_context(|| {
                 format!(
-                    "reading the datasources file '{path}' (set GRAFANA_DATASOURCES_PATH or GRAFANA_DATASOURCES, or run `host-test demo`)"
+                    "reading the datasources file '{path}' (set GRAFANA_DATASOURCES_PATH or GRAFANA_DATASOURCES, or run `proms-mcp demo`)"
                 )
             })?;
             (text, path.clone())

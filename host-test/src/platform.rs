@@ -1,6 +1,6 @@
 //! What the `server` component gets from its runtime besides WASI: a key-value store
 //! (`wasi:keyvalue/store@0.2.0-draft2`) and variables (`wasi:config/store@0.2.0-draft-2024-09-27`),
-//! at the versions released Spin links, so `host-test serve-component` runs the component as Spin
+//! at the versions released Spin links, so `proms-mcp serve-component` runs the component as Spin
 //! would. The store named `default` lives for the life of the host process and is shared by every
 //! request (Spin's default store is too), bounded in keys and value size; any other name is
 //! `no-such-store`, like a Spin store the manifest did not grant. Variables come from

@@ -425,7 +425,7 @@ async fn unreachable_api_server_or_wrong_ca_grants_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let wrong_ca = dir.path().join("wrong-ca.crt");
     std::fs::write(&wrong_ca, other_ca).unwrap();
-    let closed = host_test::backends::free_loopback_port().unwrap();
+    let closed = host_test::dev::backends::free_loopback_port().unwrap();
     let yaml = "datasources:\n- name: p\n  type: prometheus\n  url: http://127.0.0.1:9\n";
     let http = reqwest::Client::new();
     let down = format!("https://127.0.0.1:{closed}");

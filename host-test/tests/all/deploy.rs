@@ -105,8 +105,11 @@ fn kubernetes_manifest_matches_the_host() {
 #[test]
 fn containerfile_copies_what_the_build_produces() {
     let text = std::fs::read_to_string(root().join("deploy/Containerfile")).unwrap();
-    assert!(text.contains("cargo build --profile host -p host-test"));
-    assert!(text.contains("COPY --from=build /src/target/host/host-test "));
+    assert!(text.contains("cargo build --profile host -p host-test --bin proms-mcp\n"));
+    assert!(
+        text.contains("COPY --from=build /src/target/host/proms-mcp /usr/local/bin/proms-mcp\n")
+    );
+    assert!(text.contains(r#"ENTRYPOINT ["/usr/local/bin/proms-mcp", "serve"]"#));
     assert!(text.contains("cargo build --release --target wasm32-wasip2 -p proms-mcp --lib"));
     assert!(text.contains("COPY --from=build /src/target/wasm32-wasip2/release/proms_mcp.wasm "));
     let cargo: toml::Table =

@@ -3,7 +3,8 @@
 
 use std::process::Command;
 
-use host_test::backends::{self, DemoData};
+use host_test::dev::backends;
+use host_test::dev::demo_data::DemoData;
 use rmcp::model::CallToolRequestParams;
 use serde_json::json;
 
@@ -151,7 +152,7 @@ fn bad_datasource_files_stop_the_host_with_a_message_naming_file_and_entry() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("datasources.yaml");
         std::fs::write(&path, yaml).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_host-test"))
+        let out = Command::new(env!("CARGO_BIN_EXE_proms-mcp"))
             .arg("serve")
             .env("GRAFANA_DATASOURCES_PATH", &path)
             .env("PROMS_MCP_COMPONENT", component_path())

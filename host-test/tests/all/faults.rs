@@ -96,7 +96,7 @@ fn serve(mut stream: TcpStream) {
 }
 
 fn peak_rss_mib(pid: u32) -> f64 {
-    host_test::process::status_field(pid, "VmHWM:").map_or(0.0, |kib| kib as f64 / 1024.0)
+    host_test::dev::process::status_field(pid, "VmHWM:").map_or(0.0, |kib| kib as f64 / 1024.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

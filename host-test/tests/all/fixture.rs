@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use host_test::backends::{self, Backend, DemoData};
+use host_test::dev::backends::{self, Backend};
+use host_test::dev::demo_data::DemoData;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{Peer, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
@@ -75,7 +76,7 @@ impl Host {
         Host::start_command("serve", datasources_yaml, env)
     }
 
-    /// Like [`Host::start`], running `host-test <command>` (e.g. `serve-component`).
+    /// Like [`Host::start`], running `proms-mcp <command>` (e.g. `serve-component`).
     pub fn start_command(command: &str, datasources_yaml: &str, env: &[(&str, &str)]) -> Host {
         let mut last_log = String::new();
         for _attempt in 0..3 {
@@ -88,7 +89,7 @@ impl Host {
             let log = dir.path().join("host.log");
             let port = backends::free_loopback_port().unwrap();
             let health = backends::free_loopback_port().unwrap();
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_host-test"));
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_proms-mcp"));
             cmd.arg(command)
                 .env_clear()
                 .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -108,7 +109,7 @@ impl Host {
                 cmd.env(k, v);
             }
             let mut host = Host {
-                child: cmd.spawn().expect("spawn host-test"),
+                child: cmd.spawn().expect("spawn proms-mcp"),
                 mcp_url: format!("http://127.0.0.1:{port}/mcp"),
                 health_url: format!("http://127.0.0.1:{health}"),
                 _dir: dir,

@@ -1,4 +1,4 @@
-//! Integration tests: the real `host-test` binary serving the real `plugin` component, driven by rmcp's
+//! Integration tests: the real `proms-mcp` binary serving the real `plugin` component, driven by rmcp's
 //! MCP client over Streamable HTTP, against a real Prometheus and a real VictoriaMetrics started on
 //! 127.0.0.1 with deterministic data. Every process a test starts is stopped when its fixture drops.
 //!

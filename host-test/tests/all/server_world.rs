@@ -1,5 +1,5 @@
 //! The `server` world component (the whole MCP server as one `wasi:http/proxy` component, for Spin):
-//! run by the host as Spin would run it (`host-test serve-component`), driven by rmcp's client against
+//! run by the host as Spin would run it (`proms-mcp serve-component`), driven by rmcp's client against
 //! real Prometheus, with and without authentication (the stand-in Kubernetes API of `auth.rs`).
 
 use rmcp::model::{ClientConfig, ProtocolVersion};
@@ -9,7 +9,8 @@ use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 
 use crate::fixture::{Host, call_ok, server_component_path};
-use host_test::backends::{self, DemoData};
+use host_test::dev::backends;
+use host_test::dev::demo_data::DemoData;
 
 async fn exercise(client: &rmcp::service::Peer<RoleClient>, end: i64) {
     assert_eq!(client.list_all_tools().await.unwrap().len(), 8);
@@ -104,7 +105,7 @@ impl AuthStack {
         }
     }
 
-    /// `host-test serve-component` on `datasources` with authentication against the stand-in, plus
+    /// `proms-mcp serve-component` on `datasources` with authentication against the stand-in, plus
     /// `extra` environment.
     fn host(&self, datasources: &str, extra: &[(&str, &str)]) -> Host {
         let mut env = vec![

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::fixture::{Stack, call_ok};
-use host_test::backends::DEMO_METRICS;
+use host_test::dev::demo_data::DEMO_METRICS;
 
 fn names(v: &Value) -> Vec<String> {
     serde_json::from_value(v.clone()).unwrap()
@@ -233,7 +233,7 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
         assert_eq!(r["step"], "1m");
         let values = r["result"][0]["values"].as_array().unwrap();
         assert_eq!(values.len(), 361, "{id}");
-        let series = host_test::backends::DemoData::series()
+        let series = host_test::dev::demo_data::DemoData::series()
             .into_iter()
             .find(|s| s.metric == "demo_temperature_celsius" && s.label("room") == Some("kitchen"))
             .unwrap();

@@ -1,6 +1,6 @@
 //! `make bench`: proms-mcp against the same Prometheus queried directly, in one run.
 //!
-//! Starts a local Prometheus with the demo data and the host (`host-test serve`, the binary next to
+//! Starts a local Prometheus with the demo data and the host (`proms-mcp serve`, the binary next to
 //! this one) on loopback, then for each workload and concurrency sends requests for a fixed time
 //! through MCP (`tools/call` over Streamable HTTP) and directly to Prometheus' HTTP API, and prints
 //! latency percentiles, throughput and their ratio, plus the host's peak RSS, time from start to first
@@ -12,8 +12,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use host_test::backends::{self, DemoData};
-use host_test::process::{self, Stopped};
+use host_test::dev::backends;
+use host_test::dev::demo_data::DemoData;
+use host_test::dev::process::{self, Stopped};
 use serde_json::{Value, json};
 
 const SECONDS_PER_POINT: f64 = 3.0;
@@ -173,7 +174,7 @@ async fn main() -> anyhow::Result<()> {
     )?;
     let port = backends::free_loopback_port()?;
     let health = backends::free_loopback_port()?;
-    let exe = std::env::current_exe()?.with_file_name("host-test");
+    let exe = std::env::current_exe()?.with_file_name("proms-mcp");
     let mcp_url = format!("http://127.0.0.1:{port}/mcp");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(128)

@@ -2,7 +2,7 @@
 //! mixed in, checking every answer, the isolation of failing calls and the host's memory.
 //!
 //! Starts a local Prometheus with the demo data, a loopback "trouble" backend that accepts
-//! connections and never answers, and the host (`host-test serve`, the binary next to this one or
+//! connections and never answers, and the host (`proms-mcp serve`, the binary next to this one or
 //! `SOAK_HOST_BIN`) with `QUERY_TIMEOUT=2s` and `AUTH_MODE=none`, both backends as datasources. Then:
 //!
 //! 1. a probe: every case once, one after the other, so a wrong expectation shows at once;
@@ -38,8 +38,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use host_test::backends::{self, DEMO_METRICS, DemoData};
-use host_test::process::{self, Stopped};
+use host_test::dev::backends;
+use host_test::dev::demo_data::{DEMO_METRICS, DemoData};
+use host_test::dev::process::{self, Stopped};
 use serde_json::{Value, json};
 
 /// The host's `QUERY_TIMEOUT`: each backend request is bounded by it.
@@ -944,7 +945,7 @@ async fn soak() -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe()?;
     let host_bin = std::env::var_os("SOAK_HOST_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| exe.with_file_name("host-test"));
+        .unwrap_or_else(|| exe.with_file_name("proms-mcp"));
     let component = component_path(&exe);
     anyhow::ensure!(
         host_bin.is_file(),

@@ -1,0 +1,57 @@
+//! What `proms-mcp demo` serves: a local Prometheus and, when it starts, a VictoriaMetrics, both with
+//! the demo data, and a datasources file naming them.
+//!
+//! What does not live here: serving them (the same `serve` path as any datasources file, in `main.rs`).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::backends::{self, Backend};
+use super::demo_data::DemoData;
+
+/// The running demo backends and the datasources file naming them. Dropping it stops the backends
+/// and removes the file.
+pub struct Demo {
+    /// The running backends: Prometheus, then VictoriaMetrics if it started.
+    pub backends: Vec<Backend>,
+    /// The datasources file: `prometheus` (the default) and `victoriametrics`.
+    pub datasources_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Demo {
+    /// Starts Prometheus with six hours of demo data ending now (an error if it cannot), then
+    /// VictoriaMetrics with the same data (only a warning if it cannot), and writes the datasources file.
+    pub fn start() -> anyhow::Result<Demo> {
+        let mut backends = Vec::new();
+        let data = DemoData::new_ending_near_now();
+        let prometheus =
+            backends::start_prometheus(&data).context("starting the demo Prometheus")?;
+        let mut yaml = format!(
+            "apiVersion: 1\ndatasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n",
+            prometheus.url
+        );
+        backends.push(prometheus);
+        match backends::start_victoria_metrics(&data) {
+            Ok(vm) => {
+                yaml.push_str(&format!(
+                    "  - name: victoriametrics\n    type: victoriametrics-metrics-datasource\n    url: {}\n",
+                    vm.url
+                ));
+                backends.push(vm);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "VictoriaMetrics not started; serving Prometheus only")
+            }
+        }
+        let dir = tempfile::tempdir()?;
+        let datasources_path = dir.path().join("datasources.yaml");
+        std::fs::write(&datasources_path, yaml)?;
+        Ok(Demo {
+            backends,
+            datasources_path,
+            _dir: dir,
+        })
+    }
+}
