@@ -21,8 +21,7 @@ const TRACE_B: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 /// The ClickHouse HTTP front over the real engine, seeded; stopped on drop.
 pub struct ClickHouse {
     child: Child,
-    /// `http://127.0.0.1:PORT`
-    pub url: String,
+    /// The loopback port it listens on.
     pub port: u16,
 }
 
@@ -48,7 +47,9 @@ impl Drop for ClickHouse {
 fn python() -> PathBuf {
     std::env::var_os("PROMS_MCP_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/pyenv/bin/python"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/pyenv/bin/python")
+        })
 }
 
 impl ClickHouse {
@@ -74,10 +75,9 @@ impl ClickHouse {
         let url = line
             .trim()
             .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("ClickHouse front did not start: {line:?}"))
-            .to_string();
+            .unwrap_or_else(|| panic!("ClickHouse front did not start: {line:?}"));
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
-        ClickHouse { child, url, port }
+        ClickHouse { child, port }
     }
 
     /// A datasources file with this ClickHouse as `otel` (and `extra_json` in its jsonData).
@@ -136,8 +136,16 @@ async fn logs_and_traces_tools_answer_exactly_on_the_real_engine() {
     )
     .await;
     assert_eq!(s["datasource"], "otel");
-    assert_eq!((s["total"].as_u64(), s["shown"].as_u64()), (Some(7), Some(3)));
-    let times: Vec<&str> = s["records"].as_array().unwrap().iter().map(|r| r["time"].as_str().unwrap()).collect();
+    assert_eq!(
+        (s["total"].as_u64(), s["shown"].as_u64()),
+        (Some(7), Some(3))
+    );
+    let times: Vec<&str> = s["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["time"].as_str().unwrap())
+        .collect();
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(times, sorted, "newest first");
@@ -146,49 +154,132 @@ async fn logs_and_traces_tools_answer_exactly_on_the_real_engine() {
         assert_eq!(r["namespace"], "payments");
     }
     // LIKE on the message; level compares ignoring case.
-    let s = call_ok(&client, "search_logs", window(json!({"filters": "message LIKE \"%timeout%\""}))).await;
+    let s = call_ok(
+        &client,
+        "search_logs",
+        window(json!({"filters": "message LIKE \"%timeout%\""})),
+    )
+    .await;
     assert_eq!(s["total"], 4);
-    let s = call_ok(&client, "search_logs", window(json!({"filters": "level = warn"}))).await;
+    let s = call_ok(
+        &client,
+        "search_logs",
+        window(json!({"filters": "level = warn"})),
+    )
+    .await;
     assert_eq!(s["total"], 7);
     // IN, NOT IN and a custom attribute.
-    let s = call_ok(&client, "search_logs", window(json!({"filters": "pod_name IN (\"cart-5c8b-klmno\", \"payment-8e2c-uvwxy\")"}))).await;
+    let s = call_ok(
+        &client,
+        "search_logs",
+        window(json!({"filters": "pod_name IN (\"cart-5c8b-klmno\", \"payment-8e2c-uvwxy\")"})),
+    )
+    .await;
     assert_eq!(s["total"], 20);
-    let s = call_ok(&client, "search_logs", window(json!({"filters": "namespace NOT IN (default)"}))).await;
+    let s = call_ok(
+        &client,
+        "search_logs",
+        window(json!({"filters": "namespace NOT IN (default)"})),
+    )
+    .await;
     assert_eq!(s["total"], 25);
-    let s = call_ok(&client, "search_logs", window(json!({"filters": "@customer_tier = gold"}))).await;
+    let s = call_ok(
+        &client,
+        "search_logs",
+        window(json!({"filters": "@customer_tier = gold"})),
+    )
+    .await;
     assert_eq!(s["total"], 7);
     // The 25,000-byte body is cut, with its length.
-    let s = call_ok(&client, "search_logs", window(json!({"filters": "body_length > 20000", "fields": ["service", "message"]}))).await;
+    let s = call_ok(
+        &client,
+        "search_logs",
+        window(json!({"filters": "body_length > 20000", "fields": ["service", "message"]})),
+    )
+    .await;
     assert_eq!(s["total"], 1);
     assert_eq!(s["records"][0]["message_length"], 25000);
-    assert_eq!(s["records"][0]["message"].as_str().unwrap().chars().count(), 2000);
+    assert_eq!(
+        s["records"][0]["message"].as_str().unwrap().chars().count(),
+        2000
+    );
     assert!(s["note"].as_str().unwrap().contains("cut"));
 
     // Injection attempts come back as exactly what they are: values, never SQL.
-    let s = call_ok(&client, "search_traces", window(json!({"filters": "@tenant = \"acme' OR '1'='1\""}))).await;
+    let s = call_ok(
+        &client,
+        "search_traces",
+        window(json!({"filters": "@tenant = \"acme' OR '1'='1\""})),
+    )
+    .await;
     assert_eq!(s["total"], 1);
-    let s = call_ok(&client, "search_traces", window(json!({"filters": "@tenant = acme"}))).await;
+    let s = call_ok(
+        &client,
+        "search_traces",
+        window(json!({"filters": "@tenant = acme"})),
+    )
+    .await;
     assert_eq!(s["total"], 7);
-    let s = call_ok(&client, "search_logs", window(json!({"filters": "@note = \"x; DROP TABLE otel.otel_logs; --\""}))).await;
+    let s = call_ok(
+        &client,
+        "search_logs",
+        window(json!({"filters": "@note = \"x; DROP TABLE otel.otel_logs; --\""})),
+    )
+    .await;
     assert_eq!(s["total"], 1);
-    let s = call_ok(&client, "search_logs", window(json!({"filters": "@\"x') OR 1=1 --\" = 1 OR message = \"') OR 1=1 --\""}))).await;
+    let s = call_ok(
+        &client,
+        "search_logs",
+        window(json!({"filters": "@\"x') OR 1=1 --\" = 1 OR message = \"') OR 1=1 --\""})),
+    )
+    .await;
     assert_eq!(s["total"], 0);
-    let s = call_ok(&client, "search_logs", window(json!({"filters": "@note = \"back\\\\slash\""}))).await;
+    let s = call_ok(
+        &client,
+        "search_logs",
+        window(json!({"filters": "@note = \"back\\\\slash\""})),
+    )
+    .await;
     assert_eq!(s["total"], 1, "a backslash travels as itself");
 
     // search_traces: status, role, duration in milliseconds, protocol.
-    let s = call_ok(&client, "search_traces", window(json!({"filters": "status = error"}))).await;
+    let s = call_ok(
+        &client,
+        "search_traces",
+        window(json!({"filters": "status = error"})),
+    )
+    .await;
     assert_eq!(s["total"], 7);
-    let s = call_ok(&client, "search_traces", window(json!({"filters": "role = client AND status = ERROR"}))).await;
+    let s = call_ok(
+        &client,
+        "search_traces",
+        window(json!({"filters": "role = client AND status = ERROR"})),
+    )
+    .await;
     assert_eq!(s["total"], 2);
-    let s = call_ok(&client, "search_traces", window(json!({"filters": "duration > 1000"}))).await;
+    let s = call_ok(
+        &client,
+        "search_traces",
+        window(json!({"filters": "duration > 1000"})),
+    )
+    .await;
     assert_eq!(s["total"], 6);
     assert!(s["records"][0]["duration"].as_f64().unwrap() > 1000.0);
-    let s = call_ok(&client, "search_traces", window(json!({"filters": "protocol_type = GRPC AND namespace = payments"}))).await;
+    let s = call_ok(
+        &client,
+        "search_traces",
+        window(json!({"filters": "protocol_type = GRPC AND namespace = payments"})),
+    )
+    .await;
     assert!(s["total"].as_u64().unwrap() > 0);
 
     // analyze_logs: counts per level, largest first.
-    let a = call_ok(&client, "analyze_logs", window(json!({"aggregation": {"function": "count"}, "groupBy": ["level"]}))).await;
+    let a = call_ok(
+        &client,
+        "analyze_logs",
+        window(json!({"aggregation": {"function": "count"}, "groupBy": ["level"]})),
+    )
+    .await;
     assert_eq!(
         groups(&a),
         [
@@ -201,20 +292,44 @@ async fn logs_and_traces_tools_answer_exactly_on_the_real_engine() {
     assert_eq!(a["total"], 4);
     // analyze_traces: exact statistics of the ten GET /api/products spans (10 … 100 ms).
     let products = "operation_name = \"GET /api/products\"";
-    for (function, want) in [("count", 10.0), ("sum", 550.0), ("avg", 55.0), ("min", 10.0), ("max", 100.0)] {
-        let field = if function == "count" { json!(null) } else { json!("duration") };
+    for (function, want) in [
+        ("count", 10.0),
+        ("sum", 550.0),
+        ("avg", 55.0),
+        ("min", 10.0),
+        ("max", 100.0),
+    ] {
+        let field = if function == "count" {
+            json!(null)
+        } else {
+            json!("duration")
+        };
         let a = call_ok(
             &client,
             "analyze_traces",
-            window(json!({"filters": products, "aggregation": {"function": function, "field": field}})),
+            window(
+                json!({"filters": products, "aggregation": {"function": function, "field": field}}),
+            ),
         )
         .await;
         assert_eq!(a["value"].as_f64(), Some(want), "{function}: {a}");
     }
-    let a = call_ok(&client, "analyze_traces", window(json!({"filters": products, "aggregation": {"function": "p90", "field": "duration"}}))).await;
+    let a = call_ok(
+        &client,
+        "analyze_traces",
+        window(
+            json!({"filters": products, "aggregation": {"function": "p90", "field": "duration"}}),
+        ),
+    )
+    .await;
     let p90 = a["value"].as_f64().unwrap();
     assert!((91.0..=100.0).contains(&p90), "p90 {p90}");
-    let a = call_ok(&client, "analyze_traces", window(json!({"aggregation": {"function": "count_distinct", "field": "trace_id"}}))).await;
+    let a = call_ok(
+        &client,
+        "analyze_traces",
+        window(json!({"aggregation": {"function": "count_distinct", "field": "trace_id"}})),
+    )
+    .await;
     assert_eq!(a["value"], 13);
     // Range: one series per service on 10-minute buckets, adding up to the instant counts.
     let a = call_ok(
@@ -230,7 +345,12 @@ async fn logs_and_traces_tools_answer_exactly_on_the_real_engine() {
         .unwrap()
         .iter()
         .map(|g| {
-            let total: f64 = g["values"].as_array().unwrap().iter().filter_map(Value::as_f64).sum();
+            let total: f64 = g["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_f64)
+                .sum();
             (g["group"]["service"].as_str().unwrap().to_string(), total)
         })
         .collect();
@@ -245,34 +365,111 @@ async fn logs_and_traces_tools_answer_exactly_on_the_real_engine() {
     );
 
     // get_trace: trace B's summary and critical path.
-    let t = call_ok(&client, "get_trace", json!({"trace_id": TRACE_B, "from_time": HOUR_BEFORE, "to_time": BASE})).await;
+    let t = call_ok(
+        &client,
+        "get_trace",
+        json!({"trace_id": TRACE_B, "from_time": HOUR_BEFORE, "to_time": BASE}),
+    )
+    .await;
     assert_eq!(t["span_count"], 8);
     assert_eq!(t["duration_ms"], 2600.0);
     assert_eq!(t["error_count"], 6);
-    let path: Vec<&str> = t["critical_path"].as_array().unwrap().iter().map(|s| s["span_id"].as_str().unwrap()).collect();
+    let path: Vec<&str> = t["critical_path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["span_id"].as_str().unwrap())
+        .collect();
     assert_eq!(
         path,
-        ["b000000000000001", "b000000000000002", "b000000000000003", "b000000000000006", "b000000000000007", "b000000000000008"]
+        [
+            "b000000000000001",
+            "b000000000000002",
+            "b000000000000003",
+            "b000000000000006",
+            "b000000000000007",
+            "b000000000000008"
+        ]
     );
-    let services: Vec<(&str, u64)> = t["services"].as_array().unwrap().iter().map(|s| (s["service"].as_str().unwrap(), s["spans"].as_u64().unwrap())).collect();
-    assert_eq!(services, [("cart", 1), ("checkout", 3), ("frontend", 2), ("payment", 2)]);
+    let services: Vec<(&str, u64)> = t["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["service"].as_str().unwrap(), s["spans"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        services,
+        [
+            ("cart", 1),
+            ("checkout", 3),
+            ("frontend", 2),
+            ("payment", 2)
+        ]
+    );
     let t = call_ok(&client, "get_trace", json!({"trace_id": TRACE_B, "from_time": HOUR_BEFORE, "to_time": BASE, "service": "payment", "max_spans": 1})).await;
     assert_eq!(t["slowest_spans"][0]["span_id"], "b000000000000007");
     assert!(t["truncated"].as_str().unwrap().contains("1 slowest of 2"));
 
     // get_trace_or_log_fields: known fields and the attribute keys seen, with counts.
-    let f = call_ok(&client, "get_trace_or_log_fields", window(json!({"datasource": "logs"}))).await;
-    let keys: Vec<(&str, &str, u64)> = f["attributes"].as_array().unwrap().iter().map(|a| (a["key"].as_str().unwrap(), a["scope"].as_str().unwrap(), a["count"].as_u64().unwrap())).collect();
+    let f = call_ok(
+        &client,
+        "get_trace_or_log_fields",
+        window(json!({"datasource": "logs"})),
+    )
+    .await;
+    let keys: Vec<(&str, &str, u64)> = f["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["key"].as_str().unwrap(),
+                a["scope"].as_str().unwrap(),
+                a["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
     assert!(keys.contains(&("customer_tier", "log", 35)), "{keys:?}");
-    assert!(keys.contains(&("k8s.namespace.name", "resource", 55)), "{keys:?}");
-    assert!(f["fields"].as_array().unwrap().iter().any(|x| x["name"] == "level"));
-    let f = call_ok(&client, "get_trace_or_log_fields", window(json!({"datasource": "traces"}))).await;
-    assert!(f["attributes"].as_array().unwrap().iter().any(|a| a["key"] == "tenant" && a["count"] == 18), "{f}");
+    assert!(
+        keys.contains(&("k8s.namespace.name", "resource", 55)),
+        "{keys:?}"
+    );
+    assert!(
+        f["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["name"] == "level")
+    );
+    let f = call_ok(
+        &client,
+        "get_trace_or_log_fields",
+        window(json!({"datasource": "traces"})),
+    )
+    .await;
+    assert!(
+        f["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["key"] == "tenant" && a["count"] == 18),
+        "{f}"
+    );
 
     // Bad input: positioned filter errors, unknown fields, and nothing crashes.
-    let msg = call_err(&client, "search_logs", window(json!({"filters": "level = = ERROR"}))).await;
+    let msg = call_err(
+        &client,
+        "search_logs",
+        window(json!({"filters": "level = = ERROR"})),
+    )
+    .await;
     assert!(msg.contains("position 8"), "{msg}");
-    let msg = call_err(&client, "search_traces", window(json!({"filters": "colour = red"}))).await;
+    let msg = call_err(
+        &client,
+        "search_traces",
+        window(json!({"filters": "colour = red"})),
+    )
+    .await;
     assert!(msg.contains("get_trace_or_log_fields"), "{msg}");
     let msg = call_err(&client, "query_instant", json!({"promql": "up"})).await;
     assert!(msg.contains("no metrics datasource is configured"), "{msg}");
@@ -284,10 +481,16 @@ async fn logs_and_traces_tools_answer_exactly_on_the_real_engine() {
 async fn clickhouse_failures_are_bounded_tool_errors_with_advice() {
     // A table that does not exist: ClickHouse's exception comes back with its code and advice.
     let ch = ClickHouse::start(&[]);
-    let host = Host::start(&ch.datasources(", logs: {defaultTable: no_such_table}"), &[]);
+    let host = Host::start(
+        &ch.datasources(", logs: {defaultTable: no_such_table}"),
+        &[],
+    );
     let client = host.client().await;
     let msg = call_err(&client, "search_logs", window(json!({}))).await;
-    assert!(msg.contains("UNKNOWN_TABLE") && msg.contains("jsonData.logs"), "{msg}");
+    assert!(
+        msg.contains("UNKNOWN_TABLE") && msg.contains("jsonData.logs"),
+        "{msg}"
+    );
     client.cancel().await.unwrap();
     drop(host);
 
@@ -312,8 +515,15 @@ async fn clickhouse_failures_are_bounded_tool_errors_with_advice() {
     let client = host.client().await;
     let started = Instant::now();
     let msg = call_err(&client, "search_logs", window(json!({}))).await;
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
-    assert!(msg.contains("did not answer in time") || msg.contains("timed out"), "{msg}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        msg.contains("did not answer in time") || msg.contains("timed out"),
+        "{msg}"
+    );
     client.cancel().await.unwrap();
     drop(host);
 
@@ -321,11 +531,18 @@ async fn clickhouse_failures_are_bounded_tool_errors_with_advice() {
     let port = ch.port;
     drop(ch);
     let host = Host::start(
-        &format!("apiVersion: 1\ndatasources:\n  - name: otel\n    type: grafana-clickhouse-datasource\n    jsonData: {{host: 127.0.0.1, port: {port}, protocol: http}}\n"),
+        &format!(
+            "apiVersion: 1\ndatasources:\n  - name: otel\n    type: grafana-clickhouse-datasource\n    jsonData: {{host: 127.0.0.1, port: {port}, protocol: http}}\n"
+        ),
         &[],
     );
     let client = host.client().await;
-    let msg = call_err(&client, "analyze_logs", window(json!({"aggregation": {"function": "count"}}))).await;
+    let msg = call_err(
+        &client,
+        "analyze_logs",
+        window(json!({"aggregation": {"function": "count"}})),
+    )
+    .await;
     assert!(msg.contains("unreachable"), "{msg}");
     client.cancel().await.unwrap();
 }
