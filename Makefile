@@ -15,7 +15,7 @@ WASMTIME    := $(abspath $(TARGET_DIR))/tools/bin/wasmtime
 
 .PHONY: help
 help:
-	@echo "make run        start a local Prometheus + VictoriaMetrics with demo data and serve MCP at http://127.0.0.1:8000/mcp"
+	@echo "make run        start a local Prometheus, VictoriaMetrics and ClickHouse with demo data and serve MCP at http://127.0.0.1:8000/mcp"
 	@echo "make serve      serve the datasources in GRAFANA_DATASOURCES_PATH"
 	@echo "make test       install what is missing, build the component, run every test and lint"
 	@echo "make component  build the plugin component ($(COMPONENT))"
@@ -37,17 +37,22 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  for s in prometheus victoria-metrics; do $(SUDO) service $$s stop >/dev/null 2>&1 || true; done; \
 	fi
+.PHONY: clickhouse-deps
+# ClickHouse's engine (chdb) in the project's Python venv, behind our HTTP front: the demo's logs and
+# spans and the logs/traces tests. Its pandas and pyarrow dependencies are not needed by
+# chdb.session, hence --no-deps.
+clickhouse-deps:
+	@test -x $(PYTHON) || python3 -m venv $(abspath $(TARGET_DIR))/pyenv
+	@$(PYTHON) -c "import chdb" 2>/dev/null || $(PYTHON) -m pip install -q --disable-pip-version-check --no-deps -r tests/clickhouse/requirements.txt
+
 .PHONY: test-deps
 # What only the tests need, on top of `deps`.
-test-deps: deps
+test-deps: deps clickhouse-deps
 	@# The MCP conformance suite and the Node.js >= 22 it needs, pinned in tests/conformance.
 	@test -x tests/conformance/node_modules/.bin/node || (cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error)
 	@# The official MCP Python SDK, an independent client for the integration tests.
 	@test -x $(PYTHON) || python3 -m venv $(abspath $(TARGET_DIR))/pyenv
 	@$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
-	@# ClickHouse's engine (chdb) behind our HTTP front, for the logs and traces tests; its pandas and
-	@# pyarrow dependencies are not needed by chdb.session, hence --no-deps.
-	@$(PYTHON) -c "import chdb" 2>/dev/null || $(PYTHON) -m pip install -q --disable-pip-version-check --no-deps -r tests/clickhouse/requirements.txt
 	@# wasmtime-cli, to run the server component under `wasmtime serve` (48.0.8: newer ones need a newer rustc).
 	@test -x $(WASMTIME) || cargo install wasmtime-cli@48.0.8 --locked --quiet --root $(abspath $(TARGET_DIR))/tools
 
@@ -68,8 +73,8 @@ spin-adapter: deps
 	CARGO_TARGET_DIR=$(TARGET_DIR)/spin-adapter cargo build --release --target $(WASM_TARGET) --manifest-path host-test/tests/spin-adapter/Cargo.toml
 
 .PHONY: run
-run: component
-	PROMS_MCP_COMPONENT=$(COMPONENT) cargo run -p host-test --bin proms-mcp -- demo
+run: component clickhouse-deps
+	PROMS_MCP_COMPONENT=$(COMPONENT) PROMS_MCP_PYTHON=$(PYTHON) cargo run -p host-test --bin proms-mcp -- demo
 
 .PHONY: serve
 serve: component

@@ -16,7 +16,7 @@ use host_test::server::{self, Serve};
 
 const USAGE: &str = "usage: proms-mcp [serve | demo | serve-component]
   serve            serve MCP for the datasources in GRAFANA_DATASOURCES_PATH (default)
-  demo             start a local Prometheus and VictoriaMetrics with demo data, then serve them
+  demo             start a local Prometheus, VictoriaMetrics and ClickHouse with demo data, then serve them
   serve-component  run the `server` world component (PROMS_MCP_SERVER_COMPONENT), which serves MCP itself
 Settings (environment): GRAFANA_DATASOURCES_PATH, QUERY_TIMEOUT, HOST, PORT, HEALTH_METRICS_PORT,
 LOG_LEVEL, AUTH_MODE, ALLOWED_HOSTS, ALLOWED_ORIGINS, PROMS_MCP_COMPONENT — see README.md.";
@@ -75,6 +75,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!(
                 "demo: started a local {:?} with 6 hours of demo data at {}",
                 b.kind, b.url
+            );
+        }
+        if let Some(ch) = &started.clickhouse {
+            println!(
+                "demo: started ClickHouse's engine (chdb, behind our HTTP front) with an hour of demo logs and spans at http://127.0.0.1:{}",
+                ch.port
             );
         }
         Some(started)

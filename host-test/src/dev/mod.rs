@@ -3,6 +3,7 @@
 //! What `proms-mcp demo`, `make bench`, `make soak` and the integration tests start and watch:
 //! - [`demo_data`]: the deterministic demo data set and what queries on it must return;
 //! - [`backends`]: real Prometheus and VictoriaMetrics processes on loopback, loaded with that data;
+//! - [`clickhouse`]: ClickHouse's engine behind our HTTP front, with seeded OpenTelemetry logs and spans;
 //! - [`demo`]: what `proms-mcp demo` serves: those backends and a datasources file naming them;
 //! - [`process`]: child processes stopped on drop, and their `/proc` figures (bench, soak, tests);
 //! - `bin/`: the sources of the `bench` and `soak` binaries (`[[bin]]` in `Cargo.toml`), not modules.
@@ -10,6 +11,7 @@
 //! The server (`serve`, `serve-component`) uses none of it; only the `demo` subcommand does.
 
 pub mod backends;
+pub mod clickhouse;
 pub mod demo;
 pub mod demo_data;
 pub mod process;

@@ -4,11 +4,9 @@
 //! exporter's tables with the deterministic dataset of `tests/clickhouse/seed.py`. Every expected
 //! number below comes from that dataset's documentation.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use host_test::dev::clickhouse::ClickHouse;
 use serde_json::{Value, json};
 
 use crate::fixture::{Host, call_err, call_ok};
@@ -18,75 +16,17 @@ const BASE: &str = "2026-01-01T12:00:00Z";
 const HOUR_BEFORE: &str = "2026-01-01T11:00:00Z";
 const TRACE_B: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
-/// The ClickHouse HTTP front over the real engine, seeded; stopped on drop.
-pub struct ClickHouse {
-    child: Child,
-    /// The loopback port it listens on.
-    pub port: u16,
+/// ClickHouse seeded at [`BASE`], with `extra` front options.
+fn clickhouse(extra: &[&str]) -> ClickHouse {
+    ClickHouse::start(BASE, extra).expect("start the ClickHouse front")
 }
 
-impl Drop for ClickHouse {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The Python with chdb installed (`make test-deps` puts it in target/pyenv).
-fn python() -> PathBuf {
-    std::env::var_os("PROMS_MCP_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/pyenv/bin/python")
-        })
-}
-
-impl ClickHouse {
-    /// Starts the front on a free loopback port with the OTel schema and the seed at [`BASE`];
-    /// `extra` adds front options (`--delay-ms`, `--user`).
-    pub fn start(extra: &[&str]) -> ClickHouse {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/clickhouse");
-        let mut child = Command::new(python())
-            .arg(dir.join("front.py"))
-            .args(["--host", "127.0.0.1", "--port", "0", "--init-sql"])
-            .arg(dir.join("otel_schema.sql"))
-            .args(["--seed", BASE])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the ClickHouse front (python with chdb: make test-deps)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("ClickHouse front did not start: {line:?}"));
-        let port = url.rsplit(':').next().unwrap().parse().unwrap();
-        ClickHouse { child, port }
-    }
-
-    /// A datasources file with this ClickHouse as `otel` (and `extra_json` in its jsonData).
-    pub fn datasources(&self, extra_json: &str) -> String {
-        format!(
-            "apiVersion: 1\ndatasources:\n  - name: otel\n    type: grafana-clickhouse-datasource\n    jsonData: {{host: 127.0.0.1, port: {}, protocol: http{extra_json}}}\n",
-            self.port
-        )
-    }
+/// A datasources file naming `ch` as `otel`, with `extra_json` in its jsonData.
+fn datasources(ch: &ClickHouse, extra_json: &str) -> String {
+    format!(
+        "apiVersion: 1\ndatasources:\n{}",
+        ch.datasource_entry("otel", extra_json)
+    )
 }
 
 fn window(extra: Value) -> Value {
@@ -119,8 +59,8 @@ fn groups(v: &Value) -> Vec<(String, Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_and_traces_tools_answer_exactly_on_the_real_engine() {
-    let ch = ClickHouse::start(&[]);
-    let host = Host::start(&ch.datasources(""), &[]);
+    let ch = clickhouse(&[]);
+    let host = Host::start(&datasources(&ch, ""), &[]);
     let client = host.client().await;
 
     // list_datasources: the ClickHouse entry serves logs and traces, and is their default.
@@ -480,9 +420,9 @@ async fn logs_and_traces_tools_answer_exactly_on_the_real_engine() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clickhouse_failures_are_bounded_tool_errors_with_advice() {
     // A table that does not exist: ClickHouse's exception comes back with its code and advice.
-    let ch = ClickHouse::start(&[]);
+    let ch = clickhouse(&[]);
     let host = Host::start(
-        &ch.datasources(", logs: {defaultTable: no_such_table}"),
+        &datasources(&ch, ", logs: {defaultTable: no_such_table}"),
         &[],
     );
     let client = host.client().await;
@@ -495,10 +435,10 @@ async fn clickhouse_failures_are_bounded_tool_errors_with_advice() {
     drop(host);
 
     // Credentials refused: the password never appears in the answer.
-    let ch_auth = ClickHouse::start(&["--user", "reader", "--password", "right-password"]);
+    let ch_auth = clickhouse(&["--user", "reader", "--password", "right-password"]);
     let yaml = format!(
         "{}    secureJsonData: {{password: wrong-password-123}}\n",
-        ch_auth.datasources(", username: reader")
+        datasources(&ch_auth, ", username: reader")
     );
     let host = Host::start(&yaml, &[]);
     let client = host.client().await;
@@ -510,8 +450,8 @@ async fn clickhouse_failures_are_bounded_tool_errors_with_advice() {
     drop(host);
 
     // Slow: the host's deadline ends the call with a clear error well before the client gives up.
-    let slow = ClickHouse::start(&["--delay-ms", "4000"]);
-    let host = Host::start(&slow.datasources(""), &[("QUERY_TIMEOUT", "1s")]);
+    let slow = clickhouse(&["--delay-ms", "4000"]);
+    let host = Host::start(&datasources(&slow, ""), &[("QUERY_TIMEOUT", "1s")]);
     let client = host.client().await;
     let started = Instant::now();
     let msg = call_err(&client, "search_logs", window(json!({}))).await;
