@@ -1,12 +1,63 @@
 //! Filter parsing never panics, error positions are inside the input, and a parsed filter's
-//! canonical form (`Display`) parses back to the same filter and prints the same.
+//! canonical form (`Display`) parses back to the same filter and prints the same. A parsed filter
+//! also compiles to ClickHouse SQL for logs and traces without panicking, and no value the caller
+//! wrote reaches the SQL text: every SQL string literal is one of the field map's constant keys.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
+use proms_mcp::backends::clickhouse::schema::{Signal, Table};
+use proms_mcp::backends::clickhouse::sql::{Params, compile};
 use proms_mcp::filter::{MAX_FILTER_BYTES, parse};
+
+/// The quoted literals the field map itself writes into SQL.
+const CONSTANT_LITERALS: &[&str] = &[
+    "'k8s.deployment.name'",
+    "'k8s.statefulset.name'",
+    "'k8s.daemonset.name'",
+    "'k8s.job.name'",
+    "'k8s.cronjob.name'",
+    "'k8s.namespace.name'",
+    "'k8s.cluster.name'",
+    "'k8s.pod.name'",
+    "'k8s.container.name'",
+    "'k8s.node.name'",
+    "'json'",
+    "'plain'",
+    "'span_kind_'",
+    "'status_code_'",
+    "'rpc.system'",
+    "'HTTP'",
+    "'http.request.method'",
+    "'http.method'",
+    "'http.response.status_code'",
+    "'http.status_code'",
+    "'rpc.grpc.status_code'",
+    "''",
+];
+
+/// Compiles `filter` for both tables; the SQL's quoted literals must all be constants.
+fn compiles_without_splicing(filter: &proms_mcp::filter::Filter) {
+    for signal in [Signal::Logs, Signal::Traces] {
+        let mut params = Params::default();
+        let Ok(sql) = compile(filter, &Table::otel(signal), &mut params) else {
+            continue;
+        };
+        let mut rest = sql.as_str();
+        while let Some(start) = rest.find('\'') {
+            let end = rest[start + 1..].find('\'').expect("closed literal") + start + 2;
+            let literal = &rest[start..end];
+            assert!(
+                CONSTANT_LITERALS.contains(&literal),
+                "{literal} spliced into {sql}"
+            );
+            rest = &rest[end..];
+        }
+    }
+}
 
 fuzz_target!(|text: &str| {
     match parse(text) {
         Ok(Some(filter)) => {
+            compiles_without_splicing(&filter);
             let canonical = filter.to_string();
             // The canonical form can be longer than the input (quotes, spaces, `!=` for `NOT =`).
             if canonical.len() > MAX_FILTER_BYTES {
