@@ -7,34 +7,17 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, bail};
 
+use super::process::Stopped;
+
 /// A running front; stopped (SIGTERM, then SIGKILL) on drop, which removes its database.
 pub struct ClickHouse {
-    child: Child,
+    _child: Stopped,
     /// The loopback port it listens on.
     pub port: u16,
-}
-
-impl Drop for ClickHouse {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The Python with chdb: `PROMS_MCP_PYTHON`, else the project's `target/pyenv`.
@@ -83,7 +66,10 @@ impl ClickHouse {
                 "the ClickHouse front did not start (is chdb installed? make test-deps): {line:?}"
             );
         };
-        Ok(ClickHouse { child, port })
+        Ok(ClickHouse {
+            _child: Stopped(child),
+            port,
+        })
     }
 
     /// A datasources entry naming this ClickHouse `name`, with `extra_json` added to its jsonData
