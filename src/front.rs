@@ -27,16 +27,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-/// Who is calling, as authentication established it (mirrors the WIT `caller` record).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// User name.
-    pub username: String,
-    /// User uid, empty when unknown.
-    pub uid: String,
-    /// Groups.
-    pub groups: Vec<String>,
-}
+pub use crate::auth::Caller;
 
 /// Why the provider could not produce a tool result.
 #[derive(Debug, Clone, PartialEq)]

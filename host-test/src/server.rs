@@ -19,7 +19,7 @@ use proms_mcp::front::{Caller, McpFront, McpService};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::KubeReviewer;
+use crate::auth::{KubeReviewer, kube_reviewer};
 use crate::config::{AuthMode, HostConfig};
 use crate::metrics::Metrics;
 use crate::runtime::{PluginRuntime, ProxyRuntime};
@@ -106,16 +106,7 @@ fn front_endpoint(
     let auth = match &config.auth_mode {
         AuthMode::None => None,
         AuthMode::Active(active) => Some(Auth {
-            reviews: ReviewCache::new(
-                KubeReviewer::new(
-                    &active.api_url,
-                    active.ca_path.as_deref(),
-                    active.audiences.clone(),
-                    active.timeout,
-                    metrics.clone(),
-                )?,
-                active.cache,
-            ),
+            reviews: ReviewCache::new(kube_reviewer(active, metrics.clone())?, active.cache),
             public_url: active.public_url.clone(),
             authorization_servers: active.authorization_servers.clone(),
         }),
@@ -326,11 +317,7 @@ async fn component(runtime: &ProxyRuntime, req: Request<Incoming>) -> Response<B
 /// Authenticates, then hands the request to rmcp with the caller attached.
 async fn mcp(front: &Front, metrics: &Metrics, mut req: Request<Incoming>) -> Response<Body> {
     let caller = match &front.auth {
-        None => Caller {
-            username: "anonymous".into(),
-            uid: String::new(),
-            groups: Vec::new(),
-        },
+        None => Caller::anonymous(),
         Some(auth) => {
             let header = req
                 .headers()

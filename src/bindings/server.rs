@@ -1,10 +1,11 @@
 //! Implementation of `wasi:http/incoming-handler` for the `server` world: the whole MCP endpoint in
 //! the component, for Spin, SpinKube and `wasmtime serve`. Each request builds what it needs from the
 //! environment and the datasources file (a host may use a fresh instance per request), then runs the
-//! same MCP front ([`crate::front`]) and the same authentication ([`crate::auth`]) as the native host;
-//! tools run in-process. Token reviews go out through `wasi:http` like datasource queries, and are
-//! remembered across requests in the runtime's `wasi:keyvalue` store when it grants one. Settings
-//! come from the runtime's variables (`wasi:config`, Spin variables), else from the environment.
+//! same MCP front ([`crate::front`]) and the same authentication ([`crate::auth`], with its
+//! self-validation over [`WasiApi`]) as the native host; tools run in-process. Token reviews go out
+//! through `wasi:http` like datasource queries, and are remembered across requests in the runtime's
+//! `wasi:keyvalue` store when it grants one. Settings come from the runtime's variables
+//! (`wasi:config`, Spin variables), else from the environment.
 //!
 //! Not here: TLS settings for the API server (the runtime's).
 
@@ -26,15 +27,14 @@ use generated::wasi::io::streams::StreamError;
 use generated::wasi::keyvalue::store as keyvalue;
 
 use crate::auth::{
-    AuthSettings, OPENSHIFT_USER_PATH, PROTECTED_RESOURCE_PATH, ReviewAnswer, ReviewCache,
-    SharedStore, StoredReviews, TOKEN_REVIEW_PATH, TokenReviewer, protected_resource_metadata,
-    read_openshift_user, read_token_review, token_review_request,
+    ApiClient, AuthSettings, PROTECTED_RESOURCE_PATH, ReviewCache, SelfReview, SharedStore,
+    StoredReviews, protected_resource_metadata,
 };
 use crate::datasources::DatasourceSet;
 use crate::front::{
     Caller, HttpPolicy, MAX_REQUEST_BODY_BYTES, McpFront, ProviderError, ToolProvider,
 };
-use crate::http::{HttpClient, HttpRequest, Method};
+use crate::http::{HttpClient, HttpRequest, HttpResponse};
 use crate::settings::Settings;
 
 struct Server;
@@ -145,17 +145,14 @@ fn base_url(request: &http::Request<Full<Bytes>>, auth: &AuthSettings) -> String
 
 async fn mcp(mut request: http::Request<Full<Bytes>>, auth: Option<AuthSettings>) -> Response {
     let caller = match &auth {
-        None => Caller {
-            username: "anonymous".into(),
-            uid: String::new(),
-            groups: Vec::new(),
-        },
+        None => Caller::anonymous(),
         Some(settings) => {
-            let reviewer = WasiReviewer {
-                api_url: settings.api_url.trim_end_matches('/').to_string(),
-                audiences: settings.audiences.clone(),
-                timeout: settings.timeout,
-            };
+            let reviewer = SelfReview::new(
+                WasiApi,
+                &settings.api_url,
+                settings.audiences.clone(),
+                settings.timeout,
+            );
             let store = settings.cache_store.as_deref().and_then(RuntimeStore::open);
             let reviews = ReviewCache::new(
                 StoredReviews::new(reviewer, store, settings.cache.ttl),
@@ -233,61 +230,20 @@ impl ToolProvider for InProcess {
     }
 }
 
-/// [`TokenReviewer`] over `wasi:http` (the runtime applies TLS and its own outbound policy).
-struct WasiReviewer {
-    api_url: String,
-    audiences: Vec<String>,
-    timeout: Duration,
-}
+/// The API server reached through `wasi:http` (the runtime applies TLS and its outbound policy).
+struct WasiApi;
 
-impl WasiReviewer {
-    fn call(
+impl ApiClient for WasiApi {
+    fn send(
         &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<String>,
-    ) -> Result<(u16, Vec<u8>), String> {
-        let mut headers = vec![
-            ("Authorization".to_string(), format!("Bearer {token}")),
-            ("Accept".to_string(), "application/json".to_string()),
-        ];
-        if body.is_some() {
-            headers.push(("Content-Type".to_string(), "application/json".to_string()));
-        }
-        let request = HttpRequest {
-            method,
-            url: format!("{}{path}", self.api_url),
-            headers,
-            body: body.map(String::into_bytes),
-            timeout: self.timeout,
-        };
-        WasiHttp
-            .send(&request)
-            .map(|r| (r.status, r.body))
-            .map_err(|e| format!("API server: {e}"))
-    }
-
-    fn review_now(&self, token: &str) -> ReviewAnswer {
-        let body = token_review_request(token, &self.audiences);
-        let answer = match self.call(Method::Post, TOKEN_REVIEW_PATH, token, Some(body)) {
-            Ok((status, body)) => read_token_review(status, &body, &self.audiences),
-            Err(reason) => ReviewAnswer::Failed(reason),
-        };
-        if answer != ReviewAnswer::Forbidden {
-            return answer;
-        }
-        match self.call(Method::Get, OPENSHIFT_USER_PATH, token, None) {
-            Ok((status, body)) => read_openshift_user(status, &body),
-            Err(reason) => ReviewAnswer::Failed(reason),
-        }
-    }
-}
-
-impl TokenReviewer for WasiReviewer {
-    fn review(&self, token: &str) -> impl std::future::Future<Output = ReviewAnswer> + Send {
+        request: HttpRequest,
+    ) -> impl std::future::Future<Output = Result<HttpResponse, String>> + Send {
         // WASI HTTP blocks this (single-threaded) instance anyway: answer synchronously.
-        std::future::ready(self.review_now(token))
+        std::future::ready(
+            WasiHttp
+                .send(&request)
+                .map_err(|e| format!("API server: {e}")),
+        )
     }
 }
 
