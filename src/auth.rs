@@ -4,8 +4,9 @@
 //! `TokenReview` and OpenShift `users/~` wire formats, self-validation ([`SelfReview`]: `TokenReview`
 //! first, `users/~` when that is forbidden, over any [`ApiClient`]), how each answer maps to a
 //! [`Caller`] or an [`AuthFailure`] (and that to an HTTP status, `WWW-Authenticate` header and body),
-//! RFC 9728 protected-resource metadata, and [`ReviewCache`], which remembers reviews by a hash of
-//! the token and lets concurrent requests with the same new token share one review. What does not: the HTTP client that reaches the API server (each
+//! RFC 9728 protected-resource metadata, [`ReviewCache`], which remembers reviews by a hash of the
+//! token and lets concurrent requests with the same new token share one review, and [`BearerAuth`],
+//! all of that for one endpoint. What does not: the HTTP client that reaches the API server (each
 //! placement implements [`ApiClient`] with its own client, TLS settings and deadline) and the token
 //! itself, which is never logged, stored in clear or forwarded anywhere but to that API server.
 
@@ -764,6 +765,55 @@ pub fn protected_resource_metadata(resource: &str, authorization_servers: &[Stri
         doc["authorization_servers"] = json!(authorization_servers);
     }
     doc.to_string()
+}
+
+/// Bearer authentication of one MCP endpoint (`AUTH_MODE=active`): the review cache in front of
+/// the reviewer, and what refusals and the RFC 9728 metadata say about this server.
+pub struct BearerAuth<R> {
+    reviews: ReviewCache<R>,
+    public_url: Option<String>,
+    authorization_servers: Vec<String>,
+}
+
+impl<R: TokenReviewer> BearerAuth<R> {
+    /// Authentication through `reviewer`, with the cache limits, `PUBLIC_URL` and authorization
+    /// servers of `settings`.
+    pub fn new(reviewer: R, settings: &AuthSettings) -> Self {
+        BearerAuth {
+            reviews: ReviewCache::new(reviewer, settings.cache),
+            public_url: settings.public_url.clone(),
+            authorization_servers: settings.authorization_servers.clone(),
+        }
+    }
+
+    /// Who sent a request with these headers, from its `Authorization` header.
+    pub async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Caller, AuthFailure> {
+        let header = headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
+        self.reviews.authenticate(header).await
+    }
+
+    /// This server's external base URL (see [`base_url`]), `scheme` when `PUBLIC_URL` is unset.
+    pub fn base_url(&self, headers: &http::HeaderMap, scheme: &str) -> String {
+        base_url(self.public_url.as_deref(), headers, scheme)
+    }
+
+    /// The answer to a request refused with `failure` (see [`refusal`]).
+    pub fn refusal(
+        &self,
+        failure: &AuthFailure,
+        headers: &http::HeaderMap,
+        scheme: &str,
+    ) -> http::Response<String> {
+        refusal(failure, &self.base_url(headers, scheme))
+    }
+
+    /// The protected-resource metadata of the MCP endpoint (see [`protected_resource_metadata`]).
+    pub fn metadata(&self, headers: &http::HeaderMap, scheme: &str) -> String {
+        let resource = format!("{}/mcp", self.base_url(headers, scheme));
+        protected_resource_metadata(&resource, &self.authorization_servers)
+    }
 }
 
 #[cfg(test)]

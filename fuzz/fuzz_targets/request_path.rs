@@ -1,7 +1,8 @@
 //! The MCP endpoint as a client reaches it: fuzzed HTTP requests (method, URI, the headers the endpoint
 //! looks at, and the body) go through the real front (`McpFront` in rmcp's `StreamableHttpService`,
-//! stateless, with the `HttpPolicy` server settings) over the real tools, run in-process against a
-//! fake Prometheus that always gives the same answers (no network).
+//! stateless, with the `HttpPolicy` server settings) over the real tools (`InProcess`, as the
+//! `server` component runs them) against a fake Prometheus that always gives the same answers (no
+//! network).
 //!
 //! The input is read as: one byte each for the body kind, the policy, the method, the URI and each
 //! header (which of its usual values, absent, or fuzzed), the fuzzed header values, then the body —
@@ -28,9 +29,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use proms_mcp::datasources::DatasourceSet;
 use proms_mcp::front::{
-    Caller, HttpPolicy, MAX_REQUEST_BODY_BYTES, McpFront, McpService, ProviderError, ToolProvider,
+    Caller, HttpPolicy, InProcess, MAX_REQUEST_BODY_BYTES, McpFront, McpService,
 };
 use proms_mcp::http::{HttpClient, HttpError, HttpRequest, HttpResponse};
 use serde_json::{Map, Value, json};
@@ -117,37 +117,7 @@ impl HttpClient for FakePrometheus {
     }
 }
 
-/// The tools, called in-process, as the `server` component does.
-struct InProcess {
-    datasources: DatasourceSet,
-}
-
-impl ToolProvider for InProcess {
-    async fn list_tools(&self) -> Result<Vec<Value>, ProviderError> {
-        Ok(proms_mcp::tools::list()
-            .into_iter()
-            .map(|(_, def)| def)
-            .collect())
-    }
-
-    async fn call_tool(
-        &self,
-        name: String,
-        arguments: Value,
-        _caller: Option<Caller>,
-    ) -> Result<Value, ProviderError> {
-        let ctx = proms_mcp::tools::Context {
-            datasources: &self.datasources,
-            http: &FakePrometheus,
-            now: NOW,
-            timeout: Duration::from_secs(5),
-        };
-        proms_mcp::tools::call(&ctx, &name, arguments)
-            .map_err(|e| ProviderError::UnknownTool(e.to_string()))
-    }
-}
-
-type Service = McpService<InProcess>;
+type Service = McpService<InProcess<FakePrometheus>>;
 
 /// Built once: the runtime and one service per `Host`/`Origin` policy, all over the same front.
 struct State {
@@ -163,7 +133,9 @@ impl State {
             .expect("tokio runtime");
         let datasources = proms_mcp::datasources::parse(DATASOURCES, "fuzz.yaml", &|_| None)
             .expect("fuzz datasources parse");
-        let front = McpFront::new(Arc::new(InProcess { datasources }));
+        let tools =
+            InProcess::new(datasources, FakePrometheus, Duration::from_secs(5)).with_clock(|| NOW);
+        let front = McpFront::new(Arc::new(tools));
         let policies = [
             // Bound to loopback: loopback hosts and origins only.
             HttpPolicy::from_env(&|_| None, true),
@@ -778,11 +750,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut request) = request.body(Full::new(Bytes::from(body.clone()))) else {
         return;
     };
-    request.extensions_mut().insert(Caller {
-        username: "anonymous".into(),
-        uid: String::new(),
-        groups: Vec::new(),
-    });
+    request.extensions_mut().insert(Caller::anonymous());
 
     let (status, headers, response_body) = STATE.with(|state| {
         state.runtime.block_on(async {

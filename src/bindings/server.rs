@@ -1,16 +1,15 @@
 //! Implementation of `wasi:http/incoming-handler` for the `server` world: the whole MCP endpoint in
 //! the component, for Spin, SpinKube and `wasmtime serve`. Each request builds what it needs from the
-//! environment and the datasources file (a host may use a fresh instance per request), then runs the
-//! same MCP front ([`crate::front`]) and the same authentication ([`crate::auth`], with its
-//! self-validation over [`WasiApi`]) as the native host; tools run in-process. Token reviews go out
-//! through `wasi:http` like datasource queries, and are remembered across requests in the runtime's
-//! `wasi:keyvalue` store when it grants one. Settings come from the runtime's variables
-//! (`wasi:config`, Spin variables), else from the environment.
+//! runtime's variables and the datasources file (a host may use a fresh instance per request), then
+//! runs the same MCP port as the native host ([`crate::front::serve`]: routing, authentication, MCP)
+//! with the tools in-process ([`crate::front::InProcess`]).
 //!
-//! Not here: TLS settings for the API server (the runtime's).
+//! Here only what is the component's own: the `wasi:http` request and response, settings from
+//! `wasi:config` (Spin variables, else the environment), reviews remembered across requests in the
+//! runtime's `wasi:keyvalue` store when it grants one, and token reviews sent through `wasi:http`
+//! like datasource queries. Not here: TLS settings for the API server (the runtime's).
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::borrow::Cow;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -26,13 +25,9 @@ use generated::wasi::http::types::{
 use generated::wasi::io::streams::StreamError;
 use generated::wasi::keyvalue::store as keyvalue;
 
-use crate::auth::{
-    ApiClient, AuthSettings, PROTECTED_RESOURCE_PATH, ReviewCache, SelfReview, SharedStore,
-    StoredReviews, protected_resource_metadata,
-};
-use crate::datasources::DatasourceSet;
+use crate::auth::{ApiClient, AuthSettings, BearerAuth, SelfReview, SharedStore, StoredReviews};
 use crate::front::{
-    Caller, HttpPolicy, MAX_REQUEST_BODY_BYTES, McpFront, ProviderError, ToolProvider,
+    HttpPolicy, InProcess, MAX_REQUEST_BODY_BYTES, McpFront, McpService, Placement,
 };
 use crate::http::{HttpClient, HttpRequest, HttpResponse};
 use crate::settings::Settings;
@@ -108,45 +103,12 @@ fn json_response(status: u16, body: Value) -> Response {
 }
 
 async fn serve(request: http::Request<Full<Bytes>>) -> Response {
-    let path = request.uri().path().to_string();
     let auth = match AuthSettings::from_env(&setting) {
         Ok(auth) => auth,
         Err(e) => return json_response(500, json!({"error": format!("configuration: {e}")})),
     };
-    match path.as_str() {
-        "/mcp" | "/mcp/" => mcp(request, auth).await,
-        "/health" => json_response(200, json!({"status": "ok"})),
-        p if p == PROTECTED_RESOURCE_PATH
-            || p.strip_prefix(PROTECTED_RESOURCE_PATH) == Some("/mcp") =>
-        {
-            match auth {
-                Some(auth) => {
-                    let resource = format!("{}/mcp", base_url(&request, &auth));
-                    let doc = protected_resource_metadata(&resource, &auth.authorization_servers);
-                    let mut response = json_response(200, Value::Null);
-                    *response.body_mut() = Bytes::from(doc);
-                    response
-                }
-                None => json_response(
-                    404,
-                    json!({"error": "not found: authentication is off (AUTH_MODE=none)"}),
-                ),
-            }
-        }
-        _ => json_response(404, json!({"error": "not found: the MCP endpoint is /mcp"})),
-    }
-}
-
-/// `PUBLIC_URL`, else `https://<Host>` (Spin and gateways terminate TLS in front of us).
-fn base_url(request: &http::Request<Full<Bytes>>, auth: &AuthSettings) -> String {
-    let scheme = request.uri().scheme_str().unwrap_or("https");
-    crate::auth::base_url(auth.public_url.as_deref(), request.headers(), scheme)
-}
-
-async fn mcp(mut request: http::Request<Full<Bytes>>, auth: Option<AuthSettings>) -> Response {
-    let caller = match &auth {
-        None => Caller::anonymous(),
-        Some(settings) => {
+    let component = Component {
+        auth: auth.map(|settings| {
             let reviewer = SelfReview::new(
                 WasiApi,
                 &settings.api_url,
@@ -154,31 +116,13 @@ async fn mcp(mut request: http::Request<Full<Bytes>>, auth: Option<AuthSettings>
                 settings.timeout,
             );
             let store = settings.cache_store.as_deref().and_then(RuntimeStore::open);
-            let reviews = ReviewCache::new(
+            BearerAuth::new(
                 StoredReviews::new(reviewer, store, settings.cache.ttl),
-                settings.cache,
-            );
-            let header = request
-                .headers()
-                .get(http::header::AUTHORIZATION)
-                .map(|v| v.as_bytes());
-            match reviews.authenticate(header).await {
-                Ok(caller) => caller,
-                Err(failure) => {
-                    return crate::auth::refusal(&failure, &base_url(&request, settings))
-                        .map(Bytes::from);
-                }
-            }
-        }
+                &settings,
+            )
+        }),
     };
-    let provider = match InProcess::from_env() {
-        Ok(provider) => provider,
-        Err(e) => return json_response(500, json!({"error": e})),
-    };
-    let service = McpFront::new(Arc::new(provider))
-        .into_service(HttpPolicy::from_env(&setting, false).server_config());
-    request.extensions_mut().insert(caller);
-    let response = service.handle(request).await;
+    let response = crate::front::serve(&component, request).await;
     let (parts, body) = response.into_parts();
     let bytes = body
         .collect()
@@ -188,45 +132,32 @@ async fn mcp(mut request: http::Request<Full<Bytes>>, auth: Option<AuthSettings>
     http::Response::from_parts(parts, bytes)
 }
 
-/// The tools, called in-process.
-struct InProcess {
-    datasources: DatasourceSet,
-    timeout: Duration,
+type Reviewer = StoredReviews<SelfReview<WasiApi>, RuntimeStore>;
+
+/// This component's MCP port: authentication from its settings, the tools in-process.
+struct Component {
+    auth: Option<BearerAuth<Reviewer>>,
 }
 
-impl InProcess {
-    fn from_env() -> Result<InProcess, String> {
+impl Placement for Component {
+    type Provider = InProcess<WasiHttp>;
+    type Reviewer = Reviewer;
+    // Spin and gateways terminate TLS in front of the component.
+    const SCHEME: &'static str = "https";
+    const SERVES_HEALTH: bool = true;
+
+    fn auth(&self) -> Option<&BearerAuth<Reviewer>> {
+        self.auth.as_ref()
+    }
+
+    /// Reads the settings and the datasources for this request: a fresh instance has no other.
+    fn service(&self) -> Result<Cow<'_, McpService<InProcess<WasiHttp>>>, String> {
         let settings = Settings::from_env(setting)?;
         let datasources = settings.datasources(&setting).map_err(|e| e.to_string())?;
-        Ok(InProcess {
-            datasources,
-            timeout: settings.query_timeout,
-        })
-    }
-}
-
-impl ToolProvider for InProcess {
-    async fn list_tools(&self) -> Result<Vec<Value>, ProviderError> {
-        Ok(crate::tools::list()
-            .into_iter()
-            .map(|(_, def)| def)
-            .collect())
-    }
-
-    async fn call_tool(
-        &self,
-        name: String,
-        arguments: Value,
-        _caller: Option<Caller>,
-    ) -> Result<Value, ProviderError> {
-        let ctx = crate::tools::Context {
-            datasources: &self.datasources,
-            http: &WasiHttp,
-            now: crate::timespec::now_unix(),
-            timeout: self.timeout,
-        };
-        crate::tools::call(&ctx, &name, arguments)
-            .map_err(|e| ProviderError::UnknownTool(e.to_string()))
+        let provider = InProcess::new(datasources, WasiHttp, settings.query_timeout);
+        let service = McpFront::new(std::sync::Arc::new(provider))
+            .into_service(HttpPolicy::from_env(&setting, false).server_config());
+        Ok(Cow::Owned(service))
     }
 }
 
