@@ -6,6 +6,8 @@
 //! negotiation through rmcp), the Streamable HTTP settings ([`HttpPolicy`]), and in submodules
 //! - `endpoint`: which path goes where on the MCP port, authentication before MCP, the caller
 //!   handed to the tools ([`serve`] over a [`Placement`]);
+//! - `parse_error`: an MCP request through rmcp, with a body that is not JSON answered as a
+//!   JSON-RPC parse error ([`handle_mcp`]);
 //! - `in_process`: the tools called in-process over any [`crate::http::HttpClient`] ([`InProcess`]).
 //!
 //! What does not: sockets and connections (hyper in the host, `wasi:http` in the `server`
@@ -35,10 +37,12 @@ use tokio::sync::OnceCell;
 
 mod endpoint;
 mod in_process;
+mod parse_error;
 
 pub use crate::auth::Caller;
 pub use endpoint::{Body, Placement, Route, serve};
 pub use in_process::InProcess;
+pub use parse_error::{handle_mcp, json_syntax_error};
 
 /// Why the provider could not produce a tool result.
 #[derive(Debug, Clone, PartialEq)]

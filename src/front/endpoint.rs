@@ -3,7 +3,7 @@
 //!
 //! - `/mcp` and `/mcp/` (one handler, never a redirect): the bearer token is reviewed
 //!   ([`BearerAuth`]; with authentication off everyone is [`Caller::anonymous`]), then the request
-//!   goes to MCP (rmcp's Streamable HTTP service) with the [`Caller`] in its extensions;
+//!   goes to MCP ([`handle_mcp`]) with the [`Caller`] in its extensions;
 //! - `/.well-known/oauth-protected-resource` and `…/mcp`: RFC 9728 metadata, 404 when
 //!   authentication is off;
 //! - `/health`: `{"status":"ok"}`, where the placement serves it on this port;
@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 
-use super::{Caller, McpService, ToolProvider};
+use super::{Caller, McpService, ToolProvider, handle_mcp};
 use crate::auth::{AuthFailure, BearerAuth, PROTECTED_RESOURCE_PATH, TokenReviewer};
 
 /// The body of every answer of the MCP port.
@@ -131,7 +131,7 @@ where
         Err(reason) => return json(500, serde_json::json!({"error": reason}).to_string()),
     };
     request.extensions_mut().insert(caller);
-    service.handle(request).await
+    handle_mcp(&service, request).await
 }
 
 fn boxed(response: http::Response<String>) -> http::Response<Body> {
@@ -274,6 +274,7 @@ mod tests {
     }
 
     const JSON: (&str, &str) = ("content-type", "application/json");
+    const PING: &[u8] = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
     const VERSION: (&str, &str) = ("mcp-protocol-version", "2025-06-18");
 
     #[tokio::test]
@@ -352,6 +353,54 @@ mod tests {
             (status, body.as_str()),
             (500, r#"{"error":"datasources file 'x': not found"}"#)
         );
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_json_is_a_parse_error_on_every_version() {
+        let open = placement::<false>(false);
+        let broken = br#"{"jsonrpc": "2.0", "id": 1,
+  "method": "ping",,}"#;
+        for version in [
+            None,
+            Some("2025-03-26"),
+            Some("2025-06-18"),
+            Some("2025-11-25"),
+            Some("2026-07-28"),
+        ] {
+            let mut headers = vec![JSON];
+            headers.extend(version.map(|v| ("mcp-protocol-version", v)));
+            let (status, response_headers, body) =
+                send(&open, "POST", "/mcp", &headers, broken).await;
+            assert_eq!(status, 400, "{version:?}: {body}");
+            assert_eq!(response_headers["content-type"], "application/json");
+            let answer: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(
+                answer,
+                json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700,
+                    "message": "Parse error: key must be a string at line 2 column 20"}}),
+                "{version:?}"
+            );
+        }
+        // The media type was wrong, or the JSON is not JSON-RPC: rmcp's answers stand.
+        let (status, _, body) = send(
+            &open,
+            "POST",
+            "/mcp",
+            &[("content-type", "text/plain"), VERSION],
+            broken,
+        )
+        .await;
+        assert_eq!(status, 415, "{body}");
+        let (status, _, body) = send(&open, "POST", "/mcp", &[JSON, VERSION], b"[1, 2, 3]").await;
+        assert_eq!(status, 415, "{body}");
+        assert!(!body.contains("-32700"), "{body}");
+        // Good requests are untouched.
+        let (status, _, body) = send(&open, "POST", "/mcp", &[JSON, VERSION], PING).await;
+        assert_eq!(status, 200, "{body}");
+        // Authentication comes first.
+        let guarded = placement::<false>(true);
+        let (status, _, _) = send(&guarded, "POST", "/mcp", &[JSON, VERSION], broken).await;
+        assert_eq!(status, 401);
     }
 
     #[test]

@@ -58,6 +58,9 @@ async fn server_component_serves_mcp_on_every_version() {
     exercise(&client, data.end).await;
     client.cancel().await.unwrap();
 
+    // A body that is not JSON: the same parse error as the native host, on every version.
+    crate::errors::assert_parse_error_on_every_version(&host.mcp_url).await;
+
     // Unknown paths and errors come from the component itself.
     let http = reqwest::Client::new();
     let base = host.mcp_url.trim_end_matches("/mcp").to_string();
