@@ -1,12 +1,14 @@
 //! The bearer-authentication decision, written once for every placement of the MCP front.
 //!
-//! What lives here: reading `Authorization: Bearer …`, the Kubernetes `TokenReview` and OpenShift
-//! `users/~` wire formats, how each answer maps to a [`Caller`] or an [`AuthFailure`] (and that to an
-//! HTTP status, `WWW-Authenticate` header and body), RFC 9728 protected-resource metadata, and
-//! [`ReviewCache`], which remembers reviews by a hash of the token and lets concurrent requests with
-//! the same new token share one review. What does not: the HTTP call to the API server (the host
-//! implements [`TokenReviewer`] with its own client and TLS settings) and the token itself, which is
-//! never logged, stored in clear or forwarded anywhere but to that API server.
+//! What lives here: who a [`Caller`] is, reading `Authorization: Bearer …`, the Kubernetes
+//! `TokenReview` and OpenShift `users/~` wire formats, self-validation ([`SelfReview`]: `TokenReview`
+//! first, `users/~` when that is forbidden, over any [`ApiClient`]), how each answer maps to a
+//! [`Caller`] or an [`AuthFailure`] (and that to an HTTP status, `WWW-Authenticate` header and body),
+//! RFC 9728 protected-resource metadata, [`ReviewCache`], which remembers reviews by a hash of the
+//! token and lets concurrent requests with the same new token share one review, and [`BearerAuth`],
+//! all of that for one endpoint. What does not: the HTTP client that reaches the API server (each
+//! placement implements [`ApiClient`] with its own client, TLS settings and deadline) and the token
+//! itself, which is never logged, stored in clear or forwarded anywhere but to that API server.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,7 +19,29 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use crate::front::Caller;
+use crate::http::{HttpRequest, HttpResponse, Method};
+
+/// Who is calling, as authentication established it (mirrors the WIT `caller` record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// User name.
+    pub username: String,
+    /// User uid, empty when unknown.
+    pub uid: String,
+    /// Groups.
+    pub groups: Vec<String>,
+}
+
+impl Caller {
+    /// Everyone, when authentication is off (`AUTH_MODE=none`).
+    pub fn anonymous() -> Caller {
+        Caller {
+            username: "anonymous".into(),
+            uid: String::new(),
+            groups: Vec::new(),
+        }
+    }
+}
 
 /// Every variable [`AuthSettings::from_env`] reads.
 pub const AUTH_ENV: &[&str] = &[
@@ -229,11 +253,121 @@ fn caller_from(username: Option<&str>, uid: Option<&str>, groups: &Value) -> Rev
     })
 }
 
-/// How a placement asks the API server about a token (the host's HTTP client, or WASI HTTP).
+/// What decides about a token: [`SelfReview`] asks the API server, [`StoredReviews`] remembers its
+/// answers in a store shared between requests.
 pub trait TokenReviewer: Send + Sync + 'static {
-    /// Reviews `token`: `TokenReview` first, OpenShift's `users/~` when that is forbidden. A
-    /// transport failure or timeout is [`ReviewAnswer::Failed`].
+    /// Reviews `token`. A transport failure or timeout is [`ReviewAnswer::Failed`].
     fn review(&self, token: &str) -> impl Future<Output = ReviewAnswer> + Send;
+}
+
+/// The two APIs a review may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewApi {
+    /// `POST` [`TOKEN_REVIEW_PATH`].
+    TokenReview,
+    /// `GET` [`OPENSHIFT_USER_PATH`], when `TokenReview` is forbidden to the caller.
+    OpenShiftUser,
+}
+
+impl ReviewApi {
+    /// The API's path on the API server.
+    pub fn path(self) -> &'static str {
+        match self {
+            ReviewApi::TokenReview => TOKEN_REVIEW_PATH,
+            ReviewApi::OpenShiftUser => OPENSHIFT_USER_PATH,
+        }
+    }
+
+    /// A short label for metrics: `tokenreview`, `openshift_user`.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReviewApi::TokenReview => "tokenreview",
+            ReviewApi::OpenShiftUser => "openshift_user",
+        }
+    }
+}
+
+/// How a placement reaches the API server: its HTTP client, TLS settings and deadline.
+pub trait ApiClient: Send + Sync + 'static {
+    /// Sends `request` (absolute URL, the caller's token in `Authorization`, the deadline in
+    /// `timeout`) and reads the whole answer; when none came, why, in words safe to show a client.
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> impl Future<Output = Result<HttpResponse, String>> + Send;
+
+    /// Sees what each API call answered (the native host counts them); does nothing by default.
+    fn answered(&self, _api: ReviewApi, _answer: &ReviewAnswer) {}
+}
+
+/// Self-validation: asks the API server about a token with that same token, so no special RBAC is
+/// needed. `TokenReview` first; when the API forbids it (HTTP 403: plain users on OpenShift may
+/// not create `TokenReview`s), OpenShift's `users/~`, which anyone may ask about themselves.
+pub struct SelfReview<C> {
+    client: C,
+    api_url: String,
+    audiences: Vec<String>,
+    timeout: Duration,
+}
+
+impl<C: ApiClient> SelfReview<C> {
+    /// Reviews against the API server at `api_url` through `client`, asking for one of `audiences`
+    /// (none: any), each call within `timeout`.
+    pub fn new(client: C, api_url: &str, audiences: Vec<String>, timeout: Duration) -> Self {
+        SelfReview {
+            client,
+            api_url: api_url.trim_end_matches('/').to_string(),
+            audiences,
+            timeout,
+        }
+    }
+
+    /// The placement's client.
+    pub fn client(&self) -> &C {
+        &self.client
+    }
+
+    async fn ask(&self, api: ReviewApi, token: &str) -> ReviewAnswer {
+        let mut headers = vec![
+            ("Authorization".to_string(), format!("Bearer {token}")),
+            ("Accept".to_string(), "application/json".to_string()),
+        ];
+        let (method, body) = match api {
+            ReviewApi::TokenReview => {
+                headers.push(("Content-Type".to_string(), "application/json".to_string()));
+                let body = token_review_request(token, &self.audiences);
+                (Method::Post, Some(body.into_bytes()))
+            }
+            ReviewApi::OpenShiftUser => (Method::Get, None),
+        };
+        let request = HttpRequest {
+            method,
+            url: format!("{}{}", self.api_url, api.path()),
+            headers,
+            body,
+            timeout: self.timeout,
+        };
+        let answer = match self.client.send(request).await {
+            Ok(response) => match api {
+                ReviewApi::TokenReview => {
+                    read_token_review(response.status, &response.body, &self.audiences)
+                }
+                ReviewApi::OpenShiftUser => read_openshift_user(response.status, &response.body),
+            },
+            Err(reason) => ReviewAnswer::Failed(reason),
+        };
+        self.client.answered(api, &answer);
+        answer
+    }
+}
+
+impl<C: ApiClient> TokenReviewer for SelfReview<C> {
+    async fn review(&self, token: &str) -> ReviewAnswer {
+        match self.ask(ReviewApi::TokenReview, token).await {
+            ReviewAnswer::Forbidden => self.ask(ReviewApi::OpenShiftUser, token).await,
+            answer => answer,
+        }
+    }
 }
 
 /// Limits of [`ReviewCache`].
@@ -633,6 +767,55 @@ pub fn protected_resource_metadata(resource: &str, authorization_servers: &[Stri
     doc.to_string()
 }
 
+/// Bearer authentication of one MCP endpoint (`AUTH_MODE=active`): the review cache in front of
+/// the reviewer, and what refusals and the RFC 9728 metadata say about this server.
+pub struct BearerAuth<R> {
+    reviews: ReviewCache<R>,
+    public_url: Option<String>,
+    authorization_servers: Vec<String>,
+}
+
+impl<R: TokenReviewer> BearerAuth<R> {
+    /// Authentication through `reviewer`, with the cache limits, `PUBLIC_URL` and authorization
+    /// servers of `settings`.
+    pub fn new(reviewer: R, settings: &AuthSettings) -> Self {
+        BearerAuth {
+            reviews: ReviewCache::new(reviewer, settings.cache),
+            public_url: settings.public_url.clone(),
+            authorization_servers: settings.authorization_servers.clone(),
+        }
+    }
+
+    /// Who sent a request with these headers, from its `Authorization` header.
+    pub async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Caller, AuthFailure> {
+        let header = headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
+        self.reviews.authenticate(header).await
+    }
+
+    /// This server's external base URL (see [`base_url`]), `scheme` when `PUBLIC_URL` is unset.
+    pub fn base_url(&self, headers: &http::HeaderMap, scheme: &str) -> String {
+        base_url(self.public_url.as_deref(), headers, scheme)
+    }
+
+    /// The answer to a request refused with `failure` (see [`refusal`]).
+    pub fn refusal(
+        &self,
+        failure: &AuthFailure,
+        headers: &http::HeaderMap,
+        scheme: &str,
+    ) -> http::Response<String> {
+        refusal(failure, &self.base_url(headers, scheme))
+    }
+
+    /// The protected-resource metadata of the MCP endpoint (see [`protected_resource_metadata`]).
+    pub fn metadata(&self, headers: &http::HeaderMap, scheme: &str) -> String {
+        let resource = format!("{}/mcp", self.base_url(headers, scheme));
+        protected_resource_metadata(&resource, &self.authorization_servers)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -736,6 +919,167 @@ mod tests {
         assert!(matches!(
             read_openshift_user(502, b""),
             ReviewAnswer::Failed(_)
+        ));
+    }
+
+    /// What the scripted API answers on a path: status and body, or why no answer came.
+    type Script = Result<(u16, &'static str), &'static str>;
+
+    /// An API server answering each path with a fixed status and body (or no answer at all);
+    /// records every request and every answer it is told about.
+    #[derive(Default)]
+    struct ScriptedApi {
+        answers: HashMap<&'static str, Script>,
+        requests: Mutex<Vec<HttpRequest>>,
+        answered: Mutex<Vec<(ReviewApi, ReviewAnswer)>>,
+    }
+
+    impl ApiClient for ScriptedApi {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+            let path = request.url.trim_start_matches("https://api.example:6443");
+            let answer = self.answers.get(path).copied().unwrap_or(Ok((404, "{}")));
+            self.requests.lock().unwrap().push(request);
+            answer
+                .map(|(status, body)| HttpResponse {
+                    status,
+                    body: body.into(),
+                })
+                .map_err(str::to_string)
+        }
+
+        fn answered(&self, api: ReviewApi, answer: &ReviewAnswer) {
+            self.answered.lock().unwrap().push((api, answer.clone()));
+        }
+    }
+
+    const REVIEWED: &str = r#"{"status":{"authenticated":true,"user":{"username":"alice","uid":"7","groups":["dev"]}}}"#;
+    const OPENSHIFT_USER: &str =
+        r#"{"kind":"User","metadata":{"name":"bob","uid":"u-1"},"groups":["ops"]}"#;
+
+    fn self_review(answers: &[(&'static str, Script)]) -> SelfReview<ScriptedApi> {
+        let api = ScriptedApi {
+            answers: answers.iter().copied().collect(),
+            ..ScriptedApi::default()
+        };
+        SelfReview::new(
+            api,
+            "https://api.example:6443/",
+            vec!["aud".into()],
+            Duration::from_secs(3),
+        )
+    }
+
+    #[tokio::test]
+    async fn self_review_asks_token_review_with_the_callers_own_token() {
+        let review = self_review(&[(
+            TOKEN_REVIEW_PATH,
+            Ok((
+                201,
+                r#"{"status":{"authenticated":true,"user":{"username":"alice"},"audiences":["aud"]}}"#,
+            )),
+        )]);
+        assert!(matches!(
+            review.review("t0k").await,
+            ReviewAnswer::Authenticated(c) if c.username == "alice"
+        ));
+        let requests = review.client().requests.lock().unwrap();
+        assert_eq!(requests.len(), 1, "no fallback after a decision");
+        let request = &requests[0];
+        assert_eq!(request.method, Method::Post);
+        assert_eq!(
+            request.url,
+            "https://api.example:6443/apis/authentication.k8s.io/v1/tokenreviews"
+        );
+        assert_eq!(request.timeout, Duration::from_secs(3));
+        let headers: Vec<(&str, &str)> = request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            headers,
+            [
+                ("Authorization", "Bearer t0k"),
+                ("Accept", "application/json"),
+                ("Content-Type", "application/json")
+            ]
+        );
+        let body: Value = serde_json::from_slice(request.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body["spec"], json!({"token": "t0k", "audiences": ["aud"]}));
+    }
+
+    #[tokio::test]
+    async fn self_review_falls_back_to_openshift_users_when_token_review_is_forbidden() {
+        let review = self_review(&[
+            (TOKEN_REVIEW_PATH, Ok((403, r#"{"kind":"Status"}"#))),
+            (OPENSHIFT_USER_PATH, Ok((200, OPENSHIFT_USER))),
+        ]);
+        let bob = Caller {
+            username: "bob".into(),
+            uid: "u-1".into(),
+            groups: vec!["ops".into()],
+        };
+        assert_eq!(
+            review.review("t").await,
+            ReviewAnswer::Authenticated(bob.clone())
+        );
+        let requests = review.client().requests.lock().unwrap();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[1].method, Method::Get);
+        assert_eq!(
+            requests[1].url,
+            "https://api.example:6443/apis/user.openshift.io/v1/users/~"
+        );
+        assert!(requests[1].body.is_none());
+        assert!(requests[1].headers.iter().all(|(n, _)| n != "Content-Type"));
+        assert_eq!(
+            *review.client().answered.lock().unwrap(),
+            [
+                (ReviewApi::TokenReview, ReviewAnswer::Forbidden),
+                (ReviewApi::OpenShiftUser, ReviewAnswer::Authenticated(bob)),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn self_review_maps_every_other_answer_without_a_fallback() {
+        for (token_review, expected) in [
+            (Ok((401, "{}")), "rejected"),
+            (
+                Ok((201, r#"{"status":{"authenticated":false}}"#)),
+                "rejected",
+            ),
+            (Ok((201, REVIEWED)), "rejected"), // no audience granted
+            (Ok((404, "{}")), "failed"),
+            (Ok((500, "etcd")), "failed"),
+            (Ok((201, "<html>")), "failed"),
+            (Err("API server: timed out"), "failed"),
+        ] {
+            let review = self_review(&[(TOKEN_REVIEW_PATH, token_review)]);
+            let answer = review.review("t").await;
+            let kind = match &answer {
+                ReviewAnswer::Rejected(_) => "rejected",
+                ReviewAnswer::Failed(_) => "failed",
+                _ => "other",
+            };
+            assert_eq!(kind, expected, "{token_review:?}: {answer:?}");
+            assert_eq!(review.client().requests.lock().unwrap().len(), 1);
+        }
+        let review = self_review(&[
+            (TOKEN_REVIEW_PATH, Ok((403, "{}"))),
+            (OPENSHIFT_USER_PATH, Err("API server: connection refused")),
+        ]);
+        assert_eq!(
+            review.review("t").await,
+            ReviewAnswer::Failed("API server: connection refused".into())
+        );
+        let review = self_review(&[
+            (TOKEN_REVIEW_PATH, Ok((403, "{}"))),
+            (OPENSHIFT_USER_PATH, Ok((403, "{}"))),
+        ]);
+        assert!(matches!(
+            review.review("t").await,
+            ReviewAnswer::Rejected(_)
         ));
     }
 

@@ -1,10 +1,18 @@
-//! The MCP front: rmcp's [`ServerHandler`] over a [`ToolProvider`], independent of any transport.
+//! The MCP front: rmcp's [`ServerHandler`] over a [`ToolProvider`], and the MCP port around it,
+//! written once for every placement (the native host over the `plugin` component, the `server`
+//! component, the fuzz target).
 //!
-//! The front answers `initialize`, `ping`, `tools/list` and `tools/call` (rmcp handles the JSON-RPC
-//! model and version negotiation); where the tools run is the provider's business — the native host
-//! calls the `plugin` component through wasmtime, a `server` component calls them in-process. Sockets,
-//! HTTP routing and wasmtime are not here. Authentication decides who the [`Caller`] is and puts it in
-//! the HTTP request's extensions; the front passes it on to the tools.
+//! What lives here: the handler (`initialize`, `ping`, `tools/list`, `tools/call`, version
+//! negotiation through rmcp), the Streamable HTTP settings ([`HttpPolicy`]), and in submodules
+//! - `endpoint`: which path goes where on the MCP port, authentication before MCP, the caller
+//!   handed to the tools ([`serve`] over a [`Placement`]);
+//! - `parse_error`: an MCP request through rmcp, with a body that is not JSON answered as a
+//!   JSON-RPC parse error ([`handle_mcp`]);
+//! - `in_process`: the tools called in-process over any [`crate::http::HttpClient`] ([`InProcess`]).
+//!
+//! What does not: sockets and connections (hyper in the host, `wasi:http` in the `server`
+//! component), wasmtime, the HTTP client that reaches backends or the API server, logs and metrics,
+//! and the authentication decision itself ([`crate::auth`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -27,16 +35,14 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-/// Who is calling, as authentication established it (mirrors the WIT `caller` record).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// User name.
-    pub username: String,
-    /// User uid, empty when unknown.
-    pub uid: String,
-    /// Groups.
-    pub groups: Vec<String>,
-}
+mod endpoint;
+mod in_process;
+mod parse_error;
+
+pub use crate::auth::Caller;
+pub use endpoint::{Body, Placement, Route, serve};
+pub use in_process::InProcess;
+pub use parse_error::{handle_mcp, json_syntax_error};
 
 /// Why the provider could not produce a tool result.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,7 +1,8 @@
 //! The MCP endpoint as a client reaches it: fuzzed HTTP requests (method, URI, the headers the endpoint
 //! looks at, and the body) go through the real front (`McpFront` in rmcp's `StreamableHttpService`,
-//! stateless, with the `HttpPolicy` server settings) over the real tools, run in-process against a
-//! fake Prometheus that always gives the same answers (no network).
+//! stateless, with the `HttpPolicy` server settings, through `handle_mcp` as every placement calls
+//! it) over the real tools (`InProcess`, as the `server` component runs them) against a fake
+//! Prometheus that always gives the same answers (no network).
 //!
 //! The input is read as: one byte each for the body kind, the policy, the method, the URI and each
 //! header (which of its usual values, absent, or fuzzed), the fuzzed header values, then the body —
@@ -11,10 +12,13 @@
 //!
 //! What must hold, whatever the request:
 //! - nothing panics (libFuzzer's panic hook aborts, also inside tasks rmcp spawns);
-//! - the status is one the endpoint documents: 200, 202 (notification), 400 (bad header or body,
-//!   missing `_meta`), 403 (`Host`/`Origin`), 404 (unknown method on 2026-07-28), 405 (not POST),
-//!   406 (`Accept`), 413 (body over the limit, and only then), 415 (`Content-Type`, or a body that is
-//!   not JSON-RPC); never 500;
+//! - the status is one the endpoint documents: 200, 202 (notification), 400 (bad header, missing
+//!   `_meta`, or a body that is not JSON), 403 (`Host`/`Origin`), 404 (unknown method on
+//!   2026-07-28), 405 (not POST), 406 (`Accept`), 413 (body over the limit, and only then), 415
+//!   (`Content-Type`, or JSON that is not JSON-RPC); never 500;
+//! - a body declared `application/json` that is not JSON is never answered 415 (once read, it gets
+//!   400 and the JSON-RPC parse error, `-32700` with id `null` and serde_json's message), and that
+//!   error answers nothing else;
 //! - a 200 or 202 answers a POST; a 200 is `application/json` (no tool streams), a JSON-RPC response
 //!   to the request's id; any `application/json` answer parses as JSON;
 //! - no answer (body or headers) carries the client's `Authorization` value or a datasource secret,
@@ -28,9 +32,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use proms_mcp::datasources::DatasourceSet;
 use proms_mcp::front::{
-    Caller, HttpPolicy, MAX_REQUEST_BODY_BYTES, McpFront, McpService, ProviderError, ToolProvider,
+    Caller, HttpPolicy, InProcess, MAX_REQUEST_BODY_BYTES, McpFront, McpService, handle_mcp,
+    json_syntax_error,
 };
 use proms_mcp::http::{HttpClient, HttpError, HttpRequest, HttpResponse};
 use serde_json::{Map, Value, json};
@@ -117,37 +121,7 @@ impl HttpClient for FakePrometheus {
     }
 }
 
-/// The tools, called in-process, as the `server` component does.
-struct InProcess {
-    datasources: DatasourceSet,
-}
-
-impl ToolProvider for InProcess {
-    async fn list_tools(&self) -> Result<Vec<Value>, ProviderError> {
-        Ok(proms_mcp::tools::list()
-            .into_iter()
-            .map(|(_, def)| def)
-            .collect())
-    }
-
-    async fn call_tool(
-        &self,
-        name: String,
-        arguments: Value,
-        _caller: Option<Caller>,
-    ) -> Result<Value, ProviderError> {
-        let ctx = proms_mcp::tools::Context {
-            datasources: &self.datasources,
-            http: &FakePrometheus,
-            now: NOW,
-            timeout: Duration::from_secs(5),
-        };
-        proms_mcp::tools::call(&ctx, &name, arguments)
-            .map_err(|e| ProviderError::UnknownTool(e.to_string()))
-    }
-}
-
-type Service = McpService<InProcess>;
+type Service = McpService<InProcess<FakePrometheus>>;
 
 /// Built once: the runtime and one service per `Host`/`Origin` policy, all over the same front.
 struct State {
@@ -163,7 +137,9 @@ impl State {
             .expect("tokio runtime");
         let datasources = proms_mcp::datasources::parse(DATASOURCES, "fuzz.yaml", &|_| None)
             .expect("fuzz datasources parse");
-        let front = McpFront::new(Arc::new(InProcess { datasources }));
+        let tools =
+            InProcess::new(datasources, FakePrometheus, Duration::from_secs(5)).with_clock(|| NOW);
+        let front = McpFront::new(Arc::new(tools));
         let policies = [
             // Bound to loopback: loopback hosts and origins only.
             HttpPolicy::from_env(&|_| None, true),
@@ -778,15 +754,19 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut request) = request.body(Full::new(Bytes::from(body.clone()))) else {
         return;
     };
-    request.extensions_mut().insert(Caller {
-        username: "anonymous".into(),
-        uid: String::new(),
-        groups: Vec::new(),
-    });
+    request.extensions_mut().insert(Caller::anonymous());
+    let declares_json = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let essence = v.split_once(';').map_or(v, |(essence, _)| essence);
+            essence.trim().eq_ignore_ascii_case("application/json")
+        });
 
     let (status, headers, response_body) = STATE.with(|state| {
         state.runtime.block_on(async {
-            let response = state.services[policy].handle(request).await;
+            let response = handle_mcp(&state.services[policy], request).await;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             // A 200 must be plain JSON: an event stream might never end, so do not read one.
@@ -843,6 +823,15 @@ fuzz_target!(|data: &[u8]| {
                 String::from_utf8_lossy(&response_body)
             )
         });
+        let parse_error = answer.pointer("/error/code") == Some(&json!(-32700));
+        if parse_error {
+            assert_eq!(status, 400, "-32700 with HTTP {status}");
+            assert_eq!(answer["id"], Value::Null, "-32700 with an id: {answer}");
+            assert!(
+                declares_json && json_syntax_error(&body).is_some(),
+                "-32700 for a JSON body: {answer}"
+            );
+        }
         if status == 200 {
             let shown = answer.to_string();
             assert_eq!(answer["jsonrpc"], "2.0", "not JSON-RPC: {shown}");
@@ -860,6 +849,23 @@ fuzz_target!(|data: &[u8]| {
             if let Some(is_error) = answer.pointer("/result/isError") {
                 assert!(is_error.is_boolean(), "isError {is_error}: {shown}");
             }
+        }
+    }
+
+    // rmcp may refuse a request (a bad `Host` is 400) before it reads the body; once it has read a
+    // body that is not JSON, the answer is the parse error, never its 415.
+    if declares_json
+        && body.len() <= MAX_REQUEST_BODY_BYTES
+        && let Some(error) = json_syntax_error(&body)
+    {
+        let answer: Value = serde_json::from_slice(&response_body).unwrap_or_default();
+        assert_ne!(
+            status, 415,
+            "a body that is not JSON ({error}) answered 415: {answer}"
+        );
+        if answer.pointer("/error/code") == Some(&json!(-32700)) {
+            let message = answer.pointer("/error/message").and_then(Value::as_str);
+            assert_eq!(message, Some(format!("Parse error: {error}").as_str()));
         }
     }
 

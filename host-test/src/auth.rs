@@ -1,7 +1,7 @@
-//! The host's [`TokenReviewer`]: asks the Kubernetes API server about a client's bearer token, with
-//! the client's own token (self-validation: no special RBAC), `TokenReview` first and OpenShift's
-//! `users/~` when that is forbidden. The decision, the cache and the responses are
-//! `proms_mcp::auth`; this module is only the HTTP call, its TLS settings and its deadline.
+//! The host's way to the Kubernetes API server for bearer authentication: [`KubeApi`], the
+//! [`ApiClient`] under `proms_mcp::auth`'s self-validation ([`KubeReviewer`]). What is asked, the
+//! `users/~` fallback, the decision, the cache and the responses are `proms_mcp::auth`; this module
+//! is only the HTTP call, its TLS settings, its deadline and the count of each call's answer.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,10 +10,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
-use proms_mcp::auth::{
-    OPENSHIFT_USER_PATH, ReviewAnswer, TOKEN_REVIEW_PATH, TokenReviewer, read_openshift_user,
-    read_token_review, token_review_request,
-};
+use proms_mcp::auth::{ApiClient, AuthSettings, ReviewAnswer, ReviewApi, SelfReview};
+use proms_mcp::http::{HttpRequest, HttpResponse, Method};
 
 use crate::egress::{Connector, SystemRoots, https_client, tls_config};
 use crate::metrics::Metrics;
@@ -21,25 +19,36 @@ use crate::metrics::Metrics;
 /// Largest API answer read.
 const MAX_ANSWER_BYTES: usize = 1 << 20;
 
-/// Reviews tokens against one API server.
-pub struct KubeReviewer {
+/// Self-validation of tokens against one API server, through the host's HTTP client.
+pub type KubeReviewer = SelfReview<KubeApi>;
+
+/// Builds the reviewer for `settings`: the API server at `OPENSHIFT_API_URL`, trusting the CA in
+/// `OPENSHIFT_CA_CERT_PATH` (else the system roots), each call within `AUTH_TIMEOUT`.
+pub fn kube_reviewer(
+    settings: &AuthSettings,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<KubeReviewer> {
+    Ok(SelfReview::new(
+        KubeApi::new(settings.ca_path.as_deref(), settings.timeout, metrics)?,
+        &settings.api_url,
+        settings.audiences.clone(),
+        settings.timeout,
+    ))
+}
+
+/// The API server over HTTPS with its own trust roots; counts each call's answer.
+pub struct KubeApi {
     client: Client<Connector, Full<Bytes>>,
-    api_url: String,
-    audiences: Vec<String>,
-    timeout: Duration,
     metrics: Arc<Metrics>,
 }
 
-impl KubeReviewer {
-    /// A reviewer for `api_url`, trusting the CA in `ca_path` (else the system roots), giving each
-    /// review `timeout`.
+impl KubeApi {
+    /// A client trusting the CA in `ca_path` (else the system roots), connecting within `timeout`.
     pub fn new(
-        api_url: &str,
         ca_path: Option<&Path>,
-        audiences: Vec<String>,
         timeout: Duration,
         metrics: Arc<Metrics>,
-    ) -> anyhow::Result<KubeReviewer> {
+    ) -> anyhow::Result<KubeApi> {
         let ca = match ca_path {
             Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
                 anyhow::anyhow!(
@@ -54,56 +63,58 @@ impl KubeReviewer {
             ca_path.map_or_else(String::new, |p| p.display().to_string())
         );
         let tls = tls_config(ca.as_deref(), false, &SystemRoots::default(), &what)?;
-        Ok(KubeReviewer {
+        Ok(KubeApi {
             client: https_client(tls, timeout),
-            api_url: api_url.trim_end_matches('/').to_string(),
-            audiences,
-            timeout,
             metrics,
         })
     }
 
-    /// One call with the user's token; `None` body means GET.
-    async fn call(
-        &self,
-        path: &str,
-        token: &str,
-        body: Option<String>,
-    ) -> Result<(u16, Bytes), String> {
-        let builder = http::Request::builder()
-            .uri(format!("{}{path}", self.api_url))
-            .header("authorization", format!("Bearer {token}"))
-            .header("accept", "application/json");
-        let request = match body {
-            Some(body) => builder
-                .method("POST")
-                .header("content-type", "application/json")
-                .body(Full::new(Bytes::from(body))),
-            None => builder.method("GET").body(Full::new(Bytes::new())),
+    async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+        let mut builder = http::Request::builder()
+            .method(match request.method {
+                Method::Get => "GET",
+                Method::Post => "POST",
+            })
+            .uri(request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
         }
-        .map_err(|e| format!("bad API URL: {e}"))?;
-        let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| format!("API server unreachable: {}", error_chain(&e)))?;
-            let status = response.status().as_u16();
-            let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
-                .collect()
-                .await
-                .map_err(|e| format!("reading the API answer: {e}"))?
-                .to_bytes();
-            Ok((status, body))
-        };
-        tokio::time::timeout(self.timeout, exchange)
+        let request = builder
+            .body(Full::new(Bytes::from(request.body.unwrap_or_default())))
+            .map_err(|e| format!("bad API URL: {e}"))?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| format!("API server unreachable: {}", error_chain(&e)))?;
+        let status = response.status().as_u16();
+        let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+            .collect()
+            .await
+            .map_err(|e| format!("reading the API answer: {e}"))?
+            .to_bytes();
+        Ok(HttpResponse {
+            status,
+            body: Vec::from(body),
+        })
+    }
+}
+
+impl ApiClient for KubeApi {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+        let timeout = request.timeout;
+        tokio::time::timeout(timeout, self.exchange(request))
             .await
             .unwrap_or_else(|_| {
                 Err(format!(
                     "the API server did not answer within {}s",
-                    self.timeout.as_secs_f64()
+                    timeout.as_secs_f64()
                 ))
             })
+    }
+
+    fn answered(&self, api: ReviewApi, answer: &ReviewAnswer) {
+        self.metrics.auth_review(api.label(), answer);
     }
 }
 
@@ -117,25 +128,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-impl TokenReviewer for KubeReviewer {
-    async fn review(&self, token: &str) -> ReviewAnswer {
-        let body = token_review_request(token, &self.audiences);
-        let answer = match self.call(TOKEN_REVIEW_PATH, token, Some(body)).await {
-            Ok((status, body)) => read_token_review(status, &body, &self.audiences),
-            Err(reason) => ReviewAnswer::Failed(reason),
-        };
-        self.metrics.auth_review("tokenreview", &answer);
-        if answer != ReviewAnswer::Forbidden {
-            return answer;
-        }
-        // Plain users on OpenShift may not create TokenReviews; they may ask who they are.
-        let answer = match self.call(OPENSHIFT_USER_PATH, token, None).await {
-            Ok((status, body)) => read_openshift_user(status, &body),
-            Err(reason) => ReviewAnswer::Failed(reason),
-        };
-        self.metrics.auth_review("openshift_user", &answer);
-        answer
-    }
 }

@@ -7,9 +7,9 @@
 //! The server:
 //! - [`config`]: host settings from the environment (`PORT`, `HEALTH_METRICS_PORT`, `LOG_LEVEL`, …).
 //! - [`runtime`]: wasmtime: engine, pooling, deadlines, the per-call store; implements `ToolProvider`.
-//! - [`auth`]: the Kubernetes API call behind bearer authentication (`AUTH_MODE=active`).
+//! - [`auth`]: the HTTP client to the Kubernetes API behind bearer authentication (`AUTH_MODE=active`).
 //! - [`egress`]: the outbound-HTTP policy (configured datasource origins only, their TLS settings).
-//! - [`server`]: the HTTP listeners and routing.
+//! - [`server`]: the HTTP listeners; the MCP port itself is `proms_mcp::front::serve`.
 //! - [`metrics`]: the `/metrics` exposition.
 //! - [`platform`]: the key-value store and variables the `server` component imports (as Spin has).
 //!

@@ -1,9 +1,10 @@
-//! The HTTP listeners: MCP at `/mcp` and `/mcp/` (one handler, never a redirect) on `PORT`, and
-//! `/health` plus `/metrics` on `HEALTH_METRICS_PORT`. Protocol handling is rmcp's Streamable HTTP
-//! service over [`proms_mcp::front::McpFront`], with authentication from [`proms_mcp::auth`]; or, for
-//! `serve-component`, the `server` component answers everything on the MCP port itself. This module
-//! only routes, logs and counts.
+//! The HTTP listeners: the MCP port (`PORT`) and `/health` plus `/metrics` on `HEALTH_METRICS_PORT`.
+//! What the MCP port answers (routing, authentication, MCP) is [`proms_mcp::front::serve`] over the
+//! `plugin` component, with the host's [`KubeReviewer`]; or, for `serve-component`, the `server`
+//! component answers everything on the MCP port itself. This module only accepts connections, hands
+//! requests over, logs and counts.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,21 +12,19 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use proms_mcp::front::{Caller, McpFront, McpService};
+use proms_mcp::auth::{AuthFailure, BearerAuth, Caller};
+use proms_mcp::front::{Body, McpFront, McpService, Placement};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::KubeReviewer;
+use crate::auth::{KubeReviewer, kube_reviewer};
 use crate::config::{AuthMode, HostConfig};
 use crate::metrics::Metrics;
 use crate::runtime::{PluginRuntime, ProxyRuntime};
-use proms_mcp::auth::{PROTECTED_RESOURCE_PATH, ReviewCache, protected_resource_metadata, refusal};
-
-type Body = BoxBody<Bytes, Infallible>;
 
 /// Time a client has to send its request headers.
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -64,32 +63,51 @@ enum Endpoint {
     Component(Arc<ProxyRuntime>),
 }
 
-/// The host's own MCP front.
+/// The host's own MCP front: the MCP port of [`proms_mcp::front::serve`] over the `plugin`
+/// component.
 struct Front {
     mcp: McpService<PluginRuntime>,
-    auth: Option<Auth>,
+    auth: Option<BearerAuth<KubeReviewer>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Placement for Front {
+    type Provider = PluginRuntime;
+    type Reviewer = KubeReviewer;
+    const SCHEME: &'static str = "http";
+    // `/health` is on HEALTH_METRICS_PORT.
+    const SERVES_HEALTH: bool = false;
+
+    fn auth(&self) -> Option<&BearerAuth<KubeReviewer>> {
+        self.auth.as_ref()
+    }
+
+    fn service(&self) -> Result<Cow<'_, McpService<PluginRuntime>>, String> {
+        Ok(Cow::Borrowed(&self.mcp))
+    }
+
+    fn refused(&self, failure: &AuthFailure) {
+        self.metrics.auth_request(failure.outcome());
+        tracing::info!(
+            outcome = failure.outcome(),
+            status = failure.status(),
+            "authentication failed"
+        );
+    }
+
+    fn admitted(&self, caller: &Caller) {
+        self.metrics.auth_request("ok");
+        // Who is calling, never with what token.
+        tracing::debug!(user = %caller.username, uid = %caller.uid, groups = ?caller.groups, "authenticated");
+    }
 }
 
 /// What the MCP port runs.
 pub enum Serve {
-    /// The native front over the `plugin` component (`host-test serve`).
+    /// The native front over the `plugin` component (`proms-mcp serve`).
     Plugin(Arc<PluginRuntime>),
-    /// The `server` world component (`host-test serve-component`), as Spin would run it.
+    /// The `server` world component (`proms-mcp serve-component`), as Spin would run it.
     Component(Arc<ProxyRuntime>),
-}
-
-/// `AUTH_MODE=active`: the review cache and what the metadata document says.
-struct Auth {
-    reviews: ReviewCache<KubeReviewer>,
-    public_url: Option<String>,
-    authorization_servers: Vec<String>,
-}
-
-impl Auth {
-    /// This server's external base URL: `PUBLIC_URL`, else from the request's `Host`.
-    fn base_url(&self, req: &Request<Incoming>) -> String {
-        proms_mcp::auth::base_url(self.public_url.as_deref(), req.headers(), "http")
-    }
 }
 
 fn front_endpoint(
@@ -105,22 +123,16 @@ fn front_endpoint(
     let mcp = McpFront::new(runtime).into_service(http_config);
     let auth = match &config.auth_mode {
         AuthMode::None => None,
-        AuthMode::Active(active) => Some(Auth {
-            reviews: ReviewCache::new(
-                KubeReviewer::new(
-                    &active.api_url,
-                    active.ca_path.as_deref(),
-                    active.audiences.clone(),
-                    active.timeout,
-                    metrics.clone(),
-                )?,
-                active.cache,
-            ),
-            public_url: active.public_url.clone(),
-            authorization_servers: active.authorization_servers.clone(),
-        }),
+        AuthMode::Active(active) => Some(BearerAuth::new(
+            kube_reviewer(active, metrics.clone())?,
+            active,
+        )),
     };
-    Ok(Endpoint::Front(Box::new(Front { mcp, auth })))
+    Ok(Endpoint::Front(Box::new(Front {
+        mcp,
+        auth,
+        metrics: metrics.clone(),
+    })))
 }
 
 /// Binds both listeners and serves until [`Running::shutdown`].
@@ -242,29 +254,8 @@ async fn route(
     let response = match (port, path.as_str(), &shared.endpoint) {
         // The `server` component routes everything on the MCP port itself.
         (Port::Mcp, _, Endpoint::Component(runtime)) => component(runtime, req).await,
-        (Port::Mcp, "/mcp" | "/mcp/", Endpoint::Front(front)) => {
-            mcp(front, &shared.metrics, req).await
-        }
-        (Port::Mcp, p, Endpoint::Front(front))
-            if p == PROTECTED_RESOURCE_PATH
-                || p.strip_prefix(PROTECTED_RESOURCE_PATH) == Some("/mcp") =>
-        {
-            match &front.auth {
-                Some(auth) => {
-                    let base = auth.base_url(&req);
-                    json(
-                        StatusCode::OK,
-                        protected_resource_metadata(
-                            &format!("{base}/mcp"),
-                            &auth.authorization_servers,
-                        ),
-                    )
-                }
-                None => json(
-                    StatusCode::NOT_FOUND,
-                    r#"{"error":"not found: authentication is off (AUTH_MODE=none)"}"#.into(),
-                ),
-            }
+        (Port::Mcp, _, Endpoint::Front(front)) => {
+            proms_mcp::front::serve(front.as_ref(), req).await
         }
         (Port::Health, "/health", _) => json(
             StatusCode::OK,
@@ -274,10 +265,6 @@ async fn route(
             .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
             .body(full(shared.metrics.encode()))
             .expect("static response"),
-        (Port::Mcp, _, _) => json(
-            StatusCode::NOT_FOUND,
-            r#"{"error":"not found: the MCP endpoint is /mcp"}"#.into(),
-        ),
         (Port::Health, _, _) => json(
             StatusCode::NOT_FOUND,
             r#"{"error":"not found: this port serves /health and /metrics"}"#.into(),
@@ -321,41 +308,6 @@ async fn component(runtime: &ProxyRuntime, req: Request<Incoming>) -> Response<B
             )
         }
     }
-}
-
-/// Authenticates, then hands the request to rmcp with the caller attached.
-async fn mcp(front: &Front, metrics: &Metrics, mut req: Request<Incoming>) -> Response<Body> {
-    let caller = match &front.auth {
-        None => Caller {
-            username: "anonymous".into(),
-            uid: String::new(),
-            groups: Vec::new(),
-        },
-        Some(auth) => {
-            let header = req
-                .headers()
-                .get(http::header::AUTHORIZATION)
-                .map(|v| v.as_bytes());
-            match auth.reviews.authenticate(header).await {
-                Ok(caller) => caller,
-                Err(failure) => {
-                    metrics.auth_request(failure.outcome());
-                    tracing::info!(
-                        outcome = failure.outcome(),
-                        status = failure.status(),
-                        "authentication failed"
-                    );
-                    return refusal(&failure, &auth.base_url(&req)).map(full);
-                }
-            }
-        }
-    };
-    metrics.auth_request("ok");
-    // Who is calling, never with what token.
-    tracing::debug!(user = %caller.username, uid = %caller.uid, groups = ?caller.groups, "authenticated");
-    req.extensions_mut().insert(caller);
-    let response = front.mcp.handle(req).await;
-    response.map(|b| b.boxed())
 }
 
 fn full(text: String) -> Body {

@@ -1,15 +1,15 @@
 //! Implementation of `wasi:http/incoming-handler` for the `server` world: the whole MCP endpoint in
 //! the component, for Spin, SpinKube and `wasmtime serve`. Each request builds what it needs from the
-//! environment and the datasources file (a host may use a fresh instance per request), then runs the
-//! same MCP front ([`crate::front`]) and the same authentication ([`crate::auth`]) as the native host;
-//! tools run in-process. Token reviews go out through `wasi:http` like datasource queries, and are
-//! remembered across requests in the runtime's `wasi:keyvalue` store when it grants one. Settings
-//! come from the runtime's variables (`wasi:config`, Spin variables), else from the environment.
+//! runtime's variables and the datasources file (a host may use a fresh instance per request), then
+//! runs the same MCP port as the native host ([`crate::front::serve`]: routing, authentication, MCP)
+//! with the tools in-process ([`crate::front::InProcess`]).
 //!
-//! Not here: TLS settings for the API server (the runtime's).
+//! Here only what is the component's own: the `wasi:http` request and response, settings from
+//! `wasi:config` (Spin variables, else the environment), reviews remembered across requests in the
+//! runtime's `wasi:keyvalue` store when it grants one, and token reviews sent through `wasi:http`
+//! like datasource queries. Not here: TLS settings for the API server (the runtime's).
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::borrow::Cow;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -25,16 +25,11 @@ use generated::wasi::http::types::{
 use generated::wasi::io::streams::StreamError;
 use generated::wasi::keyvalue::store as keyvalue;
 
-use crate::auth::{
-    AuthSettings, OPENSHIFT_USER_PATH, PROTECTED_RESOURCE_PATH, ReviewAnswer, ReviewCache,
-    SharedStore, StoredReviews, TOKEN_REVIEW_PATH, TokenReviewer, protected_resource_metadata,
-    read_openshift_user, read_token_review, token_review_request,
-};
-use crate::datasources::DatasourceSet;
+use crate::auth::{ApiClient, AuthSettings, BearerAuth, SelfReview, SharedStore, StoredReviews};
 use crate::front::{
-    Caller, HttpPolicy, MAX_REQUEST_BODY_BYTES, McpFront, ProviderError, ToolProvider,
+    HttpPolicy, InProcess, MAX_REQUEST_BODY_BYTES, McpFront, McpService, Placement,
 };
-use crate::http::{HttpClient, HttpRequest, Method};
+use crate::http::{HttpClient, HttpRequest, HttpResponse};
 use crate::settings::Settings;
 
 struct Server;
@@ -108,80 +103,26 @@ fn json_response(status: u16, body: Value) -> Response {
 }
 
 async fn serve(request: http::Request<Full<Bytes>>) -> Response {
-    let path = request.uri().path().to_string();
     let auth = match AuthSettings::from_env(&setting) {
         Ok(auth) => auth,
         Err(e) => return json_response(500, json!({"error": format!("configuration: {e}")})),
     };
-    match path.as_str() {
-        "/mcp" | "/mcp/" => mcp(request, auth).await,
-        "/health" => json_response(200, json!({"status": "ok"})),
-        p if p == PROTECTED_RESOURCE_PATH
-            || p.strip_prefix(PROTECTED_RESOURCE_PATH) == Some("/mcp") =>
-        {
-            match auth {
-                Some(auth) => {
-                    let resource = format!("{}/mcp", base_url(&request, &auth));
-                    let doc = protected_resource_metadata(&resource, &auth.authorization_servers);
-                    let mut response = json_response(200, Value::Null);
-                    *response.body_mut() = Bytes::from(doc);
-                    response
-                }
-                None => json_response(
-                    404,
-                    json!({"error": "not found: authentication is off (AUTH_MODE=none)"}),
-                ),
-            }
-        }
-        _ => json_response(404, json!({"error": "not found: the MCP endpoint is /mcp"})),
-    }
-}
-
-/// `PUBLIC_URL`, else `https://<Host>` (Spin and gateways terminate TLS in front of us).
-fn base_url(request: &http::Request<Full<Bytes>>, auth: &AuthSettings) -> String {
-    let scheme = request.uri().scheme_str().unwrap_or("https");
-    crate::auth::base_url(auth.public_url.as_deref(), request.headers(), scheme)
-}
-
-async fn mcp(mut request: http::Request<Full<Bytes>>, auth: Option<AuthSettings>) -> Response {
-    let caller = match &auth {
-        None => Caller {
-            username: "anonymous".into(),
-            uid: String::new(),
-            groups: Vec::new(),
-        },
-        Some(settings) => {
-            let reviewer = WasiReviewer {
-                api_url: settings.api_url.trim_end_matches('/').to_string(),
-                audiences: settings.audiences.clone(),
-                timeout: settings.timeout,
-            };
-            let store = settings.cache_store.as_deref().and_then(RuntimeStore::open);
-            let reviews = ReviewCache::new(
-                StoredReviews::new(reviewer, store, settings.cache.ttl),
-                settings.cache,
+    let component = Component {
+        auth: auth.map(|settings| {
+            let reviewer = SelfReview::new(
+                WasiApi,
+                &settings.api_url,
+                settings.audiences.clone(),
+                settings.timeout,
             );
-            let header = request
-                .headers()
-                .get(http::header::AUTHORIZATION)
-                .map(|v| v.as_bytes());
-            match reviews.authenticate(header).await {
-                Ok(caller) => caller,
-                Err(failure) => {
-                    return crate::auth::refusal(&failure, &base_url(&request, settings))
-                        .map(Bytes::from);
-                }
-            }
-        }
+            let store = settings.cache_store.as_deref().and_then(RuntimeStore::open);
+            BearerAuth::new(
+                StoredReviews::new(reviewer, store, settings.cache.ttl),
+                &settings,
+            )
+        }),
     };
-    let provider = match InProcess::from_env() {
-        Ok(provider) => provider,
-        Err(e) => return json_response(500, json!({"error": e})),
-    };
-    let service = McpFront::new(Arc::new(provider))
-        .into_service(HttpPolicy::from_env(&setting, false).server_config());
-    request.extensions_mut().insert(caller);
-    let response = service.handle(request).await;
+    let response = crate::front::serve(&component, request).await;
     let (parts, body) = response.into_parts();
     let bytes = body
         .collect()
@@ -191,103 +132,49 @@ async fn mcp(mut request: http::Request<Full<Bytes>>, auth: Option<AuthSettings>
     http::Response::from_parts(parts, bytes)
 }
 
-/// The tools, called in-process.
-struct InProcess {
-    datasources: DatasourceSet,
-    timeout: Duration,
+type Reviewer = StoredReviews<SelfReview<WasiApi>, RuntimeStore>;
+
+/// This component's MCP port: authentication from its settings, the tools in-process.
+struct Component {
+    auth: Option<BearerAuth<Reviewer>>,
 }
 
-impl InProcess {
-    fn from_env() -> Result<InProcess, String> {
+impl Placement for Component {
+    type Provider = InProcess<WasiHttp>;
+    type Reviewer = Reviewer;
+    // Spin and gateways terminate TLS in front of the component.
+    const SCHEME: &'static str = "https";
+    const SERVES_HEALTH: bool = true;
+
+    fn auth(&self) -> Option<&BearerAuth<Reviewer>> {
+        self.auth.as_ref()
+    }
+
+    /// Reads the settings and the datasources for this request: a fresh instance has no other.
+    fn service(&self) -> Result<Cow<'_, McpService<InProcess<WasiHttp>>>, String> {
         let settings = Settings::from_env(setting)?;
         let datasources = settings.datasources(&setting).map_err(|e| e.to_string())?;
-        Ok(InProcess {
-            datasources,
-            timeout: settings.query_timeout,
-        })
+        let provider = InProcess::new(datasources, WasiHttp, settings.query_timeout);
+        let service = McpFront::new(std::sync::Arc::new(provider))
+            .into_service(HttpPolicy::from_env(&setting, false).server_config());
+        Ok(Cow::Owned(service))
     }
 }
 
-impl ToolProvider for InProcess {
-    async fn list_tools(&self) -> Result<Vec<Value>, ProviderError> {
-        Ok(crate::tools::list()
-            .into_iter()
-            .map(|(_, def)| def)
-            .collect())
-    }
+/// The API server reached through `wasi:http` (the runtime applies TLS and its outbound policy).
+struct WasiApi;
 
-    async fn call_tool(
+impl ApiClient for WasiApi {
+    fn send(
         &self,
-        name: String,
-        arguments: Value,
-        _caller: Option<Caller>,
-    ) -> Result<Value, ProviderError> {
-        let ctx = crate::tools::Context {
-            datasources: &self.datasources,
-            http: &WasiHttp,
-            now: crate::timespec::now_unix(),
-            timeout: self.timeout,
-        };
-        crate::tools::call(&ctx, &name, arguments)
-            .map_err(|e| ProviderError::UnknownTool(e.to_string()))
-    }
-}
-
-/// [`TokenReviewer`] over `wasi:http` (the runtime applies TLS and its own outbound policy).
-struct WasiReviewer {
-    api_url: String,
-    audiences: Vec<String>,
-    timeout: Duration,
-}
-
-impl WasiReviewer {
-    fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<String>,
-    ) -> Result<(u16, Vec<u8>), String> {
-        let mut headers = vec![
-            ("Authorization".to_string(), format!("Bearer {token}")),
-            ("Accept".to_string(), "application/json".to_string()),
-        ];
-        if body.is_some() {
-            headers.push(("Content-Type".to_string(), "application/json".to_string()));
-        }
-        let request = HttpRequest {
-            method,
-            url: format!("{}{path}", self.api_url),
-            headers,
-            body: body.map(String::into_bytes),
-            timeout: self.timeout,
-        };
-        WasiHttp
-            .send(&request)
-            .map(|r| (r.status, r.body))
-            .map_err(|e| format!("API server: {e}"))
-    }
-
-    fn review_now(&self, token: &str) -> ReviewAnswer {
-        let body = token_review_request(token, &self.audiences);
-        let answer = match self.call(Method::Post, TOKEN_REVIEW_PATH, token, Some(body)) {
-            Ok((status, body)) => read_token_review(status, &body, &self.audiences),
-            Err(reason) => ReviewAnswer::Failed(reason),
-        };
-        if answer != ReviewAnswer::Forbidden {
-            return answer;
-        }
-        match self.call(Method::Get, OPENSHIFT_USER_PATH, token, None) {
-            Ok((status, body)) => read_openshift_user(status, &body),
-            Err(reason) => ReviewAnswer::Failed(reason),
-        }
-    }
-}
-
-impl TokenReviewer for WasiReviewer {
-    fn review(&self, token: &str) -> impl std::future::Future<Output = ReviewAnswer> + Send {
+        request: HttpRequest,
+    ) -> impl std::future::Future<Output = Result<HttpResponse, String>> + Send {
         // WASI HTTP blocks this (single-threaded) instance anyway: answer synchronously.
-        std::future::ready(self.review_now(token))
+        std::future::ready(
+            WasiHttp
+                .send(&request)
+                .map_err(|e| format!("API server: {e}")),
+        )
     }
 }
 

@@ -1,5 +1,6 @@
 //! Error paths through the real host: every one is a clear tool error (or JSON-RPC error for an unknown
-//! tool), the server keeps serving, and no secret appears in a result or a log line.
+//! tool or a body that is not JSON), the server keeps serving, and no secret appears in a result or a
+//! log line.
 
 use std::process::Command;
 
@@ -168,4 +169,49 @@ fn bad_datasource_files_stop_the_host_with_a_message_naming_file_and_entry() {
             "{stderr}"
         );
     }
+}
+
+/// Posts a body declared JSON that is not JSON to `url` on every protocol version (and without the
+/// version header): each time 400 and the JSON-RPC parse error saying where the JSON broke.
+pub(crate) async fn assert_parse_error_on_every_version(url: &str) {
+    let http = reqwest::Client::new();
+    let body = "{\"jsonrpc\": \"2.0\", \"id\": 1,\n  \"method\": \"tools/list\",,}";
+    for version in [
+        None,
+        Some("2025-03-26"),
+        Some("2025-06-18"),
+        Some("2025-11-25"),
+        Some("2026-07-28"),
+    ] {
+        let mut request = http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body);
+        if let Some(version) = version {
+            request = request.header("mcp-protocol-version", version);
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), 400, "{version:?}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/json",
+            "{version:?}"
+        );
+        let answer: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(
+            answer,
+            json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700,
+                   "message": "Parse error: key must be a string at line 2 column 26"}}),
+            "{version:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_is_not_json_is_a_parse_error_on_every_version() {
+    let yaml = "datasources:\n- name: p\n  type: prometheus\n  url: http://127.0.0.1:9\n";
+    let host = Host::start(yaml, &[]);
+    assert_parse_error_on_every_version(&host.mcp_url).await;
+    assert_parse_error_on_every_version(&format!("{}/", host.mcp_url)).await;
 }

@@ -192,48 +192,72 @@ async fn bad_client_input_gets_clear_errors_and_nothing_crashes() {
         .unwrap()
     };
     let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
-    // rmcp answers a body it cannot read as JSON-RPC with 415 (and says why) rather than 400.
-    let cases: Vec<(&str, &str, Vec<u8>, &[u16])> = vec![
+    // A body sent as JSON that is not JSON is the JSON-RPC parse error (400, -32700) saying where
+    // it broke; a wrong media type, or JSON that is not JSON-RPC, is rmcp's 415 with the reason.
+    let parse_error = |message: &str| {
+        json!({"jsonrpc": "2.0", "id": null,
+               "error": {"code": -32700, "message": format!("Parse error: {message}")}})
+    };
+    let cases = vec![
         (
             "invalid JSON",
             "application/json",
             b"{\"jsonrpc\": \"2.0\", \"id\": 1,".to_vec(),
-            &[400, 415],
+            400,
+            Some("EOF while parsing a value at line 1 column 27"),
         ),
         (
             "invalid UTF-8",
             "application/json",
             b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\xfe\"}".to_vec(),
-            &[400, 415],
+            400,
+            Some("invalid unicode code point at line 1 column 35"),
         ),
         (
             "wrong content type",
             "text/plain",
             b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}".to_vec(),
-            &[415, 400],
+            415,
+            None,
         ),
         (
             "not JSON-RPC",
             "application/json",
             b"[1, 2, 3]".to_vec(),
-            &[400, 415],
+            415,
+            None,
         ),
         (
             "deep nesting",
             "application/json",
             deep.into_bytes(),
-            &[400, 415],
+            400,
+            Some("recursion limit exceeded at line 1 column 128"),
         ),
-        ("empty body", "application/json", Vec::new(), &[400, 415]),
+        (
+            "empty body",
+            "application/json",
+            Vec::new(),
+            400,
+            Some("EOF while parsing a value at line 1 column 0"),
+        ),
     ];
-    for (what, content_type, body, statuses) in cases {
+    for (what, content_type, body, expected, answer) in cases {
         let (status, text) = raw(&url, content_type, body).await;
         println!(
             "{what}: HTTP {status}: {}",
             text.chars().take(120).collect::<String>()
         );
-        assert!(statuses.contains(&status), "{what}: HTTP {status}: {text}");
+        assert_eq!(status, expected, "{what}: HTTP {status}: {text}");
         assert!(!text.is_empty(), "{what}: the client is told why");
+        match answer {
+            Some(message) => assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&text).ok(),
+                Some(parse_error(message)),
+                "{what}"
+            ),
+            None => assert!(!text.contains("-32700"), "{what}: {text}"),
+        }
     }
     // Huge and mistyped arguments: tool errors the model can act on, not crashes.
     let huge = "x".repeat(900_000);

@@ -13,7 +13,10 @@ use host_test::dev::backends;
 use host_test::dev::demo_data::DemoData;
 
 async fn exercise(client: &rmcp::service::Peer<RoleClient>, end: i64) {
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 8);
+    assert_eq!(
+        client.list_all_tools().await.unwrap().len(),
+        proms_mcp::tools::TOOLS.len()
+    );
     let q = call_ok(
         client,
         "query_instant",
@@ -58,6 +61,9 @@ async fn server_component_serves_mcp_on_every_version() {
         .expect("server/discover");
     exercise(&client, data.end).await;
     client.cancel().await.unwrap();
+
+    // A body that is not JSON: the same parse error as the native host, on every version.
+    crate::errors::assert_parse_error_on_every_version(&host.mcp_url).await;
 
     // Unknown paths and errors come from the component itself.
     let http = reqwest::Client::new();
