@@ -486,3 +486,32 @@ async fn clickhouse_failures_are_bounded_tool_errors_with_advice() {
     assert!(msg.contains("unreachable"), "{msg}");
     client.cancel().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_world_component_serves_the_logs_and_traces_tools_too() {
+    assert!(
+        crate::fixture::server_component_path().exists(),
+        "build it with `make server-component` (make test does)"
+    );
+    let ch = clickhouse(&[]);
+    let host = Host::start_command("serve-component", &datasources(&ch, ""), &[]);
+    let client = host.client().await;
+    let s = call_ok(
+        &client,
+        "search_logs",
+        window(json!({"filters": "namespace = \"payments\" AND level = ERROR", "limit": 1})),
+    )
+    .await;
+    assert_eq!(
+        (s["total"].as_u64(), s["shown"].as_u64()),
+        (Some(7), Some(1))
+    );
+    let t = call_ok(
+        &client,
+        "get_trace",
+        json!({"trace_id": TRACE_B, "from_time": HOUR_BEFORE, "to_time": BASE}),
+    )
+    .await;
+    assert_eq!(t["span_count"], 8);
+    client.cancel().await.unwrap();
+}
