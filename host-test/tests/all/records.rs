@@ -182,6 +182,46 @@ async fn logs_and_traces_tools_answer_exactly_on_the_real_engine() {
     .await;
     assert_eq!(s["total"], 1, "a backslash travels as itself");
 
+    // Every operator, and parentheses: each count is the dataset's.
+    for (filters, want) in [
+        ("level != INFO", 19),
+        ("level <> info", 19),
+        ("(service = cart OR service = payment) AND level = INFO", 13),
+        ("message NOT LIKE \"%timeout%\"", 51),
+        ("NOT (namespace = default)", 25),
+        ("body_length >= 25000", 1),
+    ] {
+        let s = call_ok(&client, "search_logs", window(json!({"filters": filters}))).await;
+        assert_eq!(s["total"], want, "{filters}");
+    }
+    for (filters, want) in [
+        ("protocol_type = HTTP OR status = error", 18),
+        (
+            "operation_name = \"GET /api/products\" AND duration < 20",
+            1,
+        ),
+        (
+            "operation_name = \"GET /api/products\" AND duration <= 20",
+            2,
+        ),
+        (
+            "operation_name = \"GET /api/products\" AND duration >= 100",
+            1,
+        ),
+        (
+            "operation_name LIKE \"GET /api/%\" AND NOT (duration > 50)",
+            5,
+        ),
+    ] {
+        let s = call_ok(
+            &client,
+            "search_traces",
+            window(json!({"filters": filters})),
+        )
+        .await;
+        assert_eq!(s["total"], want, "{filters}");
+    }
+
     // search_traces: status, role, duration in milliseconds, protocol.
     let s = call_ok(
         &client,
