@@ -117,8 +117,12 @@ pub(super) fn format_ms(v: &Value) -> Value {
         Value::Number(n) => n.as_i64(),
         _ => None,
     };
-    // From the integer, not seconds as a float, so 123 ms stays .123.
-    match ms.and_then(chrono::DateTime::from_timestamp_millis) {
+    ms.map_or(Value::Null, format_unix_ms)
+}
+
+/// Unix milliseconds as RFC 3339, from the integer, not seconds as a float, so 123 ms stays .123.
+pub(super) fn format_unix_ms(ms: i64) -> Value {
+    match chrono::DateTime::from_timestamp_millis(ms) {
         Some(t) if t.timestamp_subsec_millis() == 0 => {
             json!(t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value, json};
 
-use super::{FROM_PARAM, TO_PARAM, nanos, number};
+use super::{FROM_PARAM, TO_PARAM, format_unix_ms, nanos, number};
 use crate::backends::clickhouse::Client;
 use crate::backends::clickhouse::schema::{Signal, duration_ms, quote};
 use crate::backends::clickhouse::sql::Params;
@@ -124,7 +124,10 @@ impl Span {
         }
         o.insert("service".into(), json!(self.service));
         o.insert("operation".into(), json!(self.operation));
-        o.insert("start".into(), json!(format_time(self.start_ns / 1e9)));
+        o.insert(
+            "start".into(),
+            format_unix_ms((self.start_ns / 1e6).round() as i64),
+        );
         o.insert("duration_ms".into(), json!(self.duration_ms));
         o.insert("status".into(), json!(self.status));
         if !self.status_message.is_empty() {
@@ -224,7 +227,7 @@ fn run(ctx: &Context, args: &Args, client: &Client, signal: Signal) -> Result<Va
     let mut out = json!({
         "trace_id": trace_id,
         "window": window,
-        "start": format_time(start / 1e9),
+        "start": format_unix_ms((start / 1e6).round() as i64),
         "duration_ms": round3((end - start) / 1e6),
         "span_count": spans.len(),
         "services": services.iter().map(|(name, (n, e))| json!({"service": name, "spans": n, "errors": e})).collect::<Vec<_>>(),
