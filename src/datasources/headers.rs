@@ -157,3 +157,109 @@ fn is_header_name_byte(b: u8) -> bool {
 
 // ---------------------------------------------------------------------------------------------------
 // Field access. Messages name the field, never its value (it may be secret).
+
+#[cfg(test)]
+mod tests {
+    //! Header checks through the public parse entry point, so the errors carry the file and entry.
+
+    use super::super::tests::{assert_entry_error, one, parse_err, parse_ok};
+
+    #[test]
+    fn header_name_without_value_is_an_error() {
+        let err = parse_err(&one(
+            "    url: http://p:9090\n    jsonData:\n      httpHeaderName1: Authorization\n",
+        ));
+        assert_entry_error(
+            &err,
+            "1 ('prom')",
+            "jsonData.httpHeaderName1 ('Authorization') has no matching secureJsonData.httpHeaderValue1",
+        );
+        // The value put in jsonData by mistake gets a hint.
+        let err = parse_err(&one(
+            "    url: http://p:9090\n    jsonData:\n      httpHeaderName1: A\n      httpHeaderValue1: v\n",
+        ));
+        assert_entry_error(&err, "1 ('prom')", "move it to secureJsonData");
+    }
+
+    #[test]
+    fn header_value_without_name_is_an_error() {
+        let err = parse_err(&one(concat!(
+            "    url: http://p:9090\n",
+            "    jsonData: {httpHeaderName1: A}\n",
+            "    secureJsonData: {httpHeaderValue1: x, httpHeaderValue2: y}\n",
+        )));
+        assert_entry_error(
+            &err,
+            "1 ('prom')",
+            "secureJsonData.httpHeaderValue2 has no matching jsonData.httpHeaderName2",
+        );
+    }
+
+    #[test]
+    fn bad_header_names_are_errors() {
+        let cases = [
+            ("httpHeaderName1: ''", "httpHeaderName1 is empty"),
+            (
+                "httpHeaderName1: 'Bad Name'",
+                "not a valid HTTP header name",
+            ),
+            ("httpHeaderName01: A", "headers are numbered"),
+        ];
+        for (name_line, needle) in cases {
+            let text = one(&format!(
+                "    url: http://p:9090\n    jsonData: {{{name_line}}}\n    secureJsonData: {{httpHeaderValue1: v}}\n"
+            ));
+            assert_entry_error(&parse_err(&text), "1 ('prom')", needle);
+        }
+        let text = one(concat!(
+            "    url: http://p:9090\n",
+            "    jsonData: {httpHeaderName1: X-A, httpHeaderName2: x-a}\n",
+            "    secureJsonData: {httpHeaderValue1: v, httpHeaderValue2: w}\n",
+        ));
+        assert_entry_error(&parse_err(&text), "1 ('prom')", "more than once");
+    }
+
+    #[test]
+    fn headers_are_ordered_by_number() {
+        let text = one(concat!(
+            "    url: http://p:9090\n",
+            "    jsonData: {httpHeaderName10: Ten, httpHeaderName2: Two, httpHeaderName1: One}\n",
+            "    secureJsonData: {httpHeaderValue2: b, httpHeaderValue10: c, httpHeaderValue1: a}\n",
+        ));
+        let set = parse_ok(&text);
+        let names: Vec<&str> = set.all()[0]
+            .headers
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(names, ["One", "Two", "Ten"]);
+    }
+
+    #[test]
+    fn reserved_headers_are_refused_and_a_configured_authorization_header_wins() {
+        for name in [
+            "Host",
+            "connection",
+            "Transfer-Encoding",
+            "Content-Type",
+            "Accept",
+        ] {
+            let err = parse_err(&one(&format!(
+                "    url: http://p:9090\n    jsonData:\n      httpHeaderName1: {name}\n    secureJsonData:\n      httpHeaderValue1: x\n"
+            )));
+            assert_entry_error(&err, "1 ('prom')", "cannot be configured");
+        }
+        let set = parse_ok(&one(
+            "    url: http://p:9090\n    basicAuth: true\n    basicAuthUser: u\n    jsonData:\n      httpHeaderName1: Authorization\n    secureJsonData:\n      basicAuthPassword: pw\n      httpHeaderValue1: Bearer t\n",
+        ));
+        assert!(
+            set.all()[0].basic_auth.is_none(),
+            "the Authorization header wins, as in Grafana"
+        );
+        assert!(
+            set.warnings[0].contains("basicAuth is ignored"),
+            "{:?}",
+            set.warnings
+        );
+    }
+}

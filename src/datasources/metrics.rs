@@ -189,3 +189,76 @@ pub(super) fn is_prometheus_duration(s: &str) -> bool {
     }
     nonzero
 }
+
+#[cfg(test)]
+mod tests {
+    //! Metrics settings through the public parse entry point.
+
+    use super::super::tests::{assert_entry_error, one, parse_err, parse_ok};
+    use super::*;
+
+    #[test]
+    fn invalid_time_interval_is_an_error() {
+        for bad in ["15", "1m1h", "abc", "0s", "1.5s", "-1m"] {
+            let err = parse_err(&one(&format!(
+                "    url: http://p:9090\n    jsonData: {{timeInterval: '{bad}'}}\n"
+            )));
+            assert_entry_error(&err, "1 ('prom')", "jsonData.timeInterval");
+        }
+        for good in [
+            "15s",
+            "1m",
+            "1h30m",
+            "500ms",
+            "1d",
+            "2w",
+            "1y",
+            "1m30s500ms",
+        ] {
+            assert!(is_prometheus_duration(good), "{good}");
+        }
+    }
+
+    #[test]
+    fn invalid_http_method_is_an_error() {
+        let err = parse_err(&one(
+            "    url: http://p:9090\n    jsonData: {httpMethod: PUT}\n",
+        ));
+        assert_entry_error(
+            &err,
+            "1 ('prom')",
+            "jsonData.httpMethod must be GET or POST, not 'PUT'",
+        );
+    }
+
+    #[test]
+    fn flavours_and_timeouts_are_checked() {
+        for (value, flavour) in [
+            ("Prometheus", Flavour::Prometheus),
+            ("mimir", Flavour::Mimir),
+            ("Cortex", Flavour::Cortex),
+            ("", Flavour::Prometheus),
+        ] {
+            let set = parse_ok(&one(&format!(
+                "    url: http://p:9090\n    jsonData: {{prometheusType: '{value}'}}\n"
+            )));
+            assert_eq!(set.all()[0].metrics().unwrap().flavour, flavour, "{value}");
+        }
+        let err = parse_err(&one(
+            "    url: http://p:9090\n    jsonData: {prometheusType: Graphite}\n",
+        ));
+        assert_entry_error(&err, "1 ('prom')", "jsonData.prometheusType must be");
+        for bad in ["-1", "abc", "1e9"] {
+            let err = parse_err(&one(&format!(
+                "    url: http://p:9090\n    jsonData: {{timeout: '{bad}'}}\n"
+            )));
+            assert_entry_error(
+                &err,
+                "1 ('prom')",
+                "jsonData.timeout must be a number of seconds",
+            );
+        }
+        let set = parse_ok(&one("    url: http://p:9090\n    jsonData: {timeout: 0}\n"));
+        assert_eq!(set.all()[0].timeout, None);
+    }
+}

@@ -1,6 +1,5 @@
 //! Tests of the provisioning file parser, through its public entry points.
 
-use super::metrics::is_prometheus_duration;
 use super::*;
 
 const FILE: &str = "/etc/test/datasources.yaml";
@@ -493,77 +492,6 @@ fn more_than_one_default_is_an_error() {
 }
 
 #[test]
-fn header_name_without_value_is_an_error() {
-    let err = parse_err(&one(
-        "    url: http://p:9090\n    jsonData:\n      httpHeaderName1: Authorization\n",
-    ));
-    assert_entry_error(
-        &err,
-        "1 ('prom')",
-        "jsonData.httpHeaderName1 ('Authorization') has no matching secureJsonData.httpHeaderValue1",
-    );
-    // The value put in jsonData by mistake gets a hint.
-    let err = parse_err(&one(
-        "    url: http://p:9090\n    jsonData:\n      httpHeaderName1: A\n      httpHeaderValue1: v\n",
-    ));
-    assert_entry_error(&err, "1 ('prom')", "move it to secureJsonData");
-}
-
-#[test]
-fn header_value_without_name_is_an_error() {
-    let err = parse_err(&one(concat!(
-        "    url: http://p:9090\n",
-        "    jsonData: {httpHeaderName1: A}\n",
-        "    secureJsonData: {httpHeaderValue1: x, httpHeaderValue2: y}\n",
-    )));
-    assert_entry_error(
-        &err,
-        "1 ('prom')",
-        "secureJsonData.httpHeaderValue2 has no matching jsonData.httpHeaderName2",
-    );
-}
-
-#[test]
-fn bad_header_names_are_errors() {
-    let cases = [
-        ("httpHeaderName1: ''", "httpHeaderName1 is empty"),
-        (
-            "httpHeaderName1: 'Bad Name'",
-            "not a valid HTTP header name",
-        ),
-        ("httpHeaderName01: A", "headers are numbered"),
-    ];
-    for (name_line, needle) in cases {
-        let text = one(&format!(
-            "    url: http://p:9090\n    jsonData: {{{name_line}}}\n    secureJsonData: {{httpHeaderValue1: v}}\n"
-        ));
-        assert_entry_error(&parse_err(&text), "1 ('prom')", needle);
-    }
-    let text = one(concat!(
-        "    url: http://p:9090\n",
-        "    jsonData: {httpHeaderName1: X-A, httpHeaderName2: x-a}\n",
-        "    secureJsonData: {httpHeaderValue1: v, httpHeaderValue2: w}\n",
-    ));
-    assert_entry_error(&parse_err(&text), "1 ('prom')", "more than once");
-}
-
-#[test]
-fn headers_are_ordered_by_number() {
-    let text = one(concat!(
-        "    url: http://p:9090\n",
-        "    jsonData: {httpHeaderName10: Ten, httpHeaderName2: Two, httpHeaderName1: One}\n",
-        "    secureJsonData: {httpHeaderValue2: b, httpHeaderValue10: c, httpHeaderValue1: a}\n",
-    ));
-    let set = parse_ok(&text);
-    let names: Vec<&str> = set.all()[0]
-        .headers
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .collect();
-    assert_eq!(names, ["One", "Two", "Ten"]);
-}
-
-#[test]
 fn basic_auth_without_user_is_an_error() {
     let err = parse_err(&one("    url: http://p:9090\n    basicAuth: true\n"));
     assert_entry_error(
@@ -637,40 +565,6 @@ fn ca_without_flag_is_ignored_with_a_warning() {
             .any(|w| w.contains("tlsCACert is ignored")),
         "{:?}",
         set.warnings
-    );
-}
-
-#[test]
-fn invalid_time_interval_is_an_error() {
-    for bad in ["15", "1m1h", "abc", "0s", "1.5s", "-1m"] {
-        let err = parse_err(&one(&format!(
-            "    url: http://p:9090\n    jsonData: {{timeInterval: '{bad}'}}\n"
-        )));
-        assert_entry_error(&err, "1 ('prom')", "jsonData.timeInterval");
-    }
-    for good in [
-        "15s",
-        "1m",
-        "1h30m",
-        "500ms",
-        "1d",
-        "2w",
-        "1y",
-        "1m30s500ms",
-    ] {
-        assert!(is_prometheus_duration(good), "{good}");
-    }
-}
-
-#[test]
-fn invalid_http_method_is_an_error() {
-    let err = parse_err(&one(
-        "    url: http://p:9090\n    jsonData: {httpMethod: PUT}\n",
-    ));
-    assert_entry_error(
-        &err,
-        "1 ('prom')",
-        "jsonData.httpMethod must be GET or POST, not 'PUT'",
     );
 }
 
@@ -769,34 +663,6 @@ fn secrets_never_appear_in_debug_errors_summaries_or_warnings() {
 }
 
 #[test]
-fn reserved_headers_are_refused_and_a_configured_authorization_header_wins() {
-    for name in [
-        "Host",
-        "connection",
-        "Transfer-Encoding",
-        "Content-Type",
-        "Accept",
-    ] {
-        let err = parse_err(&one(&format!(
-            "    url: http://p:9090\n    jsonData:\n      httpHeaderName1: {name}\n    secureJsonData:\n      httpHeaderValue1: x\n"
-        )));
-        assert_entry_error(&err, "1 ('prom')", "cannot be configured");
-    }
-    let set = parse_ok(&one(
-        "    url: http://p:9090\n    basicAuth: true\n    basicAuthUser: u\n    jsonData:\n      httpHeaderName1: Authorization\n    secureJsonData:\n      basicAuthPassword: pw\n      httpHeaderValue1: Bearer t\n",
-    ));
-    assert!(
-        set.all()[0].basic_auth.is_none(),
-        "the Authorization header wins, as in Grafana"
-    );
-    assert!(
-        set.warnings[0].contains("basicAuth is ignored"),
-        "{:?}",
-        set.warnings
-    );
-}
-
-#[test]
 fn unquoted_secrets_are_refused_because_yaml_would_change_them() {
     let err = parse_err(&one(
         "    url: http://p:9090\n    jsonData:\n      httpHeaderName1: X-Scope-OrgID\n    secureJsonData:\n      httpHeaderValue1: 0x1F\n",
@@ -870,35 +736,4 @@ datasources:
     assert_eq!(thanos.timeout, Some(std::time::Duration::from_secs(10)));
     assert_eq!(thanos.summary_json()["flavour"], "thanos");
     assert_eq!(thanos.summary_json()["timeout_seconds"], 10.0);
-}
-
-#[test]
-fn flavours_and_timeouts_are_checked() {
-    for (value, flavour) in [
-        ("Prometheus", Flavour::Prometheus),
-        ("mimir", Flavour::Mimir),
-        ("Cortex", Flavour::Cortex),
-        ("", Flavour::Prometheus),
-    ] {
-        let set = parse_ok(&one(&format!(
-            "    url: http://p:9090\n    jsonData: {{prometheusType: '{value}'}}\n"
-        )));
-        assert_eq!(set.all()[0].metrics().unwrap().flavour, flavour, "{value}");
-    }
-    let err = parse_err(&one(
-        "    url: http://p:9090\n    jsonData: {prometheusType: Graphite}\n",
-    ));
-    assert_entry_error(&err, "1 ('prom')", "jsonData.prometheusType must be");
-    for bad in ["-1", "abc", "1e9"] {
-        let err = parse_err(&one(&format!(
-            "    url: http://p:9090\n    jsonData: {{timeout: '{bad}'}}\n"
-        )));
-        assert_entry_error(
-            &err,
-            "1 ('prom')",
-            "jsonData.timeout must be a number of seconds",
-        );
-    }
-    let set = parse_ok(&one("    url: http://p:9090\n    jsonData: {timeout: 0}\n"));
-    assert_eq!(set.all()[0].timeout, None);
 }
