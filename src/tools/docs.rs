@@ -17,7 +17,8 @@ family. Every other tool takes an optional `datasource_id`; without it the famil
 and every result says which datasource answered.
 2. Metrics: find names with find_metrics_by_pattern (RE2, matched anywhere; ^ and $ anchor) rather than \
 list_metrics; get_metric_metadata, get_metric_labels and get_label_values describe them; query with \
-query_instant or query_range (automatic step). Aggregate (sum by (...), topk) to keep answers small.
+query_instant or query_range (automatic step), or summarise with analyze_metrics (min/max/avg/latest/total \
+per series). Aggregate (sum by (...), topk) to keep answers small.
 3. Logs and traces: get_trace_or_log_fields lists the fields; search_logs / search_traces return \
 records, analyze_logs / analyze_traces aggregate them (count, p95 of duration …, per groupBy), \
 get_trace summarises one trace. `filters` is SQL-like: namespace = \"default\" AND level = ERROR, \

@@ -209,6 +209,7 @@ pub const TOOLS: &[ToolDef] = &[
     metrics::metric_metadata::TOOL,
     metrics::query_instant::TOOL,
     metrics::query_range::TOOL,
+    metrics::analyze_metrics::TOOL,
     metrics::metric_labels::TOOL,
     metrics::label_values::TOOL,
     metrics::find_metrics::TOOL,
@@ -401,6 +402,34 @@ pub(crate) const WINDOW_END_PARAM: Param = Param {
     required: false,
     description: "End of the look-up window: 'now' (default), RFC 3339 or Unix seconds.",
 };
+
+/// `from_time`: start of the window.
+pub(crate) const FROM_PARAM: Param = Param {
+    name: "from_time",
+    kind: ParamKind::String,
+    required: false,
+    description: "Start of the window: ISO 8601 / RFC 3339 (2026-12-01T10:00:00Z), 'now-1h' (default) or Unix seconds.",
+};
+
+/// `to_time`: end of the window.
+pub(crate) const TO_PARAM: Param = Param {
+    name: "to_time",
+    kind: ParamKind::String,
+    required: false,
+    description: "End of the window: ISO 8601 / RFC 3339, 'now' (default) or Unix seconds.",
+};
+
+/// The window `[from, to]` (default: the last hour) and its echo.
+pub(crate) fn time_window(ctx: &Context, args: &Args) -> Result<(f64, f64, Value), ToolFailure> {
+    let to = time_arg(ctx, args, TO_PARAM.name, Some(ctx.now))?;
+    let from = time_arg(ctx, args, FROM_PARAM.name, Some(to - DEFAULT_LOOKBACK_SECS))?;
+    ordered(from, to)?;
+    Ok((
+        from,
+        to,
+        json!({"from_time": format_time(from), "to_time": format_time(to)}),
+    ))
+}
 
 /// A time argument resolved against `ctx.now`, or `default` when absent.
 pub(crate) fn time_arg(

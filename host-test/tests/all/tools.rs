@@ -44,6 +44,7 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
             "get_metric_metadata",
             "query_instant",
             "query_range",
+            "analyze_metrics",
             "get_metric_labels",
             "get_label_values",
             "find_metrics_by_pattern",
@@ -248,6 +249,77 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
         assert_eq!(r["result"][0]["stats"]["max"], json!(22.5), "{id}");
         assert_eq!(r["result"][0]["stats"]["min"], json!(21.0), "{id}");
         assert_eq!(r["points"], 361);
+
+        // analyze_metrics: statistics of the same 361 samples per room, and over all three rooms.
+        let a = call_ok(&client, "analyze_metrics", json!({"datasource_id": id, "promql": "demo_temperature_celsius", "from_time": start, "to_time": end, "step": "60s"})).await;
+        assert_eq!(a["step"], "1m");
+        assert_eq!(a["overall"]["series"], 3, "{id}");
+        let mut all: Vec<f64> = Vec::new();
+        let mut latest_sum = 0.0;
+        for room in ["kitchen", "office", "server"] {
+            let demo = host_test::dev::demo_data::DemoData::series()
+                .into_iter()
+                .find(|s| s.metric == "demo_temperature_celsius" && s.label("room") == Some(room))
+                .unwrap();
+            let samples: Vec<f64> = (stack.data.start..=stack.data.end)
+                .step_by(60)
+                .map(|t| stack.data.expected_value(&demo, t))
+                .collect();
+            let listed = a["series"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["metric"]["room"] == room)
+                .unwrap();
+            let sum: f64 = samples.iter().sum();
+            let close = |got: &Value, want: f64| (got.as_f64().unwrap() - want).abs() < 1e-9;
+            assert_eq!(listed["samples"], 361, "{id} {room}");
+            assert!(
+                close(
+                    &listed["min"],
+                    samples.iter().copied().fold(f64::MAX, f64::min)
+                ),
+                "{id} {room}: {listed}"
+            );
+            assert!(
+                close(
+                    &listed["max"],
+                    samples.iter().copied().fold(f64::MIN, f64::max)
+                ),
+                "{id} {room}: {listed}"
+            );
+            assert!(close(&listed["avg"], sum / 361.0), "{id} {room}: {listed}");
+            assert!(close(&listed["total"], sum), "{id} {room}: {listed}");
+            assert!(
+                close(&listed["latest"], *samples.last().unwrap()),
+                "{id} {room}: {listed}"
+            );
+            latest_sum += samples.last().unwrap();
+            all.extend(samples);
+        }
+        let close = |got: &Value, want: f64| (got.as_f64().unwrap() - want).abs() < 1e-6;
+        assert!(
+            close(&a["overall"]["total"], all.iter().sum()),
+            "{id}: {}",
+            a["overall"]
+        );
+        assert!(
+            close(&a["overall"]["latest"], latest_sum),
+            "{id}: {}",
+            a["overall"]
+        );
+        assert_eq!(a["overall"]["samples"], 3 * 361);
+        // Listed largest average first: office (22.5…23.75) before kitchen (21…22.5) and server.
+        assert_eq!(a["series"][0]["metric"]["room"], "office", "{id}");
+        // Instant: one value per series, summed overall.
+        let a = call_ok(&client, "analyze_metrics", json!({"datasource_id": id, "queryType": "instant", "promql": "sum by (queue) (demo_queue_depth)", "to_time": end, "limit": 1})).await;
+        assert_eq!(a["overall"]["total"], json!(32.0), "{id}: {a}");
+        assert_eq!(a["series"][0]["metric"]["queue"], "billing");
+        assert_eq!(a["series"][0]["latest"], json!(17.0));
+        assert!(
+            a["truncated"].as_str().unwrap().starts_with("1 of 2 shown"),
+            "{a}"
+        );
 
         // query_range with an automatic step: 6 h / 120 points = 3 min, rounded up to 5 m.
         let r = call_ok(&client, "query_range", json!({"datasource_id": id, "promql": "sum(rate(demo_http_requests_total[5m]))", "start": start, "end": end})).await;

@@ -106,7 +106,11 @@ fn nice_step(min: f64) -> f64 {
 }
 
 /// The step to use: the caller's, checked against the points limit, or an automatic one.
-fn resolve_step(args: &Args, range: f64, scrape_interval: Option<f64>) -> Result<f64, ToolFailure> {
+pub(super) fn resolve_step(
+    args: &Args,
+    range: f64,
+    scrape_interval: Option<f64>,
+) -> Result<f64, ToolFailure> {
     let min_allowed = range / MAX_POINTS_PER_SERIES;
     match args.str("step") {
         Some(s) => {

@@ -220,7 +220,7 @@ fn range_series(mut s: Value, samples: Vec<Value>) -> (Value, usize) {
 }
 
 /// Rounds to 12 significant digits so averages do not print float noise (0.30000000000000004).
-fn round(f: f64) -> f64 {
+pub(super) fn round(f: f64) -> f64 {
     if f == 0.0 || !f.is_finite() {
         return f;
     }

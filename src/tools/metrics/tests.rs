@@ -160,6 +160,7 @@ fn every_tool_is_listed_with_strict_schemas_and_read_only_annotations() {
             "get_metric_metadata",
             "query_instant",
             "query_range",
+            "analyze_metrics",
             "get_metric_labels",
             "get_label_values",
             "find_metrics_by_pattern",
@@ -585,4 +586,51 @@ fn bad_arguments_are_tool_errors_the_model_can_fix() {
         json!({"datasource_id": "prom", "promql": "up", "time": "yesterday"}),
     ));
     assert!(msg.contains("'yesterday'"), "{msg}");
+}
+
+#[test]
+fn analyze_metrics_summarises_every_series_and_lists_the_largest_first() {
+    let b = backend(vec![(
+        "/api/v1/query_range",
+        200,
+        ok(json!({"resultType": "matrix", "result": [
+            {"metric": {"job": "a"}, "values": [[1, "1"], [2, "3"], [3, "NaN"]]},
+            {"metric": {"job": "b"}, "values": [[1, "10"], [2, "20"]]},
+            {"metric": {"job": "c"}, "values": [[1, "+Inf"]]}
+        ]})),
+    )]);
+    let out = run(
+        &b,
+        "analyze_metrics",
+        json!({"promql": "x", "from_time": "now-1h", "step": "1m", "limit": 1}),
+    );
+    let s = structured(&out);
+    assert_eq!(s["datasource"], "prom");
+    assert_eq!(s["series"][0]["metric"], json!({"job": "b"}));
+    assert_eq!(
+        (
+            s["series"][0]["avg"].clone(),
+            s["series"][0]["total"].clone(),
+            s["series"][0]["latest"].clone()
+        ),
+        (json!(15.0), json!(30.0), json!(20.0))
+    );
+    // Over all three series, NaN and +Inf left out and said so.
+    let o = &s["overall"];
+    assert_eq!(
+        (o["series"].clone(), o["samples"].clone()),
+        (json!(3), json!(4))
+    );
+    assert_eq!(
+        (o["min"].clone(), o["max"].clone(), o["total"].clone()),
+        (json!(1.0), json!(20.0), json!(34.0))
+    );
+    assert_eq!(
+        o["latest"],
+        json!(23.0),
+        "the sum of the series' latest samples"
+    );
+    assert!(s["skipped"].as_str().unwrap().starts_with("2 NaN"), "{s}");
+    assert!(s["truncated"].as_str().unwrap().starts_with("1 of 3 shown"));
+    assert!(b.seen.borrow()[0].url.contains("/api/v1/query_range"));
 }

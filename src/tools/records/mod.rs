@@ -8,11 +8,11 @@
 
 use serde_json::{Value, json};
 
+use super::ToolFailure;
 use super::args::{Args, Param, ParamKind};
-use super::{Context, DEFAULT_LOOKBACK_SECS, ToolFailure, ordered, time_arg};
+pub(super) use super::{FROM_PARAM, TO_PARAM, time_window};
 use crate::backends::clickhouse::schema::{Signal, Table, quote};
 use crate::backends::clickhouse::sql::{self, Params};
-use crate::timespec::format_time;
 
 pub(super) mod analyze;
 pub(super) mod fields;
@@ -21,22 +21,6 @@ pub(super) mod trace;
 
 #[cfg(test)]
 mod tests;
-
-/// `from_time`: start of the window.
-pub(super) const FROM_PARAM: Param = Param {
-    name: "from_time",
-    kind: ParamKind::String,
-    required: false,
-    description: "Start of the window: ISO 8601 / RFC 3339 (2026-12-01T10:00:00Z), 'now-1h' (default) or Unix seconds.",
-};
-
-/// `to_time`: end of the window.
-pub(super) const TO_PARAM: Param = Param {
-    name: "to_time",
-    kind: ParamKind::String,
-    required: false,
-    description: "End of the window: ISO 8601 / RFC 3339, 'now' (default) or Unix seconds.",
-};
 
 /// `filters`: the SQL-like filter.
 pub(super) const FILTERS_PARAM: Param = Param {
@@ -47,18 +31,6 @@ pub(super) const FILTERS_PARAM: Param = Param {
 parentheses; strings quoted or bare words; @key for a custom attribute. E.g. \
 'namespace = \"default\" AND level = ERROR', 'duration > 1000' (milliseconds), '@http.route LIKE \"/api/%\"'.",
 };
-
-/// The window `[from, to]` (default: the last hour) and its echo.
-pub(super) fn time_window(ctx: &Context, args: &Args) -> Result<(f64, f64, Value), ToolFailure> {
-    let to = time_arg(ctx, args, TO_PARAM.name, Some(ctx.now))?;
-    let from = time_arg(ctx, args, FROM_PARAM.name, Some(to - DEFAULT_LOOKBACK_SECS))?;
-    ordered(from, to)?;
-    Ok((
-        from,
-        to,
-        json!({"from_time": format_time(from), "to_time": format_time(to)}),
-    ))
-}
 
 /// The `WHERE` clause: the window on the table's time column, and the caller's filter when given.
 /// Returns the clause and the filter's canonical text (echoed in results).
