@@ -8,6 +8,7 @@
 //! - [`datasources`]: the Grafana provisioning file (YAML/JSON) → [`datasources::Datasource`]s, each of
 //!   a kind that serves a family (metrics, logs, traces).
 //! - [`promql`]: PromQL validation before anything is sent.
+//! - [`prompts`]: the MCP prompts, troubleshooting workflows that name the tools.
 //! - [`filter`]: the SQL-like filter language of the logs and traces tools, parsed into a tree that
 //!   backend compilers walk.
 //! - [`timespec`]: times (`now-1h`, RFC 3339, Unix seconds) and durations (`30s`, `1h30m`).
@@ -25,6 +26,7 @@ pub mod backends;
 pub mod datasources;
 pub mod filter;
 pub mod http;
+pub mod prompts;
 pub mod promql;
 pub mod settings;
 pub mod timespec;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::fixture::{Stack, call_ok};
+use crate::fixture::{Host, Stack, call_ok};
 use host_test::dev::demo_data::DEMO_METRICS;
 
 fn names(v: &Value) -> Vec<String> {
@@ -549,4 +549,61 @@ async fn protocol_basics_trailing_slash_health_and_metrics() {
         serde_json::from_str::<Value>(line)
             .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompts_are_listed_and_rendered_with_their_arguments() {
+    use rmcp::model::GetPromptRequestParams;
+    // Prompts reach no datasource: an unreachable one is enough.
+    let host = Host::start(
+        "datasources:\n- name: p\n  type: prometheus\n  url: http://127.0.0.1:9\n",
+        &[],
+    );
+    let client = host.client().await;
+    let prompts = client.list_all_prompts().await.unwrap();
+    let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "investigate_errors",
+            "latency_breakdown",
+            "compare_canary_stable",
+            "error_ratio"
+        ]
+    );
+    let latency = &prompts[1];
+    let service = latency
+        .arguments
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|a| a.name == "service")
+        .unwrap();
+    assert_eq!(service.required, Some(true));
+
+    let args = json!({"service": "checkout", "window": "30m"});
+    let got = client
+        .get_prompt(
+            GetPromptRequestParams::new("latency_breakdown")
+                .with_arguments(args.as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    let text = serde_json::to_value(&got.messages[0].content).unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("filters 'service = \"checkout\" AND role = server'"),
+        "{text}"
+    );
+    assert!(text.contains("from_time 'now-30m'"), "{text}");
+    // A missing required argument is -32602 that names it.
+    let e = client
+        .get_prompt(GetPromptRequestParams::new("latency_breakdown"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("needs argument 'service'"), "{e}");
+    client.cancel().await.unwrap();
 }
