@@ -58,7 +58,7 @@ pub const PROMPTS: &[PromptDef] = &[
         ],
         render: |arg| {
             let scope = scope(arg);
-            let window = arg("window").unwrap_or_else(|| "1h".into());
+            let window = window(arg);
             let label = if scope.is_empty() {
                 String::new()
             } else {
@@ -90,7 +90,7 @@ Report: what fails, since when, the first failing component, and the evidence (m
         ],
         render: |arg| {
             let service = arg("service").unwrap_or_default();
-            let window = arg("window").unwrap_or_else(|| "1h".into());
+            let window = window(arg);
             format!(
                 "Break down the latency of service '{service}' over the last {window}.\n\
 1. analyze_traces with aggregation {{\"function\": \"p95\", \"field\": \"duration\"}}, groupBy [\"operation_name\"], filters 'service = \"{service}\" AND role = server', from_time 'now-{window}'; repeat with p50 and p99.\n\
@@ -121,7 +121,7 @@ Report the p50/p95/p99 per operation (milliseconds), when it changed, and the sl
         render: |arg| {
             let canary = arg("canary").unwrap_or_default();
             let stable = arg("stable").unwrap_or_default();
-            let window = arg("window").unwrap_or_else(|| "1h".into());
+            let window = window(arg);
             format!(
                 "Compare canary '{canary}' with stable '{stable}' over the last {window}.\n\
 1. analyze_traces with aggregation {{\"function\": \"count\"}}, groupBy [\"workload\", \"status\"], filters 'workload IN (\"{canary}\", \"{stable}\") AND role = server', from_time 'now-{window}': requests and errors per version.\n\
@@ -145,7 +145,7 @@ Compute each version's error ratio (errors / requests x 100) and compare. Recomm
         ],
         render: |arg| {
             let service = arg("service").unwrap_or_default();
-            let window = arg("window").unwrap_or_else(|| "1h".into());
+            let window = window(arg);
             format!(
                 "Compute the error ratio of service '{service}' over the last {window}.\n\
 1. analyze_traces with aggregation {{\"function\": \"count\"}}, filters 'service = \"{service}\" AND role = server', from_time 'now-{window}': all requests (B).\n\
@@ -156,6 +156,11 @@ Compute each version's error ratio (errors / requests x 100) and compare. Recomm
         },
     },
 ];
+
+/// The `window` argument, `1h` when not given.
+fn window(arg: ArgValue) -> String {
+    arg(WINDOW.name).unwrap_or_else(|| "1h".into())
+}
 
 /// The namespace/service scope the caller gave, as filter conditions.
 fn scope(arg: ArgValue) -> Vec<String> {

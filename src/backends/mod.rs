@@ -106,6 +106,14 @@ impl<'a> Connection<'a> {
         out
     }
 
+    /// Ties a backend error to this connection: its message scrubbed of our credentials, and the
+    /// datasource's id and URL filled in. Every client calls this on every error it hands out.
+    pub fn attribute(&self, message: &mut String, datasource: &mut String, url: &mut String) {
+        *message = self.scrub(message);
+        datasource.clone_from(&self.datasource.name);
+        url.clone_from(&self.datasource.url);
+    }
+
     /// Credentials this connection sends.
     fn secrets(&self) -> Vec<String> {
         let ds = self.datasource;

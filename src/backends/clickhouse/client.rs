@@ -175,10 +175,8 @@ impl<'a> Client<'a> {
             self.connection
                 .post("/", &query, body.into_bytes(), "text/plain; charset=UTF-8");
         decode(response).map_err(|mut e| {
-            let ds = self.connection.datasource();
-            e.message = self.connection.scrub(&e.message);
-            e.datasource.clone_from(&ds.name);
-            e.url.clone_from(&ds.url);
+            self.connection
+                .attribute(&mut e.message, &mut e.datasource, &mut e.url);
             e
         })
     }
