@@ -40,7 +40,8 @@ pub struct Param {
     pub kind: ParamKind,
     /// Whether the call must carry it.
     pub required: bool,
-    /// What the model should put there, with an example.
+    /// What the model should put there, with an example; empty when the name and the schema say it
+    /// all (it is then left out of the schema).
     pub description: &'static str,
 }
 
@@ -48,24 +49,21 @@ pub struct Param {
 pub fn input_schema(params: &[Param]) -> Value {
     let mut properties = Map::new();
     for p in params {
-        let schema = match p.kind {
-            ParamKind::String => json!({"type": "string", "description": p.description}),
-            ParamKind::Integer { min, max } => json!({
-                "type": "integer", "minimum": min, "maximum": max, "description": p.description
-            }),
-            ParamKind::Enum(values) => {
-                json!({"type": "string", "enum": values, "description": p.description})
+        let mut schema = match p.kind {
+            ParamKind::String => json!({"type": "string"}),
+            ParamKind::Integer { min, max } => {
+                json!({"type": "integer", "minimum": min, "maximum": max})
             }
-            ParamKind::Strings { max } => json!({
-                "type": "array", "items": {"type": "string"}, "maxItems": max,
-                "description": p.description
-            }),
-            ParamKind::Object(schema) => {
-                let mut s = schema();
-                s["description"] = json!(p.description);
-                s
+            ParamKind::Enum(values) => json!({"type": "string", "enum": values}),
+            ParamKind::Strings { max } => {
+                json!({"type": "array", "items": {"type": "string"}, "maxItems": max})
             }
+            ParamKind::Object(schema) => schema(),
         };
+        // A name and a schema that say it all need no words (they would be paid at every session).
+        if !p.description.is_empty() {
+            schema["description"] = json!(p.description);
+        }
         properties.insert(p.name.to_string(), schema);
     }
     let required: Vec<&str> = params
@@ -73,11 +71,9 @@ pub fn input_schema(params: &[Param]) -> Value {
         .filter(|p| p.required)
         .map(|p| p.name)
         .collect();
-    let mut schema = json!({
-        "type": "object",
-        "properties": properties,
-        "additionalProperties": false,
-    });
+    // No `additionalProperties: false`: `properties` already names every argument, and
+    // [`Args::check`] refuses others with the list of the right ones.
+    let mut schema = json!({"type": "object", "properties": properties});
     if !required.is_empty() {
         schema["required"] = json!(required);
     }
@@ -116,10 +112,11 @@ impl Args {
         for p in params {
             match values.get(p.name) {
                 None | Some(Value::Null) if p.required => {
-                    return Err(ToolFailure::new(format!(
-                        "missing required argument '{}': {}",
-                        p.name, p.description
-                    )));
+                    let mut message = format!("missing required argument '{}'", p.name);
+                    if !p.description.is_empty() {
+                        message = format!("{message}: {}", p.description);
+                    }
+                    return Err(ToolFailure::new(message));
                 }
                 None | Some(Value::Null) => {}
                 Some(v) => check_kind(p, v)?,

@@ -21,9 +21,11 @@ query_instant or query_range (automatic step), or summarise with analyze_metrics
 per series). Aggregate (sum by (...), topk) to keep answers small.
 3. Logs and traces: get_trace_or_log_fields lists the fields; search_logs / search_traces return \
 records, analyze_logs / analyze_traces aggregate them (count, p95 of duration …, per groupBy), \
-get_trace summarises one trace. `filters` is SQL-like: namespace = \"default\" AND level = ERROR, \
-duration > 1000 (milliseconds), @key for custom attributes.
-Times: 'now', 'now-1h', RFC 3339 or Unix seconds. Durations: 30s, 5m, 1h.
+get_trace summarises one trace.
+`filters` is SQL-like: = != > >= < <= IN (...) NOT IN (...) LIKE (% any, _ one), AND, OR, NOT, \
+parentheses; strings quoted or bare words; @key for a custom attribute; e.g. namespace = \"shop\" AND \
+level = ERROR, duration > 1000 (milliseconds).
+Times: 'now', 'now-1h', RFC 3339 or Unix seconds; a window defaults to the last hour. Durations: 30s, 5m, 1h.
 Every list is bounded (`limit`); `total` and `truncated` say when more exists. Queries are checked \
 before they are sent; errors say what to fix.";
 

@@ -9,9 +9,8 @@ use super::{Context, Handler, ToolDef, ToolFailure, args::Args, object_schema};
 pub(super) const TOOL: ToolDef = ToolDef {
     name: "list_datasources",
     title: "List datasources",
-    description: "Lists the datasources this server can query: id, type, family (metrics, logs, traces), \
-URL, scrape interval or tables, and the default datasource of each family. Call this first; pass an `id` as \
-`datasource_id` to the other tools, or leave it out to use the family's default.",
+    description: "Lists the datasources (id, type, families, URL) and each family's default. Call it \
+first; pass an id as datasource_id to the other tools.",
     params: &[],
     output_schema,
     run: Handler::Config(run),

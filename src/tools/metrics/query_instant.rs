@@ -17,22 +17,21 @@ pub(super) const PROMQL_PARAM: Param = Param {
     name: "promql",
     kind: ParamKind::String,
     required: true,
-    description: "PromQL expression, e.g. 'sum by (job) (rate(http_requests_total[5m]))'. At most 10000 characters.",
+    description: "e.g. sum by (job) (rate(http_requests_total[5m]))",
 };
 
 pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "query_instant",
-    title: "Query at an instant",
-    description: "Evaluates a PromQL expression at one time (default: now) and returns each series' \
-labels and value. At most `limit` series (default 50); `total` says how many matched — aggregate \
-(sum by (...), topk) rather than raising the limit. The expression is checked before it is sent.",
+    title: "Instant query",
+    description: "Evaluates PromQL at one time: each series' labels and value. Aggregate (sum by, \
+topk) rather than raising limit.",
     params: &[
         PROMQL_PARAM,
         Param {
             name: "time",
             kind: ParamKind::String,
             required: false,
-            description: "Evaluation time: 'now' (default), 'now-1h', RFC 3339 or Unix seconds.",
+            description: "Default now.",
         },
         Param {
             name: "limit",
@@ -41,7 +40,7 @@ labels and value. At most `limit` series (default 50); `total` says how many mat
                 max: SERIES_MAX,
             },
             required: false,
-            description: "How many series to return (default 50, at most 1000).",
+            description: "Default 50.",
         },
     ],
     output_schema,

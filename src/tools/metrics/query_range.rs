@@ -25,30 +25,28 @@ const NICE_STEPS: &[f64] = &[
 
 pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "query_range",
-    title: "Query over a time range",
-    description: "Evaluates a PromQL expression from `start` to `end` every `step` and returns each \
-series' points plus min/max/avg/last. Omit `step` for an automatic one (about 120 points, never below \
-the scrape interval). At most `limit` series (default 20) and 50,000 points; aggregate rather than \
-raising it. The window actually used is echoed back.",
+    title: "Range query",
+    description: "Evaluates PromQL over a range: each series' points and stats. analyze_metrics is \
+smaller when stats suffice.",
     params: &[
         PROMQL_PARAM,
         Param {
             name: "start",
             kind: ParamKind::String,
             required: true,
-            description: "Range start: 'now-1h', RFC 3339 or Unix seconds.",
+            description: "e.g. now-1h",
         },
         Param {
             name: "end",
             kind: ParamKind::String,
             required: true,
-            description: "Range end: 'now', RFC 3339 or Unix seconds.",
+            description: "e.g. now",
         },
         Param {
             name: "step",
             kind: ParamKind::String,
             required: false,
-            description: "Resolution, e.g. '15s', '1m', '5m' (default: automatic, about 120 points).",
+            description: "Default: ~120 points.",
         },
         Param {
             name: "limit",
@@ -57,7 +55,7 @@ raising it. The window actually used is echoed back.",
                 max: SERIES_MAX,
             },
             required: false,
-            description: "How many series to return (default 20, at most 1000).",
+            description: "Default 20.",
         },
     ],
     output_schema,

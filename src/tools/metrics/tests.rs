@@ -66,16 +66,30 @@ fn run(b: &Backend, tool: &str, args: Value) -> Value {
     };
     let result = call(&ctx, tool, args).unwrap();
     if result["isError"] == false {
-        let (_, def) = list().into_iter().find(|(n, _)| *n == tool).unwrap();
-        conforms(&result["structuredContent"], &def["outputSchema"], tool);
+        // Strictly against the full schema (every member documented), and as a client would
+        // against the one tools/list publishes.
+        let def = crate::tools::TOOLS.iter().find(|t| t.name == tool).unwrap();
+        conforms(
+            &result["structuredContent"],
+            &def.output_schema(),
+            tool,
+            true,
+        );
+        let (_, listed) = list().into_iter().find(|(n, _)| *n == tool).unwrap();
+        conforms(
+            &result["structuredContent"],
+            &listed["outputSchema"],
+            tool,
+            false,
+        );
     }
     result
 }
 
 /// Checks `value` against the JSON Schema subset our output schemas use (type, properties,
-/// required, items, enum), strictly: an object member its schema does not declare is an error, so
+/// required, items, enum); `strict`: an object member its schema does not declare is an error, so
 /// every field a tool emits is documented.
-fn conforms(value: &Value, schema: &Value, path: &str) {
+fn conforms(value: &Value, schema: &Value, path: &str, strict: bool) {
     if let Some(types) = schema.get("type") {
         let types: Vec<&str> = match types {
             Value::String(t) => vec![t.as_str()],
@@ -107,10 +121,10 @@ fn conforms(value: &Value, schema: &Value, path: &str) {
         (value, schema.get("properties").and_then(Value::as_object))
     {
         for (k, v) in members {
-            let sub = props
-                .get(k)
-                .unwrap_or_else(|| panic!("{path}: '{k}' is not in the output schema"));
-            conforms(v, sub, &format!("{path}.{k}"));
+            match props.get(k) {
+                Some(sub) => conforms(v, sub, &format!("{path}.{k}"), strict),
+                None => assert!(!strict, "{path}: '{k}' is not in the output schema"),
+            }
         }
         for r in schema
             .get("required")
@@ -126,7 +140,7 @@ fn conforms(value: &Value, schema: &Value, path: &str) {
     }
     if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
         for (i, v) in items.iter().enumerate() {
-            conforms(v, item_schema, &format!("{path}[{i}]"));
+            conforms(v, item_schema, &format!("{path}[{i}]"), strict);
         }
     }
 }

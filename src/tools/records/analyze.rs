@@ -31,11 +31,10 @@ fn aggregation_schema() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "function": {"type": "string", "description": "count, count_distinct, sum, avg, min, max, or a percentile p50, p90, p95, p99, p99.9 …"},
-            "field": {"type": "string", "description": "The field aggregated (all but count need one), e.g. duration or @http.response.size."}
+            "function": {"type": "string", "description": "count, count_distinct, sum, avg, min, max, p50…p99.9"},
+            "field": {"type": "string"}
         },
-        "required": ["function"],
-        "additionalProperties": false
+        "required": ["function"]
     })
 }
 
@@ -46,26 +45,26 @@ const PARAMS: &[Param] = &[
         name: "queryType",
         kind: ParamKind::Enum(&["instant", "range"]),
         required: false,
-        description: "'instant' (default): one value per group for the whole window; 'range': per group a series of time buckets.",
+        description: "Default instant; range: per time bucket.",
     },
     FILTERS_PARAM,
     Param {
         name: "aggregation",
         kind: ParamKind::Object(aggregation_schema),
         required: true,
-        description: "What to compute, e.g. {\"function\": \"count\"} or {\"function\": \"p95\", \"field\": \"duration\"} (duration in milliseconds).",
+        description: "e.g. {\"function\": \"p95\", \"field\": \"duration\"}",
     },
     Param {
         name: "groupBy",
         kind: ParamKind::Strings { max: 5 },
         required: false,
-        description: "Fields to group by (at most 5), e.g. [\"namespace\", \"level\"] or \"service\".",
+        description: "",
     },
     Param {
         name: "step",
         kind: ParamKind::String,
         required: false,
-        description: "Range bucket size, e.g. '1m' (default: automatic, about 60 buckets).",
+        description: "Default: ~60 buckets.",
     },
     Param {
         name: "limit",
@@ -74,17 +73,15 @@ const PARAMS: &[Param] = &[
             max: GROUPS_MAX,
         },
         required: false,
-        description: "How many groups to return, largest value first (default 20, at most 200).",
+        description: "Default 20.",
     },
 ];
 
 pub(in crate::tools) const LOGS: ToolDef = ToolDef {
     name: "analyze_logs",
     title: "Analyze logs",
-    description: "Aggregates log records matching `filters` in a window: count, count_distinct, sum, \
-avg, min, max or a percentile (p50, p95, p99 …) of a field, optionally per group (`groupBy`), once for \
-the window (`queryType: instant`) or per time bucket (`range`, with min/max/avg/latest per group). At \
-most `limit` groups, largest first; `total` says how many exist.",
+    description: "Aggregates log records matching filters (count, p95…) per groupBy: who logs \
+errors, how many, since when.",
     params: PARAMS,
     output_schema,
     run: Handler::Records {
@@ -96,10 +93,8 @@ most `limit` groups, largest first; `total` says how many exist.",
 pub(in crate::tools) const TRACES: ToolDef = ToolDef {
     name: "analyze_traces",
     title: "Analyze traces",
-    description: "Aggregates spans matching `filters` in a window: count, count_distinct, sum, avg, \
-min, max or a percentile (p50, p95, p99 …) of a field such as duration (milliseconds), optionally per \
-group (`groupBy`), once for the window (`queryType: instant`) or per time bucket (`range`, with \
-min/max/avg/latest per group). At most `limit` groups, largest first; `total` says how many exist.",
+    description: "Aggregates spans matching filters (count, p95 of duration…) per groupBy: requests, \
+errors, latency, their trend.",
     params: PARAMS,
     output_schema,
     run: Handler::Records {

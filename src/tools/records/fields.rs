@@ -18,17 +18,15 @@ const KEYS_MAX: u64 = 1_000;
 
 pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "get_trace_or_log_fields",
-    title: "Get log or trace fields",
-    description: "Lists the fields `filters`, `fields` and `groupBy` can use for logs or traces: the \
-known fields (namespace, pod_name, level, duration …) with where they come from, and the custom \
-attribute keys (@key) seen in a window (default: the last hour) with how many records carry each, most \
-common first.",
+    title: "Log and trace fields",
+    description: "Lists the fields filters and groupBy accept for logs or traces, and the @attribute \
+keys seen.",
     params: &[
         Param {
             name: SIGNAL_PARAM,
             kind: ParamKind::Enum(&["logs", "traces"]),
             required: true,
-            description: "Which records: 'logs' or 'traces'.",
+            description: "",
         },
         FROM_PARAM,
         TO_PARAM,
@@ -39,7 +37,7 @@ common first.",
                 max: KEYS_MAX,
             },
             required: false,
-            description: "How many attribute keys to return (default 100, at most 1000); the result says how many exist.",
+            description: "Attribute keys; default 100.",
         },
     ],
     output_schema,

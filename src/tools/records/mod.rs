@@ -27,9 +27,7 @@ pub(super) const FILTERS_PARAM: Param = Param {
     name: "filters",
     kind: ParamKind::String,
     required: false,
-    description: "SQL-like filter: = != > >= < <= IN (...) NOT IN (...) LIKE NOT LIKE (% and _), AND, OR, \
-parentheses; strings quoted or bare words; @key for a custom attribute. E.g. \
-'namespace = \"default\" AND level = ERROR', 'duration > 1000' (milliseconds), '@http.route LIKE \"/api/%\"'.",
+    description: "SQL-like, e.g. namespace = \"shop\" AND level = ERROR",
 };
 
 /// The `WHERE` clause: the window on the table's time column, and the caller's filter when given.

@@ -22,8 +22,7 @@ const FIELDS_PARAM: Param = Param {
     name: "fields",
     kind: ParamKind::Strings { max: 50 },
     required: false,
-    description: "Fields to return instead of the defaults (the time is always returned): known fields \
-(get_trace_or_log_fields lists them) or @key attributes, e.g. [\"pod_name\", \"@http.route\"].",
+    description: "e.g. [\"pod_name\", \"@http.route\"]",
 };
 
 const LIMIT_PARAM: Param = Param {
@@ -33,7 +32,7 @@ const LIMIT_PARAM: Param = Param {
         max: ROWS_MAX,
     },
     required: false,
-    description: "How many records to return, newest first (default 10, at most 500); the result says how many matched.",
+    description: "Default 10.",
 };
 
 const PARAMS: &[Param] = &[
@@ -47,9 +46,8 @@ const PARAMS: &[Param] = &[
 pub(in crate::tools) const LOGS: ToolDef = ToolDef {
     name: "search_logs",
     title: "Search logs",
-    description: "Returns log records matching `filters` in a window (default: the last hour), newest \
-first: time, service, level, namespace, pod, message. 10 by default (`limit` up to 500); `total` says \
-how many matched. Bodies longer than 2000 characters are cut, with a note.",
+    description: "Returns log records matching filters, newest first: time, service, level, pod, \
+message.",
     params: PARAMS,
     output_schema,
     run: Handler::Records {
@@ -61,9 +59,8 @@ how many matched. Bodies longer than 2000 characters are cut, with a note.",
 pub(in crate::tools) const TRACES: ToolDef = ToolDef {
     name: "search_traces",
     title: "Search spans",
-    description: "Returns spans matching `filters` in a window (default: the last hour), newest first: \
-time, trace and span id, service, operation, duration in milliseconds, status, role, return code. 10 \
-by default (`limit` up to 500); `total` says how many matched. Use get_trace for a whole trace.",
+    description: "Returns spans matching filters, newest first: ids, service, operation, duration \
+(ms), status.",
     params: PARAMS,
     output_schema,
     run: Handler::Records {

@@ -30,16 +30,14 @@ const LOOKBACK_SECS: f64 = 24.0 * 3600.0;
 pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "get_trace",
     title: "Get a trace",
-    description: "Summarises one trace: services with span and error counts, total duration, error \
-spans, the critical path (the chain of spans that decides the end), and the slowest spans (`max_spans`, \
-default 10; `service` keeps only that service's). Looks in the last 24 hours unless from_time/to_time \
-say otherwise.",
+    description: "Summarises one trace: services, error spans, the critical path and the slowest \
+spans. Looks in the last 24 hours unless told otherwise.",
     params: &[
         Param {
             name: "trace_id",
             kind: ParamKind::String,
             required: true,
-            description: "The trace id (32 hex characters), e.g. from search_traces.",
+            description: "",
         },
         Param {
             name: "max_spans",
@@ -48,13 +46,13 @@ say otherwise.",
                 max: SPANS_MAX,
             },
             required: false,
-            description: "How many of the slowest spans to list (default 10, at most 200).",
+            description: "Default 10.",
         },
         Param {
             name: "service",
             kind: ParamKind::String,
             required: false,
-            description: "List only this service's spans (the summary still covers the whole trace).",
+            description: "Only this service's slowest spans.",
         },
         FROM_PARAM,
         TO_PARAM,
