@@ -23,11 +23,11 @@ use std::sync::Arc;
 )]
 use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomRequest,
-    CustomResult, GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
-    ListPromptsResult, ListToolsResult, PaginatedRequestParams, Prompt, PromptArgument,
-    PromptMessage, ReadResourceRequestParams, ReadResourceResponse, ResultType, Role,
-    ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    CompletionInfo, ContentBlock, CustomRequest, CustomResult, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListToolsResult,
+    PaginatedRequestParams, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
+    ReadResourceResponse, Reference, ResultType, Role, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
@@ -36,6 +36,9 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+use crate::tools::Toolset;
+
+mod complete;
 mod endpoint;
 mod in_process;
 mod parse_error;
@@ -142,11 +145,15 @@ impl HttpPolicy {
     }
 }
 
-/// The MCP server handler over `P`.
+/// The MCP server handler over `P`, offering the tools of its [`Toolset`].
 pub struct McpFront<P> {
     provider: Arc<P>,
     // Tool definitions never change while the plugin is loaded: fetch them once.
     tools: Arc<OnceCell<Vec<Tool>>>,
+    // The deployment's choice of tools, applied here rather than in the provider so that one
+    // rule covers every placement and everything that names a tool: the list, calls, the
+    // instructions, prompts and completions.
+    toolset: Arc<Toolset>,
 }
 
 impl<P> Clone for McpFront<P> {
@@ -154,6 +161,7 @@ impl<P> Clone for McpFront<P> {
         McpFront {
             provider: self.provider.clone(),
             tools: self.tools.clone(),
+            toolset: self.toolset.clone(),
         }
     }
 }
@@ -173,11 +181,20 @@ impl<P: ToolProvider> McpFront<P> {
         )
     }
 
-    /// A front over `provider`.
+    /// A front over `provider`, offering every tool.
     pub fn new(provider: Arc<P>) -> Self {
         McpFront {
             provider,
             tools: Arc::new(OnceCell::new()),
+            toolset: Arc::new(Toolset::all()),
+        }
+    }
+
+    /// The same front offering only the tools of `toolset` (`TOOLS_ENABLED` / `TOOLS_DISABLED`).
+    pub fn with_toolset(self, toolset: Toolset) -> Self {
+        McpFront {
+            toolset: Arc::new(toolset),
+            ..self
         }
     }
 
@@ -188,6 +205,7 @@ impl<P: ToolProvider> McpFront<P> {
                     ErrorData::internal_error(format!("listing tools: {e:?}"), None)
                 })?;
                 raw.into_iter()
+                    .filter(|v| v["name"].as_str().is_some_and(|n| self.toolset.contains(n)))
                     .map(|v| {
                         serde_json::from_value::<Tool>(v).map_err(|e| {
                             ErrorData::internal_error(format!("bad tool definition: {e}"), None)
@@ -220,6 +238,7 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
         )]
         let capabilities = ServerCapabilities::builder()
             .enable_logging()
+            .enable_completions()
             .enable_prompts()
             .enable_resources()
             .enable_tools()
@@ -228,8 +247,8 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
         let mut implementation = Implementation::new("proms-mcp", env!("CARGO_PKG_VERSION"));
         implementation.title = Some("proms-mcp: Prometheus for AI agents".into());
         info.server_info = implementation;
-        // From the tool table, so they name exactly the tools there are.
-        info.instructions = Some(crate::tools::instructions());
+        // From the tool table, so they name exactly the tools offered.
+        info.instructions = Some(crate::tools::instructions(&self.toolset));
         info
     }
 
@@ -245,14 +264,13 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
         Ok(())
     }
 
-    /// The troubleshooting workflows of [`crate::prompts::PROMPTS`].
+    /// The troubleshooting workflows of [`crate::prompts::PROMPTS`] whose tools are all offered.
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let prompts = crate::prompts::PROMPTS
-            .iter()
+        let prompts = crate::prompts::offered(&self.toolset)
             .map(|p| {
                 let arguments = p
                     .arguments
@@ -279,13 +297,78 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         let arguments = request.arguments.unwrap_or_default();
-        let (description, text) = crate::prompts::render(&request.name, &arguments)
+        let (description, text) = crate::prompts::render(&request.name, &arguments, &self.toolset)
             .map_err(|e| ErrorData::invalid_params(e.0, None))?;
         Ok(
             GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
                 .with_description(description)
                 .into(),
         )
+    }
+
+    /// Values for a prompt argument (see [`complete`]); an unknown prompt or argument, or a
+    /// resource reference (there are none), is -32602 saying what exists.
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let Reference::Prompt(prompt) = &request.r#ref else {
+            return Err(ErrorData::invalid_params(
+                "no resources to complete: only prompt arguments complete",
+                None,
+            ));
+        };
+        let def = crate::prompts::find(&prompt.name, &self.toolset)
+            .map_err(|e| ErrorData::invalid_params(e.0, None))?;
+        let argument = &request.argument;
+        let arg = def
+            .arguments
+            .iter()
+            .find(|a| a.name == argument.name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = def.arguments.iter().map(|a| a.name).collect();
+                ErrorData::invalid_params(
+                    format!(
+                        "prompt '{}' has no argument '{}'; it takes: {}",
+                        def.name,
+                        argument.name,
+                        names.join(", ")
+                    ),
+                    None,
+                )
+            })?;
+        // The other arguments already filled in narrow the search by their own fields.
+        let context = request
+            .context
+            .and_then(|c| c.arguments)
+            .unwrap_or_default();
+        let given: Vec<(&'static str, String)> = def
+            .arguments
+            .iter()
+            .filter(|a| a.name != arg.name)
+            .filter_map(|a| match a.completion {
+                crate::prompts::Completion::Observed { field, .. } => {
+                    Some((field, context.get(a.name)?.trim().to_string()))
+                }
+                crate::prompts::Completion::Fixed(_) => None,
+            })
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let completed = complete::complete(
+            self.provider.as_ref(),
+            &self.toolset,
+            arg.completion,
+            argument.value.trim(),
+            &given,
+        )
+        .await;
+        let has_more = completed.has_more();
+        let mut info = CompletionInfo::new(completed.values)
+            .map_err(|e| ErrorData::internal_error(e, None))?;
+        info.total = Some(u32::try_from(completed.total).unwrap_or(u32::MAX));
+        info.has_more = Some(has_more);
+        Ok(CompleteResult::new(info))
     }
 
     /// There are no resources yet: every URI is unknown (-32602 with the URI, as SEP-2164 asks).
@@ -336,6 +419,23 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        // A tool the deployment does not offer is an unknown tool, named with those it offers.
+        if !self.toolset.contains(&request.name) {
+            let names: Vec<&str> = self
+                .tools()
+                .await?
+                .iter()
+                .map(|t| t.name.as_ref())
+                .collect();
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "unknown tool '{}'; tools: {}",
+                    request.name,
+                    names.join(", ")
+                ),
+                None,
+            ));
+        }
         let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let outcome = self
             .provider

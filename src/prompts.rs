@@ -1,7 +1,11 @@
 //! MCP prompts: short troubleshooting workflows (KubeSense ships them as "skills") that name this
 //! server's tools and their arguments, so a model follows a known-good path instead of guessing.
 //! One table ([`PROMPTS`]) from which `prompts/list` and `prompts/get` both come; the MCP front turns
-//! them into rmcp's types. Every tool a prompt names must exist (a test checks).
+//! them into rmcp's types. Every tool a prompt names must exist (a test checks), and a prompt that
+//! names a tool the deployment does not offer (`TOOLS_ENABLED` / `TOOLS_DISABLED`) is not offered
+//! either: a recipe with a step the model cannot take would send it astray.
+
+use crate::tools::Toolset;
 
 /// One argument a prompt takes.
 #[derive(Debug, Clone, Copy)]
@@ -12,7 +16,43 @@ pub struct PromptArg {
     pub description: &'static str,
     /// Whether `prompts/get` needs it.
     pub required: bool,
+    /// Where `completion/complete` finds values for it.
+    pub completion: Completion,
 }
+
+/// Where `completion/complete` finds the values of a prompt argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// These values, in this order.
+    Fixed(&'static [&'static str]),
+    /// The values seen in the backends: of a logs and traces `field` (the recipes write the value
+    /// into filters on it), and of metric `labels` that usually carry the same names.
+    Observed {
+        /// The logs/traces field, e.g. `service`.
+        field: &'static str,
+        /// Metric labels, e.g. `service` and `job`.
+        labels: &'static [&'static str],
+    },
+}
+
+/// A namespace: the logs and traces field, and the label Kubernetes metrics carry.
+const NAMESPACE_VALUES: Completion = Completion::Observed {
+    field: "namespace",
+    labels: &["namespace"],
+};
+
+/// A service: the logs and traces field (OpenTelemetry's `service.name`), and the metric labels
+/// that name one (`job` is Prometheus' own name for what it scrapes).
+const SERVICE_VALUES: Completion = Completion::Observed {
+    field: "service",
+    labels: &["service", "job"],
+};
+
+/// A workload (deployment) name: the logs and traces field only (no metric label is as reliable).
+const WORKLOAD_VALUES: Completion = Completion::Observed {
+    field: "workload",
+    labels: &[],
+};
 
 /// An argument's value by name (trimmed, non-empty), as a prompt's text is made from it.
 pub type ArgValue<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -35,6 +75,7 @@ const WINDOW: PromptArg = PromptArg {
     name: "window",
     description: "How far back to look, e.g. '1h' (default) or '15m'.",
     required: false,
+    completion: Completion::Fixed(&["5m", "15m", "30m", "1h", "3h", "6h", "12h", "24h"]),
 };
 
 /// Every prompt, in the order `prompts/list` shows them.
@@ -48,11 +89,13 @@ pub const PROMPTS: &[PromptDef] = &[
                 name: "namespace",
                 description: "Kubernetes namespace, e.g. 'payments'.",
                 required: false,
+                completion: NAMESPACE_VALUES,
             },
             PromptArg {
                 name: "service",
                 description: "Service name, e.g. 'checkout'.",
                 required: false,
+                completion: SERVICE_VALUES,
             },
             WINDOW,
         ],
@@ -85,6 +128,7 @@ Report: what fails, since when, the first failing component, and the evidence (m
                 name: "service",
                 description: "Service name, e.g. 'checkout'.",
                 required: true,
+                completion: SERVICE_VALUES,
             },
             WINDOW,
         ],
@@ -110,11 +154,13 @@ Report the p50/p95/p99 per operation (milliseconds), when it changed, and the sl
                 name: "canary",
                 description: "Workload (deployment) name of the canary, e.g. 'checkout-canary'.",
                 required: true,
+                completion: WORKLOAD_VALUES,
             },
             PromptArg {
                 name: "stable",
                 description: "Workload (deployment) name of the stable version, e.g. 'checkout'.",
                 required: true,
+                completion: WORKLOAD_VALUES,
             },
             WINDOW,
         ],
@@ -140,6 +186,7 @@ Compute each version's error ratio (errors / requests x 100) and compare. Recomm
                 name: "service",
                 description: "Service name, e.g. 'frontend'.",
                 required: true,
+                completion: SERVICE_VALUES,
             },
             WINDOW,
         ],
@@ -156,6 +203,19 @@ Compute each version's error ratio (errors / requests x 100) and compare. Recomm
         },
     },
 ];
+
+impl PromptDef {
+    /// Whether `toolset` offers every tool this prompt's recipe names.
+    pub fn offered_by(&self, toolset: &Toolset) -> bool {
+        let placeholder = |name: &str| Some(format!("my-{name}"));
+        toolset.covers(&(self.render)(&placeholder))
+    }
+}
+
+/// The prompts `toolset` can serve, in [`PROMPTS`] order.
+pub fn offered(toolset: &Toolset) -> impl Iterator<Item = &'static PromptDef> + '_ {
+    PROMPTS.iter().filter(|p| p.offered_by(toolset))
+}
 
 /// The `window` argument, `1h` when not given.
 fn window(arg: ArgValue) -> String {
@@ -183,20 +243,27 @@ fn filter_prefix(scope: &[String]) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromptError(pub String);
 
-/// The text of prompt `name` with `arguments` (string values); an unknown prompt, a missing
-/// required argument or an unknown argument is an error that says what to fix. Values are quoted
-/// into filter strings, so a `"` or `\` in one is refused.
-pub fn render(
-    name: &str,
-    arguments: &serde_json::Map<String, serde_json::Value>,
-) -> Result<(String, String), PromptError> {
-    let def = PROMPTS.iter().find(|p| p.name == name).ok_or_else(|| {
-        let names: Vec<&str> = PROMPTS.iter().map(|p| p.name).collect();
+/// Prompt `name` among those `toolset` can serve; an error listing them when there is none.
+pub fn find(name: &str, toolset: &Toolset) -> Result<&'static PromptDef, PromptError> {
+    offered(toolset).find(|p| p.name == name).ok_or_else(|| {
+        let names: Vec<&str> = offered(toolset).map(|p| p.name).collect();
         PromptError(format!(
             "unknown prompt '{name}'; prompts: {}",
             names.join(", ")
         ))
-    })?;
+    })
+}
+
+/// The text of prompt `name` with `arguments` (string values); an unknown prompt (or one that
+/// names a tool `toolset` does not offer), a missing required argument or an unknown argument is
+/// an error that says what to fix. Values are quoted into filter strings, so a `"` or `\` in one
+/// is refused.
+pub fn render(
+    name: &str,
+    arguments: &serde_json::Map<String, serde_json::Value>,
+    toolset: &Toolset,
+) -> Result<(String, String), PromptError> {
+    let def = find(name, toolset)?;
     for key in arguments.keys() {
         if !def.arguments.iter().any(|a| a.name == key) {
             let names: Vec<&str> = def.arguments.iter().map(|a| a.name).collect();
@@ -247,7 +314,7 @@ mod tests {
                 .iter()
                 .map(|a| (a.name.to_string(), json!(format!("my-{}", a.name))))
                 .collect();
-            let (_, text) = render(p.name, &args).unwrap();
+            let (_, text) = render(p.name, &args, &Toolset::all()).unwrap();
             for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
                 if ["analyze_", "search_", "get_", "query_", "find_", "list_"]
                     .iter()
@@ -282,13 +349,13 @@ mod tests {
     fn bad_arguments_say_what_to_fix() {
         let none = serde_json::Map::new();
         assert!(
-            render("nope", &none)
+            render("nope", &none, &Toolset::all())
                 .unwrap_err()
                 .0
                 .contains("investigate_errors")
         );
         assert!(
-            render("latency_breakdown", &none)
+            render("latency_breakdown", &none, &Toolset::all())
                 .unwrap_err()
                 .0
                 .contains("needs argument 'service'")
@@ -298,19 +365,57 @@ mod tests {
             .unwrap()
             .clone();
         assert!(
-            render("latency_breakdown", &args)
+            render("latency_breakdown", &args, &Toolset::all())
                 .unwrap_err()
                 .0
                 .contains("plain name")
         );
         let args = json!({"colour": "x"}).as_object().unwrap().clone();
         assert!(
-            render("investigate_errors", &args)
+            render("investigate_errors", &args, &Toolset::all())
                 .unwrap_err()
                 .0
                 .contains("unknown argument 'colour'")
         );
-        let (_, text) = render("investigate_errors", &none).unwrap();
+        let (_, text) = render("investigate_errors", &none, &Toolset::all()).unwrap();
         assert!(text.contains("filters 'level = ERROR'"), "{text}");
+    }
+
+    #[test]
+    fn a_prompt_naming_a_disabled_tool_is_not_offered() {
+        assert_eq!(offered(&Toolset::all()).count(), PROMPTS.len());
+        // get_trace is step 4 of investigate_errors and latency_breakdown only.
+        let toolset = Toolset::from_lists(None, Some("get_trace")).unwrap();
+        let names: Vec<&str> = offered(&toolset).map(|p| p.name).collect();
+        assert_eq!(names, ["compare_canary_stable", "error_ratio"]);
+        let args = json!({"service": "checkout"}).as_object().unwrap().clone();
+        let e = render("latency_breakdown", &args, &toolset).unwrap_err().0;
+        assert_eq!(
+            e,
+            "unknown prompt 'latency_breakdown'; prompts: compare_canary_stable, error_ratio"
+        );
+        let metrics_only = Toolset::from_lists(Some("list_datasources,query_range"), None).unwrap();
+        assert_eq!(offered(&metrics_only).count(), 0);
+    }
+
+    #[test]
+    fn completion_sources_are_fields_that_exist_and_windows_that_parse() {
+        use crate::backends::clickhouse::schema::{Signal, Table, known_fields};
+        let fields: Vec<&str> = known_fields(&Table::otel(Signal::Traces))
+            .iter()
+            .map(|f| f.name)
+            .collect();
+        for a in PROMPTS.iter().flat_map(|p| p.arguments) {
+            match a.completion {
+                Completion::Observed { field, .. } => {
+                    assert!(fields.contains(&field), "{}: {field}", a.name)
+                }
+                Completion::Fixed(values) => {
+                    for v in values {
+                        crate::timespec::parse_duration(v).unwrap();
+                    }
+                }
+            }
+        }
     }
 }

@@ -5,10 +5,16 @@ use std::time::Duration;
 
 use crate::datasources;
 use crate::timespec::parse_duration;
-use crate::tools::DEFAULT_QUERY_TIMEOUT;
+use crate::tools::{DEFAULT_QUERY_TIMEOUT, Toolset};
 
 /// Every variable [`Settings::from_env`] reads.
-pub const SETTINGS_ENV: &[&str] = &[datasources::PATH_ENV, DATASOURCES_ENV, QUERY_TIMEOUT_ENV];
+pub const SETTINGS_ENV: &[&str] = &[
+    datasources::PATH_ENV,
+    DATASOURCES_ENV,
+    QUERY_TIMEOUT_ENV,
+    TOOLS_ENABLED_ENV,
+    TOOLS_DISABLED_ENV,
+];
 
 /// Environment variable (or Spin variable `grafana_datasources`): the datasources file's content
 /// itself, used instead of the file at `GRAFANA_DATASOURCES_PATH` when set, so a platform can pass
@@ -17,6 +23,13 @@ pub const DATASOURCES_ENV: &str = "GRAFANA_DATASOURCES";
 
 /// Environment variable: deadline of each backend request (`30s`, `1m`, or seconds).
 pub const QUERY_TIMEOUT_ENV: &str = "QUERY_TIMEOUT";
+
+/// Environment variable: the only tools to offer, comma-separated names (default: all).
+pub const TOOLS_ENABLED_ENV: &str = "TOOLS_ENABLED";
+
+/// Environment variable: tools not to offer, comma-separated names; with `TOOLS_ENABLED`, removed
+/// from the ones it names.
+pub const TOOLS_DISABLED_ENV: &str = "TOOLS_DISABLED";
 
 /// The settings the tools need.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +40,8 @@ pub struct Settings {
     pub datasources_inline: Option<String>,
     /// Deadline of each backend request.
     pub query_timeout: Duration,
+    /// The tools offered (`TOOLS_ENABLED`, `TOOLS_DISABLED`).
+    pub tools: Toolset,
 }
 
 impl Settings {
@@ -45,10 +60,15 @@ impl Settings {
                 Duration::from_secs_f64(secs)
             }
         };
+        let tools = Toolset::from_lists(
+            env(TOOLS_ENABLED_ENV).as_deref(),
+            env(TOOLS_DISABLED_ENV).as_deref(),
+        )?;
         Ok(Settings {
             datasources_path,
             datasources_inline: env(DATASOURCES_ENV).filter(|t| !t.trim().is_empty()),
             query_timeout,
+            tools,
         })
     }
 
@@ -74,6 +94,24 @@ mod tests {
         assert_eq!(s.datasources_path, datasources::DEFAULT_PATH);
         assert_eq!(s.query_timeout, Duration::from_secs(30));
         assert_eq!(s.datasources_inline, None);
+        assert_eq!(s.tools, Toolset::all());
+    }
+
+    #[test]
+    fn tools_enabled_and_disabled_are_read_and_checked() {
+        let s = Settings::from_env(|k| match k {
+            TOOLS_ENABLED_ENV => Some("query_range,query_instant,list_datasources".into()),
+            TOOLS_DISABLED_ENV => Some("query_instant".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(s.tools.names(), "list_datasources, query_range");
+        let e =
+            Settings::from_env(|k| (k == TOOLS_DISABLED_ENV).then(|| "nope".into())).unwrap_err();
+        assert!(
+            e.contains("TOOLS_DISABLED: unknown tool 'nope'; tools: list_datasources"),
+            "{e}"
+        );
     }
 
     #[test]

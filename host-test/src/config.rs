@@ -160,6 +160,12 @@ mod tests {
                 .unwrap_err()
                 .contains("QUERY_TIMEOUT")
         );
+        // An unknown tool name stops the start, listing the tools there are.
+        let e = from(&[("TOOLS_ENABLED", "query_range,query_everything")]).unwrap_err();
+        assert!(
+            e.contains("TOOLS_ENABLED: unknown tool 'query_everything'; tools: list_datasources"),
+            "{e}"
+        );
     }
 
     #[test]

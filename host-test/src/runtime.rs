@@ -140,7 +140,16 @@ impl ProxyRuntime {
             egress,
             metrics,
             &env,
-            &[proms_mcp::auth::AUTH_ENV, proms_mcp::front::HTTP_POLICY_ENV].concat(),
+            &[
+                proms_mcp::auth::AUTH_ENV,
+                proms_mcp::front::HTTP_POLICY_ENV,
+                // The component serves tools/list itself, so it applies the toolset itself.
+                &[
+                    proms_mcp::settings::TOOLS_ENABLED_ENV,
+                    proms_mcp::settings::TOOLS_DISABLED_ENV,
+                ],
+            ]
+            .concat(),
         )?;
         // Spin's key-value store and variables, which the `server` world imports.
         sandbox.platform = Arc::new(Platform::new(std::env::vars()));

@@ -120,7 +120,9 @@ fn front_endpoint(
         .http
         .server_config()
         .with_cancellation_token(stop.child_token());
-    let mcp = McpFront::new(runtime).into_service(http_config);
+    let mcp = McpFront::new(runtime)
+        .with_toolset(config.settings.tools.clone())
+        .into_service(http_config);
     let auth = match &config.auth_mode {
         AuthMode::None => None,
         AuthMode::Active(active) => Some(BearerAuth::new(

@@ -156,6 +156,7 @@ impl Placement for Component {
         let datasources = settings.datasources(&setting).map_err(|e| e.to_string())?;
         let provider = InProcess::new(datasources, WasiHttp, settings.query_timeout);
         let service = McpFront::new(std::sync::Arc::new(provider))
+            .with_toolset(settings.tools)
             .into_service(HttpPolicy::from_env(&setting, false).server_config());
         Ok(Cow::Owned(service))
     }

@@ -4,38 +4,55 @@
 
 use std::fmt::Write as _;
 
-use super::{TOOLS, ToolDef};
+use super::{TOOLS, ToolDef, Toolset};
 use crate::datasources::Family;
 
-/// The workflow part of the instructions: how a model should go about a question. Every tool name in
-/// it must be a tool (checked by a test), and every tool is listed below it by family.
-const WORKFLOW: &str = "\
-Read-only access to observability data: metrics (Prometheus, Thanos, Mimir, Cortex, VictoriaMetrics), \
-logs and traces (ClickHouse with the OpenTelemetry schema).
-1. Call list_datasources first: it shows each datasource's id, families and the default of each \
-family. Every other tool takes an optional `datasource_id`; without it the family's default answers, \
-and every result says which datasource answered.
-2. Metrics: find names with find_metrics_by_pattern (RE2, matched anywhere; ^ and $ anchor) rather than \
-list_metrics; get_metric_metadata, get_metric_labels and get_label_values describe them; query with \
-query_instant or query_range (automatic step), or summarise with analyze_metrics (min/max/avg/latest/total \
-per series). Aggregate (sum by (...), topk) to keep answers small.
-3. Logs and traces: get_trace_or_log_fields lists the fields; search_logs / search_traces return \
-records, analyze_logs / analyze_traces aggregate them (count, p95 of duration …, per groupBy), \
-get_trace summarises one trace.
-`filters` is SQL-like: = != > >= < <= IN (...) NOT IN (...) LIKE (% any, _ one), AND, OR, NOT, \
-parentheses; strings quoted or bare words; @key for a custom attribute; e.g. namespace = \"shop\" AND \
-level = ERROR, duration > 1000 (milliseconds).
-Times: 'now', 'now-1h', RFC 3339 or Unix seconds; a window defaults to the last hour. Durations: 30s, 5m, 1h.
-Every list is bounded (`limit`); `total` and `truncated` say when more exists. Queries are checked \
-before they are sent; errors say what to fix.";
+/// The workflow part of the instructions: how a model should go about a question, one line at a
+/// time. A line that names a tool the deployment does not offer is left out (see
+/// [`Toolset::covers`]), so lines name few tools each. Every tool name in it must be a tool (checked
+/// by a test), and the offered tools are listed below it by family.
+const WORKFLOW: &[&str] = &[
+    "Read-only access to observability data: metrics (Prometheus, Thanos, Mimir, Cortex, \
+VictoriaMetrics), logs and traces (ClickHouse with the OpenTelemetry schema).",
+    "Call list_datasources first: each datasource's id, families and the default of each family.",
+    "Tools take an optional `datasource_id`; without it the family's default answers, and every \
+result says which datasource answered.",
+    "Metrics: find names with find_metrics_by_pattern (RE2, matched anywhere; ^ and $ anchor).",
+    "get_metric_metadata gives a metric's type; get_metric_labels and get_label_values its labels.",
+    "query_instant and query_range evaluate PromQL (automatic step); aggregate (sum by (...), topk) \
+to keep answers small.",
+    "analyze_metrics summarises PromQL per series (min/max/avg/latest/total) instead of points.",
+    "Logs and traces: get_trace_or_log_fields lists the fields and @attributes.",
+    "search_logs and search_traces return records, newest first.",
+    "analyze_logs and analyze_traces aggregate them (count, p95 of duration …, per groupBy).",
+    "get_trace summarises one trace: its critical path and slowest spans.",
+    "`filters` is SQL-like: = != > >= < <= IN (...) NOT IN (...) LIKE (% any, _ one), AND, OR, NOT, \
+parentheses; strings quoted or bare words; @key for a custom attribute; e.g. namespace = \"shop\" \
+AND level = ERROR, duration > 1000 (milliseconds).",
+    "Times: 'now', 'now-1h', RFC 3339 or Unix seconds; a window defaults to the last hour. \
+Durations: 30s, 5m, 1h.",
+    "Every list is bounded (`limit`); `total` and `truncated` say when more exists. Queries are \
+checked before they are sent; errors say what to fix.",
+];
 
-/// The server instructions: the workflow, then the tools of each family from the table.
-pub fn instructions() -> String {
-    let mut text = String::from(WORKFLOW);
-    text.push_str("\nTools:");
+/// The server instructions for the tools `toolset` offers: the workflow lines that name only
+/// offered tools, then the offered tools of each family.
+pub fn instructions(toolset: &Toolset) -> String {
+    let mut text = String::new();
+    for line in WORKFLOW.iter().filter(|line| toolset.covers(line)) {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.push_str("Tools:");
     for (family, tools) in by_family() {
-        let names: Vec<&str> = tools.iter().map(|t| t.name).collect();
-        let _ = write!(text, " {family}: {};", names.join(", "));
+        let names: Vec<&str> = tools
+            .iter()
+            .map(|t| t.name)
+            .filter(|n| toolset.contains(n))
+            .collect();
+        if !names.is_empty() {
+            let _ = write!(text, " {family}: {};", names.join(", "));
+        }
     }
     text.pop();
     text.push('.');
@@ -140,18 +157,43 @@ mod tests {
 
     #[test]
     fn instructions_name_every_tool_and_only_tools() {
-        let text = instructions();
-        for word in tool_like_words(WORKFLOW) {
+        let text = instructions(&Toolset::all());
+        for word in WORKFLOW.iter().flat_map(|line| tool_like_words(line)) {
             assert!(
                 TOOLS.iter().any(|t| t.name == word),
                 "instructions mention '{word}', which is not a tool"
             );
         }
+        assert!(WORKFLOW.iter().all(|line| text.contains(line)));
         for tool in TOOLS {
             assert!(text.contains(tool.name), "instructions omit {}", tool.name);
         }
         // Small: it is sent at every initialize.
         assert!(text.len() < 2_000, "instructions are {} bytes", text.len());
+    }
+
+    #[test]
+    fn instructions_name_no_disabled_tool() {
+        let toolset = Toolset::from_lists(None, Some("get_trace,query_range,search_logs")).unwrap();
+        let text = instructions(&toolset);
+        let named: Vec<&str> = tool_like_words(&text);
+        for disabled in ["get_trace", "query_range", "search_logs"] {
+            assert!(!named.contains(&disabled), "{disabled} in {text}");
+        }
+        // What does not depend on them stays.
+        assert!(text.contains("Call list_datasources first"), "{text}");
+        assert!(text.contains("metrics: list_metrics"), "{text}");
+        let metrics_only =
+            Toolset::from_lists(Some("query_instant,list_datasources"), None).unwrap();
+        let text = instructions(&metrics_only);
+        assert!(
+            !text.contains("logs:") && !text.contains("traces:"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("Tools: config: list_datasources; metrics: query_instant."),
+            "{text}"
+        );
     }
 
     #[test]

@@ -29,8 +29,10 @@ mod docs;
 mod list_datasources;
 mod metrics;
 mod records;
+mod toolset;
 
 pub use docs::{field_table, instructions, readme_table};
+pub use toolset::Toolset;
 
 use args::{Args, Param, ParamKind};
 
