@@ -4,8 +4,9 @@
 //! the component boundary.
 //!
 //! Values come from `analyze_traces` and `analyze_logs` (count per the argument's field over the
-//! last hour, the largest 200 groups, narrowed at the backend by `LIKE` on what was typed and by
-//! the other arguments already given) and from `get_label_values` (metric labels over the last
+//! last hour, the largest 200 groups, narrowed by the other arguments already given; once more
+//! with `LIKE` on what was typed, which finds a rarer name beyond those 200 but, being
+//! case-sensitive, cannot replace the first query) and from `get_label_values` (metric labels over the last
 //! hour). A tool the deployment does not offer is not asked, and a source that fails (no logs
 //! datasource, a backend down) adds nothing: completion is a convenience and never an error. The
 //! answer is filtered by what was typed (names starting with it first, then names containing it,
@@ -57,16 +58,19 @@ pub async fn complete<P: ToolProvider>(
         Completion::Fixed(values) => values.iter().map(|v| v.to_string()).collect(),
         Completion::Observed { field, labels } => {
             let mut found = Vec::new();
-            let filters = filters(field, typed, given);
+            let queries = filters(field, typed, given);
             for tool in ["analyze_traces", "analyze_logs"] {
-                if toolset.contains(tool) {
+                if !toolset.contains(tool) {
+                    continue;
+                }
+                for filters in &queries {
                     let mut args = json!({
                         "aggregation": {"function": "count"},
                         "groupBy": [field],
                         "limit": GROUPS,
                     });
-                    if let Some(f) = &filters {
-                        args["filters"] = json!(f);
+                    if !filters.is_empty() {
+                        args["filters"] = json!(filters);
                     }
                     let out = structured(provider, tool, args).await;
                     found.extend(
@@ -114,18 +118,20 @@ fn plain(value: &str) -> bool {
     !value.is_empty() && !value.contains(['"', '\\']) && value.len() <= 200
 }
 
-/// The backend-side narrowing for `field`: `LIKE "%typed%"` (a superset: `_` matches any one
-/// character, and case is compared by the backend's rules), and each other given field's value.
-fn filters(field: &str, typed: &str, given: &[(&'static str, String)]) -> Option<String> {
+/// The filters of the queries for `field` (empty: none): each other given field's value, and a
+/// second query adding `LIKE "%typed%"` when something was typed.
+fn filters(field: &str, typed: &str, given: &[(&'static str, String)]) -> Vec<String> {
     let mut conditions: Vec<String> = given
         .iter()
         .filter(|(other, value)| *other != field && plain(value))
         .map(|(other, value)| format!("{other} = \"{value}\""))
         .collect();
+    let mut queries = vec![conditions.join(" AND ")];
     if plain(typed) && !typed.contains('%') {
         conditions.push(format!("{field} LIKE \"%{typed}%\""));
+        queries.push(conditions.join(" AND "));
     }
-    (!conditions.is_empty()).then(|| conditions.join(" AND "))
+    queries
 }
 
 /// `candidates` that match `typed` ignoring case: those starting with it first, then those
@@ -211,9 +217,16 @@ mod tests {
         let c = complete(&provider, &Toolset::all(), SERVICE, "c", &[]).await;
         assert_eq!(c.values, ["cart", "checkout"]);
         let calls = provider.calls.lock().unwrap();
-        let (_, traces) = calls.iter().rfind(|(n, _)| n == "analyze_traces").unwrap();
-        assert_eq!(traces["groupBy"], json!(["service"]));
-        assert_eq!(traces["filters"], "service LIKE \"%c%\"");
+        let traces: Vec<&Value> = calls
+            .iter()
+            .filter(|(n, _)| n == "analyze_traces")
+            .map(|(_, args)| args)
+            .collect();
+        // Without the typed text (the backend compares case), then with it (rarer names).
+        let last_two = &traces[traces.len() - 2..];
+        assert_eq!(last_two[0]["groupBy"], json!(["service"]));
+        assert!(last_two[0].get("filters").is_none(), "{}", last_two[0]);
+        assert_eq!(last_two[1]["filters"], "service LIKE \"%c%\"");
         let (_, labels) = calls
             .iter()
             .rfind(|(n, _)| n == "get_label_values")

@@ -18,3 +18,4 @@ mod records;
 mod server_world;
 mod spin_manifest;
 mod tools;
+mod toolset;
