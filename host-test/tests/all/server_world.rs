@@ -227,6 +227,8 @@ async fn server_component_reads_variables_and_works_without_a_store() {
         &[
             // The variable wins over the environment's default store.
             ("SPIN_VARIABLE_AUTH_CACHE_STORE", "not-granted"),
+            // The component applies the toolset itself, from its variable.
+            ("SPIN_VARIABLE_TOOLS_DISABLED", "get_trace"),
             // The datasources themselves, as a variable (e.g. from a Kubernetes secret), which
             // wins over the file.
             (
@@ -262,6 +264,20 @@ async fn server_component_reads_variables_and_works_without_a_store() {
         text.contains("from-variable") && !text.contains("from-file"),
         "{body}"
     );
+    let list = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"});
+    let body: Value = crate::auth::post(&http, &url, Some("Bearer good-token"), list)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = body["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), proms_mcp::tools::TOOLS.len() - 1, "{names:?}");
+    assert!(!names.contains(&"get_trace") && names.contains(&"search_traces"));
 }
 
 /// `wasmtime serve` (wasmtime-cli 48.0.8, installed by `make deps`).
