@@ -25,6 +25,7 @@ use crate::timespec::{format_time, parse_time};
 
 pub mod args;
 mod bounds;
+mod concurrent;
 mod docs;
 mod list_datasources;
 mod metrics;
