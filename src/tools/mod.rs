@@ -27,6 +27,7 @@ pub mod args;
 mod bounds;
 mod concurrent;
 mod docs;
+mod fan_out;
 mod list_datasources;
 mod metrics;
 mod records;
@@ -117,6 +118,9 @@ pub enum Handler {
     Config(fn(&Context, &Args) -> Result<Value, ToolFailure>),
     /// A metrics tool: runs with a Prometheus client for the chosen metrics datasource.
     Metrics(fn(&Context, &Args, &prometheus::Client) -> Result<Value, ToolFailure>),
+    /// A metrics tool that can also ask several metrics datasources at once (`datasource_ids`):
+    /// the same handler runs once per datasource, concurrently, and the answers are listed.
+    MetricsEach(fn(&Context, &Args, &prometheus::Client) -> Result<Value, ToolFailure>),
     /// A logs or traces tool: runs with a client for the chosen datasource of `signal`'s family.
     Records {
         /// Logs or traces; `None` when the call's `datasource` argument says which.
@@ -135,7 +139,7 @@ impl Handler {
     pub fn family(&self) -> Option<Family> {
         match self {
             Handler::Config(_) => None,
-            Handler::Metrics(_) => Some(Family::Metrics),
+            Handler::Metrics(_) | Handler::MetricsEach(_) => Some(Family::Metrics),
             Handler::Records {
                 signal: Some(Signal::Traces),
                 ..
@@ -178,9 +182,12 @@ impl ToolDef {
 
     /// Every parameter the tool takes: `datasource_id` first for a family tool, then its own.
     pub fn params(&self) -> Vec<Param> {
-        let mut params = Vec::with_capacity(self.params.len() + 1);
+        let mut params = Vec::with_capacity(self.params.len() + 2);
         if self.family().is_some() {
             params.push(DATASOURCE_PARAM);
+        }
+        if matches!(self.run, Handler::MetricsEach(_)) {
+            params.push(fan_out::DATASOURCE_IDS_PARAM);
         }
         params.extend_from_slice(self.params);
         params
@@ -198,6 +205,9 @@ impl ToolDef {
                 Some(required) => required.insert(0, json!("datasource")),
                 None => schema["required"] = json!(["datasource"]),
             }
+        }
+        if matches!(self.run, Handler::MetricsEach(_)) {
+            schema = fan_out::output_schema(schema);
         }
         schema
     }
@@ -272,6 +282,19 @@ fn run(ctx: &Context, def: &ToolDef, args: &Args) -> Result<Value, ToolFailure> 
             let client = prometheus::Client::new(connection)
                 .ok_or_else(|| wrong_family(ctx.datasources, Family::Metrics, ds))?;
             (f(ctx, args, &client)?, ds)
+        }
+        Handler::MetricsEach(f) => {
+            if !args.strings(fan_out::DATASOURCE_IDS_PARAM.name).is_empty() {
+                return fan_out::run(ctx, args, f);
+            }
+            return run(
+                ctx,
+                &ToolDef {
+                    run: Handler::Metrics(f),
+                    ..*def
+                },
+                args,
+            );
         }
         Handler::Records { signal, run } => {
             let signal = signal.unwrap_or(match args.str(SIGNAL_PARAM) {

@@ -55,7 +55,7 @@ overall statistics always cover every series.",
         },
     ],
     output_schema,
-    run: Handler::Metrics(run),
+    run: Handler::MetricsEach(run),
 };
 
 fn output_schema() -> Value {

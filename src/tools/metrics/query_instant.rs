@@ -45,7 +45,7 @@ labels and value. At most `limit` series (default 50); `total` says how many mat
         },
     ],
     output_schema,
-    run: Handler::Metrics(run),
+    run: Handler::MetricsEach(run),
 };
 
 fn output_schema() -> Value {

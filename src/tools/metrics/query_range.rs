@@ -61,7 +61,7 @@ raising it. The window actually used is echoed back.",
         },
     ],
     output_schema,
-    run: Handler::Metrics(run),
+    run: Handler::MetricsEach(run),
 };
 
 fn output_schema() -> Value {
