@@ -48,11 +48,20 @@ impl HttpClient for Replay<'_> {
     }
 }
 
-/// Runs every job and returns their results in order; `http` sends the gathered requests.
-pub(crate) fn run_all<T>(http: &dyn HttpClient, jobs: &[&dyn Fn(&dyn HttpClient) -> T]) -> Vec<T> {
-    if jobs.len() < 2 {
-        return jobs.iter().map(|job| job(http)).collect();
+/// Runs `job` for every item and returns the results in order; `http` sends the gathered requests.
+pub(crate) fn run_each<I, T>(
+    http: &dyn HttpClient,
+    items: &[I],
+    job: impl Fn(&I, &dyn HttpClient) -> T,
+) -> Vec<T> {
+    if items.len() < 2 {
+        return items.iter().map(|item| job(item, http)).collect();
     }
+    let job = &job;
+    let jobs: Vec<_> = items
+        .iter()
+        .map(|item| move |h: &dyn HttpClient| job(item, h))
+        .collect();
     let mut results: Vec<Option<T>> = jobs.iter().map(|_| None).collect();
     let mut answers: Vec<(Key, Result<HttpResponse, HttpError>)> = Vec::new();
     for _ in 0..MAX_ROUNDS {
@@ -146,7 +155,11 @@ mod tests {
             Ok(first + &second)
         };
         let c = |h: &dyn HttpClient| get(h, "down");
-        let results = run_all(&echo, &[&a, &b, &c]);
+        let results = run_each(&echo, &["a", "b", "c"], |which, h| match *which {
+            "a" => a(h),
+            "b" => b(h),
+            _ => c(h),
+        });
         assert_eq!(results[0], Ok("a1a2".to_string()));
         assert_eq!(results[1], Ok("b1b1-next".to_string()));
         assert_eq!(
@@ -166,10 +179,10 @@ mod tests {
             runs.set(runs.get() + 1);
             7
         };
-        assert_eq!(run_all(&echo, &[&pure, &pure]), vec![7, 7]);
+        assert_eq!(run_each(&echo, &[(), ()], |_, h| pure(h)), vec![7, 7]);
         assert_eq!(runs.get(), 2);
         let one = |h: &dyn HttpClient| get(h, "x").unwrap();
-        assert_eq!(run_all(&echo, &[&one]), vec!["x".to_string()]);
+        assert_eq!(run_each(&echo, &[()], |_, h| one(h)), vec!["x".to_string()]);
         assert_eq!(echo.batches.get(), 0);
     }
 
@@ -181,6 +194,11 @@ mod tests {
             Ok(MAX_ROUNDS + 3)
         };
         let short = |h: &dyn HttpClient| get(h, "short").map(|s| s.len());
-        assert_eq!(run_all(&echo, &[&long, &short]), vec![Ok(9), Ok(5)]);
+        let results = run_each(
+            &echo,
+            &[true, false],
+            |l, h| if *l { long(h) } else { short(h) },
+        );
+        assert_eq!(results, vec![Ok(9), Ok(5)]);
     }
 }

@@ -9,7 +9,6 @@ use super::args::{Args, Param, ParamKind};
 use super::{Context, DATASOURCE_PARAM, ToolFailure, chosen, family_list, wrong_family};
 use crate::backends::{Connection, prometheus};
 use crate::datasources::{Datasource, Family};
-use crate::http::HttpClient;
 
 /// `datasource_ids`: several metrics datasources at once, for the tools that fan out.
 pub(crate) const DATASOURCE_IDS_PARAM: Param = Param {
@@ -51,30 +50,19 @@ pub(super) fn run(
             family_list(ctx.datasources, Family::Metrics)
         )));
     }
-    let jobs: Vec<Box<dyn Fn(&dyn HttpClient) -> Result<Value, ToolFailure> + '_>> = targets
-        .iter()
-        .map(|ds| {
-            let ds: &Datasource = ds;
-            Box::new(move |http: &dyn HttpClient| {
-                let each = Context { http, ..*ctx };
-                let client = prometheus::Client::new(Connection::new(ds, http, ctx.timeout))
-                    .ok_or_else(|| wrong_family(ctx.datasources, Family::Metrics, ds))?;
-                let mut out = f(&each, args, &client)?;
-                if let Value::Object(map) = &mut out {
-                    map.insert("datasource".into(), Value::String(ds.name.clone()));
-                }
-                Ok(out)
-            }) as Box<dyn Fn(&dyn HttpClient) -> Result<Value, ToolFailure> + '_>
-        })
-        .collect();
-    let refs: Vec<&dyn Fn(&dyn HttpClient) -> Result<Value, ToolFailure>> =
-        jobs.iter().map(|j| j.as_ref()).collect();
+    let outcomes = super::concurrent::run_each(ctx.http, &targets, |ds, http| {
+        let each = Context { http, ..*ctx };
+        let client = prometheus::Client::new(Connection::new(ds, http, ctx.timeout))
+            .ok_or_else(|| wrong_family(ctx.datasources, Family::Metrics, ds))?;
+        let mut out = f(&each, args, &client)?;
+        if let Value::Object(map) = &mut out {
+            map.insert("datasource".into(), Value::String(ds.name.clone()));
+        }
+        Ok::<Value, ToolFailure>(out)
+    });
     let mut results = Vec::new();
     let mut failures = Vec::new();
-    for (ds, outcome) in targets
-        .iter()
-        .zip(super::concurrent::run_all(ctx.http, &refs))
-    {
+    for (ds, outcome) in targets.iter().zip(outcomes) {
         match outcome {
             Ok(answer) => results.push(answer),
             Err(failure) => failures.push(json!({"datasource": ds.name, "error": failure.message})),
@@ -106,9 +94,9 @@ pub(super) fn output_schema(single: Value) -> Value {
         .and_then(|o| o.remove("required"))
         .unwrap_or_else(|| json!([]));
     let mut item = single;
-    item["properties"]
-        .as_object_mut()
-        .map(|p| p.retain(|k, _| k != "warnings" && k != "infos"));
+    if let Some(properties) = item["properties"].as_object_mut() {
+        properties.retain(|k, _| k != "warnings" && k != "infos");
+    }
     schema["properties"]["datasources"] = json!({"type": "array", "items": {"type": "string"}});
     schema["properties"]["results"] = json!({"type": "array", "items": item});
     schema["properties"]["failures"] = json!({"type": "array", "items": {

@@ -257,7 +257,9 @@ fn every_family_tool_takes_an_optional_datasource_id_and_echoes_it() {
                 .unwrap_or_default();
             assert!(!required.contains(&json!("datasource_id")), "{}", tool.name);
             // A fan-out tool's single-datasource shape is its schema's first alternative.
-            let required = output.get("required").or(output["anyOf"][0].get("required"));
+            let required = output
+                .get("required")
+                .or(output["anyOf"][0].get("required"));
             assert_eq!(required.unwrap()[0], "datasource", "{}", tool.name);
         }
     }
