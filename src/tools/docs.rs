@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{TOOLS, ToolDef};
+use super::{Handler, TOOLS, ToolDef};
 use crate::datasources::Family;
 
 /// The workflow part of the instructions: how a model should go about a question. Every tool name in
@@ -23,6 +23,9 @@ per series). Aggregate (sum by (...), topk) to keep answers small.
 records, analyze_logs / analyze_traces aggregate them (count, p95 of duration …, per groupBy), \
 get_trace summarises one trace. `filters` is SQL-like: namespace = \"default\" AND level = ERROR, \
 duration > 1000 (milliseconds), @key for custom attributes.
+4. Across families: analyze_telemetry runs labelled queries (PromQL, logs, traces) and formulas such \
+as (A/B)*100 over them, e.g. an error ratio; query_instant, query_range and analyze_metrics take \
+`datasource_ids` (or \"*\") to ask several metrics datasources at once.
 Times: 'now', 'now-1h', RFC 3339 or Unix seconds. Durations: 30s, 5m, 1h.
 Every list is bounded (`limit`); `total` and `truncated` say when more exists. Queries are checked \
 before they are sent; errors say what to fix.";
@@ -103,13 +106,18 @@ pub fn field_table() -> String {
 /// The tools grouped by family in table order, configuration tools (`config`) first.
 fn by_family() -> Vec<(&'static str, Vec<&'static ToolDef>)> {
     let mut groups: Vec<(&'static str, Vec<&'static ToolDef>)> = Vec::new();
-    let families = std::iter::once(None).chain(Family::ALL.into_iter().map(Some));
-    for family in families {
-        let tools: Vec<&ToolDef> = TOOLS.iter().filter(|t| t.family() == family).collect();
-        if !tools.is_empty() {
-            groups.push((family.map_or("config", |f| f.as_str()), tools));
-        }
+    let config = |t: &&ToolDef| matches!(t.run, Handler::Config(_));
+    let combined = |t: &&ToolDef| matches!(t.run, Handler::Combined(_));
+    groups.push(("config", TOOLS.iter().filter(config).collect()));
+    for family in Family::ALL {
+        let tools = TOOLS
+            .iter()
+            .filter(|t| t.family() == Some(family))
+            .collect();
+        groups.push((family.as_str(), tools));
     }
+    groups.push(("all", TOOLS.iter().filter(combined).collect()));
+    groups.retain(|(_, tools)| !tools.is_empty());
     groups
 }
 

@@ -31,6 +31,7 @@ mod fan_out;
 mod list_datasources;
 mod metrics;
 mod records;
+mod telemetry;
 
 pub use docs::{field_table, instructions, readme_table};
 
@@ -116,6 +117,8 @@ impl std::fmt::Display for CallError {
 pub enum Handler {
     /// A tool about the configuration itself; it reaches no datasource.
     Config(fn(&Context, &Args) -> Result<Value, ToolFailure>),
+    /// A tool that combines families: it picks the datasource of each of its queries itself.
+    Combined(fn(&Context, &Args) -> Result<Value, ToolFailure>),
     /// A metrics tool: runs with a Prometheus client for the chosen metrics datasource.
     Metrics(fn(&Context, &Args, &prometheus::Client) -> Result<Value, ToolFailure>),
     /// A metrics tool that can also ask several metrics datasources at once (`datasource_ids`):
@@ -138,7 +141,7 @@ impl Handler {
     /// serves logs or traces as its arguments say counts as logs.
     pub fn family(&self) -> Option<Family> {
         match self {
-            Handler::Config(_) => None,
+            Handler::Config(_) | Handler::Combined(_) => None,
             Handler::Metrics(_) | Handler::MetricsEach(_) => Some(Family::Metrics),
             Handler::Records {
                 signal: Some(Signal::Traces),
@@ -230,6 +233,7 @@ pub const TOOLS: &[ToolDef] = &[
     records::search::TRACES,
     records::analyze::TRACES,
     records::trace::TOOL,
+    telemetry::TOOL,
 ];
 
 /// The MCP `Tool` object for `def`.
@@ -271,7 +275,7 @@ pub fn call(ctx: &Context, name: &str, arguments: Value) -> Result<Value, CallEr
 /// Runs `def`'s handler: a family tool with a client for its datasource, its answer echoing which.
 fn run(ctx: &Context, def: &ToolDef, args: &Args) -> Result<Value, ToolFailure> {
     let (mut out, ds) = match def.run {
-        Handler::Config(f) => return f(ctx, args),
+        Handler::Config(f) | Handler::Combined(f) => return f(ctx, args),
         Handler::Metrics(f) => {
             let ds = chosen(
                 ctx.datasources,

@@ -169,7 +169,8 @@ fn every_tool_is_listed_with_strict_schemas_and_read_only_annotations() {
             "analyze_logs",
             "search_traces",
             "analyze_traces",
-            "get_trace"
+            "get_trace",
+            "analyze_telemetry"
         ]
     );
     let valid_name = regex::Regex::new("^[A-Za-z0-9_.-]{1,128}$").unwrap();
