@@ -17,4 +17,5 @@ mod fixture;
 mod records;
 mod server_world;
 mod spin_manifest;
+mod telemetry;
 mod tools;
