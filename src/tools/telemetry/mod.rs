@@ -516,7 +516,14 @@ fn metrics_frame(
         )?,
     };
     let parse = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite());
-    if !result.series.is_empty() || result.data["resultType"] != "scalar" {
+    let result_type = result.data["resultType"].as_str().unwrap_or_default();
+    if shape.buckets.is_none() && !matches!(result_type, "vector" | "scalar") {
+        return Err(ToolFailure::new(format!(
+            "the PromQL gives a {result_type}, and a formula needs one value per series: wrap a range \
+selector in a function such as rate(x[5m]) or increase(x[$__range])"
+        )));
+    }
+    if result_type != "scalar" {
         let mut series = Vec::new();
         for raw in std::mem::take(&mut result.series) {
             let Ok(one) = serde_json::from_str::<Series>(raw.get()) else {

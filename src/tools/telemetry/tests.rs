@@ -212,6 +212,7 @@ fn mismatched_groupings_and_bad_queries_say_what_to_fix() {
     let b = backends(
         vec![
             ("sum by (service) (a)", vector(&[("api", 1.0)])),
+            ("up[5m]", json!({"resultType": "matrix", "result": []})),
             (
                 "sum by (namespace) (b)",
                 json!({"resultType": "vector", "result": [{"metric": {"namespace": "x"}, "value": [NOW, "1"]}]}),
@@ -269,6 +270,10 @@ fn mismatched_groupings_and_bad_queries_say_what_to_fix() {
             "cycle",
         ),
         (json!({}), "queries is empty"),
+        (
+            json!({"A": {"datasource": "metrics", "promql": "up[5m]"}}),
+            "gives a matrix",
+        ),
     ];
     for (queries, wanted) in cases {
         let e = error_text(&call_with(&b, json!({"queries": queries})));
