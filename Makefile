@@ -104,7 +104,7 @@ soak: component
 # fuzz/artifacts/<target>/: fix it and keep the input in fuzz/regressions/<target>/. Hand-written
 # seeds live in fuzz/seeds/<target>/; what the fuzzer finds goes to the untracked fuzz/corpus/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := datasources promql filter tool_arguments times request_path
+FUZZ_TARGETS := datasources promql filter formula tool_arguments times request_path
 fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 	cd fuzz && for t in $(FUZZ_TARGETS); do \

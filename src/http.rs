@@ -1,4 +1,4 @@
-//! The one HTTP abstraction the Prometheus client is written against.
+//! The one HTTP abstraction the backend clients are written against.
 //!
 //! Inside the component, [`HttpClient`] is implemented over `wasi:http/outgoing-handler` (in the bindings
 //! module); in unit tests, by fakes that serve fixtures. TLS, connection pooling and the egress
@@ -90,10 +90,20 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
-/// Sends one request and reads the whole response.
+/// Most requests [`HttpClient::send_all`] keeps in flight at once: enough to overlap the backends
+/// of a fan-out or a formula, few enough that one call cannot flood a backend.
+pub const MAX_IN_FLIGHT: usize = 8;
+
+/// Sends requests and reads the whole responses.
 pub trait HttpClient {
     /// Performs `request`, returning the response or why there was none.
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError>;
+
+    /// Performs every request, at most [`MAX_IN_FLIGHT`] at a time where the implementation can
+    /// overlap them, and answers in the order of `requests`. The default sends one after another.
+    fn send_all(&self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, HttpError>> {
+        requests.iter().map(|r| self.send(r)).collect()
+    }
 }
 
 /// Percent-encodes `s` for use in a URL query or an `application/x-www-form-urlencoded` body.

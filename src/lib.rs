@@ -25,6 +25,7 @@
 pub mod backends;
 pub mod datasources;
 pub mod filter;
+pub mod formula;
 pub mod http;
 pub mod prompts;
 pub mod promql;

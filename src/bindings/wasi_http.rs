@@ -3,12 +3,17 @@
 
 use super::generated::wasi::http::outgoing_handler;
 use super::generated::wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
-    RequestOptions, Scheme, http_error_code,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, Method as WasiMethod, OutgoingBody,
+    OutgoingRequest, RequestOptions, Scheme, http_error_code,
 };
+use super::generated::wasi::io::poll::{Pollable, poll};
 use super::generated::wasi::io::streams::StreamError;
 
-use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, Method};
+use std::time::Instant;
+
+use crate::http::{
+    HttpClient, HttpError, HttpRequest, HttpResponse, MAX_IN_FLIGHT, MAX_RESPONSE_BYTES, Method,
+};
 
 /// [`HttpClient`] over `wasi:http/outgoing-handler`; the host applies TLS and the egress policy.
 pub(crate) struct WasiHttp;
@@ -18,65 +23,129 @@ const WRITE_CHUNK: usize = 4096;
 
 impl HttpClient for WasiHttp {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
-        let (scheme, authority, path) = split_url(&request.url)?;
-        let headers = Fields::new();
-        for (name, value) in &request.headers {
-            headers
-                .append(name, value.as_bytes())
-                .map_err(|e| HttpError::Other(format!("header '{name}' rejected: {e:?}")))?;
-        }
-        let outgoing = OutgoingRequest::new(headers);
-        let invalid = |what: &str| HttpError::Other(format!("invalid request {what}"));
-        outgoing
-            .set_method(&match request.method {
-                Method::Get => WasiMethod::Get,
-                Method::Post => WasiMethod::Post,
-            })
-            .map_err(|_| invalid("method"))?;
-        outgoing
-            .set_scheme(Some(&scheme))
-            .map_err(|_| invalid("scheme"))?;
-        outgoing
-            .set_authority(Some(authority))
-            .map_err(|_| invalid("authority"))?;
-        outgoing
-            .set_path_with_query(Some(path))
-            .map_err(|_| invalid("path"))?;
-        let body = outgoing.body().map_err(|_| invalid("body"))?;
+        let pending = start(request)?;
+        pending.future.subscribe().block();
+        pending.finish()
+    }
 
-        let options = RequestOptions::new();
-        let nanos = request.timeout.as_nanos().min(u64::MAX as u128) as u64;
-        // Hosts may not support every timeout; an unsupported one is not an error.
-        let _ = options.set_connect_timeout(Some(nanos));
-        let _ = options.set_first_byte_timeout(Some(nanos));
-        let _ = options.set_between_bytes_timeout(Some(nanos));
-
-        // Start the request before writing the body: the host streams it, so a large body written
-        // first could fill the host's buffer with nobody reading it.
-        let started = std::time::Instant::now();
-        let future = outgoing_handler::handle(outgoing, Some(options)).map_err(map_error)?;
-        {
-            let stream = body.write().map_err(|_| invalid("body stream"))?;
-            for chunk in request
-                .body
-                .as_deref()
-                .unwrap_or_default()
-                .chunks(WRITE_CHUNK)
-            {
-                stream
-                    .blocking_write_and_flush(chunk)
-                    .map_err(|e| HttpError::Other(format!("writing the request body: {e:?}")))?;
+    /// Starts up to [`MAX_IN_FLIGHT`] requests, waits on their pollables together, and reads each
+    /// answer as it arrives, starting the next request in its place.
+    fn send_all(&self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, HttpError>> {
+        let mut answers: Vec<Option<Result<HttpResponse, HttpError>>> =
+            requests.iter().map(|_| None).collect();
+        let mut in_flight: Vec<(usize, Pending, Pollable)> = Vec::new();
+        let mut next = 0;
+        loop {
+            while in_flight.len() < MAX_IN_FLIGHT && next < requests.len() {
+                match start(&requests[next]) {
+                    Ok(pending) => {
+                        let pollable = pending.future.subscribe();
+                        in_flight.push((next, pending, pollable));
+                    }
+                    Err(e) => answers[next] = Some(Err(e)),
+                }
+                next += 1;
+            }
+            if in_flight.is_empty() {
+                break;
+            }
+            let ready = {
+                let pollables: Vec<&Pollable> = in_flight.iter().map(|(_, _, p)| p).collect();
+                poll(&pollables)
+            };
+            // Highest index first, so removing one does not shift the others.
+            let mut ready: Vec<usize> = ready.into_iter().map(|i| i as usize).collect();
+            ready.sort_unstable_by(|a, b| b.cmp(a));
+            for i in ready {
+                let (index, pending, pollable) = in_flight.swap_remove(i);
+                drop(pollable);
+                answers[index] = Some(pending.finish());
             }
         }
-        OutgoingBody::finish(body, None).map_err(map_error)?;
+        answers
+            .into_iter()
+            .map(|a| a.unwrap_or_else(|| Err(HttpError::Other("request was not sent".into()))))
+            .collect()
+    }
+}
 
-        future.subscribe().block();
-        let response = match future.get() {
+/// A request whose body is sent and whose response is on its way.
+struct Pending {
+    future: FutureIncomingResponse,
+    started: Instant,
+    timeout: std::time::Duration,
+}
+
+/// Sends `request`'s head and body; the response is awaited by [`Pending::finish`].
+fn start(request: &HttpRequest) -> Result<Pending, HttpError> {
+    let (scheme, authority, path) = split_url(&request.url)?;
+    let headers = Fields::new();
+    for (name, value) in &request.headers {
+        headers
+            .append(name, value.as_bytes())
+            .map_err(|e| HttpError::Other(format!("header '{name}' rejected: {e:?}")))?;
+    }
+    let outgoing = OutgoingRequest::new(headers);
+    let invalid = |what: &str| HttpError::Other(format!("invalid request {what}"));
+    outgoing
+        .set_method(&match request.method {
+            Method::Get => WasiMethod::Get,
+            Method::Post => WasiMethod::Post,
+        })
+        .map_err(|_| invalid("method"))?;
+    outgoing
+        .set_scheme(Some(&scheme))
+        .map_err(|_| invalid("scheme"))?;
+    outgoing
+        .set_authority(Some(authority))
+        .map_err(|_| invalid("authority"))?;
+    outgoing
+        .set_path_with_query(Some(path))
+        .map_err(|_| invalid("path"))?;
+    let body = outgoing.body().map_err(|_| invalid("body"))?;
+
+    let options = RequestOptions::new();
+    let nanos = request.timeout.as_nanos().min(u64::MAX as u128) as u64;
+    // Hosts may not support every timeout; an unsupported one is not an error.
+    let _ = options.set_connect_timeout(Some(nanos));
+    let _ = options.set_first_byte_timeout(Some(nanos));
+    let _ = options.set_between_bytes_timeout(Some(nanos));
+
+    // Start the request before writing the body: the host streams it, so a large body written
+    // first could fill the host's buffer with nobody reading it.
+    let started = Instant::now();
+    let future = outgoing_handler::handle(outgoing, Some(options)).map_err(map_error)?;
+    {
+        let stream = body.write().map_err(|_| invalid("body stream"))?;
+        for chunk in request
+            .body
+            .as_deref()
+            .unwrap_or_default()
+            .chunks(WRITE_CHUNK)
+        {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| HttpError::Other(format!("writing the request body: {e:?}")))?;
+        }
+    }
+    OutgoingBody::finish(body, None).map_err(map_error)?;
+    Ok(Pending {
+        future,
+        started,
+        timeout: request.timeout,
+    })
+}
+
+impl Pending {
+    /// Reads the response once its pollable is ready.
+    fn finish(self) -> Result<HttpResponse, HttpError> {
+        let response = match self.future.get() {
             Some(Ok(Ok(response))) => response,
             Some(Ok(Err(code))) => return Err(map_error(code)),
-            Some(Err(())) | None => {
+            Some(Err(())) => {
                 return Err(HttpError::Other("response already taken".into()));
             }
+            None => return Err(HttpError::Other("response not ready".into())),
         };
         let status = response.status();
         let incoming = response
@@ -95,7 +164,7 @@ impl HttpClient for WasiHttp {
                         }
                         // The host bounds the gaps between bytes; this bounds the whole answer, so
                         // a backend that drips never holds a call until its deadline.
-                        if started.elapsed() > request.timeout {
+                        if self.started.elapsed() > self.timeout {
                             return Err(HttpError::Timeout);
                         }
                         bytes.extend_from_slice(&chunk);

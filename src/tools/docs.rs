@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{TOOLS, ToolDef, Toolset};
+use super::{Handler, TOOLS, ToolDef, Toolset};
 use crate::datasources::Family;
 
 /// The workflow part of the instructions: how a model should go about a question, one line at a
@@ -12,27 +12,28 @@ use crate::datasources::Family;
 /// [`Toolset::covers`]), so lines name few tools each. Every tool name in it must be a tool (checked
 /// by a test), and the offered tools are listed below it by family.
 const WORKFLOW: &[&str] = &[
-    "Read-only access to observability data: metrics (Prometheus, Thanos, Mimir, Cortex, \
-VictoriaMetrics), logs and traces (ClickHouse with the OpenTelemetry schema).",
-    "Call list_datasources first: each datasource's id, families and the default of each family.",
-    "Tools take an optional `datasource_id`; without it the family's default answers, and every \
-result says which datasource answered.",
+    "Read-only metrics (Prometheus, Thanos, Mimir, Cortex, VictoriaMetrics), logs and traces \
+(ClickHouse, OpenTelemetry schema).",
+    "Call list_datasources first: ids, families, each family's default.",
+    "`datasource_id` is optional: the family's default answers, and results name the datasource.",
     "Metrics: find names with find_metrics_by_pattern (RE2, matched anywhere; ^ and $ anchor).",
     "get_metric_metadata gives a metric's type; get_metric_labels and get_label_values its labels.",
-    "query_instant and query_range evaluate PromQL (automatic step); aggregate (sum by (...), topk) \
-to keep answers small.",
-    "analyze_metrics summarises PromQL per series (min/max/avg/latest/total) instead of points.",
-    "Logs and traces: get_trace_or_log_fields lists the fields and @attributes.",
+    "query_instant and query_range evaluate PromQL; aggregate (sum by, topk) to keep answers small.",
+    "analyze_metrics summarises PromQL per series instead of returning points.",
+    "Logs and traces: get_trace_or_log_fields lists the fields.",
     "search_logs and search_traces return records, newest first.",
-    "analyze_logs and analyze_traces aggregate them (count, p95 of duration …, per groupBy).",
-    "get_trace summarises one trace: its critical path and slowest spans.",
+    "analyze_logs and analyze_traces aggregate them (count, p95 of duration…, per groupBy).",
+    "get_trace summarises one trace.",
+    "analyze_telemetry combines labelled PromQL, logs and traces queries with formulas such as \
+(A/B)*100.",
+    "query_instant, query_range and analyze_metrics take `datasource_ids` (or \"*\") to ask several \
+datasources.",
     "`filters` is SQL-like: = != > >= < <= IN (...) NOT IN (...) LIKE (% any, _ one), AND, OR, NOT, \
 parentheses; strings quoted or bare words; @key for a custom attribute; e.g. namespace = \"shop\" \
 AND level = ERROR, duration > 1000 (milliseconds).",
     "Times: 'now', 'now-1h', RFC 3339 or Unix seconds; a window defaults to the last hour. \
 Durations: 30s, 5m, 1h.",
-    "Every list is bounded (`limit`); `total` and `truncated` say when more exists. Queries are \
-checked before they are sent; errors say what to fix.",
+    "Lists are bounded (`limit`); `total` and `truncated` say when more exists. Errors say what to fix.",
 ];
 
 /// The server instructions for the tools `toolset` offers: the workflow lines that name only
@@ -122,13 +123,18 @@ pub fn field_table() -> String {
 /// The tools grouped by family in table order, configuration tools (`config`) first.
 fn by_family() -> Vec<(&'static str, Vec<&'static ToolDef>)> {
     let mut groups: Vec<(&'static str, Vec<&'static ToolDef>)> = Vec::new();
-    let families = std::iter::once(None).chain(Family::ALL.into_iter().map(Some));
-    for family in families {
-        let tools: Vec<&ToolDef> = TOOLS.iter().filter(|t| t.family() == family).collect();
-        if !tools.is_empty() {
-            groups.push((family.map_or("config", |f| f.as_str()), tools));
-        }
+    let config = |t: &&ToolDef| matches!(t.run, Handler::Config(_));
+    let combined = |t: &&ToolDef| matches!(t.run, Handler::Combined(_));
+    groups.push(("config", TOOLS.iter().filter(config).collect()));
+    for family in Family::ALL {
+        let tools = TOOLS
+            .iter()
+            .filter(|t| t.family() == Some(family))
+            .collect();
+        groups.push((family.as_str(), tools));
     }
+    groups.push(("all", TOOLS.iter().filter(combined).collect()));
+    groups.retain(|(_, tools)| !tools.is_empty());
     groups
 }
 

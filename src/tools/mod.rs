@@ -25,10 +25,13 @@ use crate::timespec::{format_time, parse_time};
 
 pub mod args;
 mod bounds;
+mod concurrent;
 mod docs;
+mod fan_out;
 mod list_datasources;
 mod metrics;
 mod records;
+mod telemetry;
 mod toolset;
 
 pub use docs::{field_table, instructions, readme_table};
@@ -116,8 +119,13 @@ impl std::fmt::Display for CallError {
 pub enum Handler {
     /// A tool about the configuration itself; it reaches no datasource.
     Config(fn(&Context, &Args) -> Result<Value, ToolFailure>),
+    /// A tool that combines families: it picks the datasource of each of its queries itself.
+    Combined(fn(&Context, &Args) -> Result<Value, ToolFailure>),
     /// A metrics tool: runs with a Prometheus client for the chosen metrics datasource.
     Metrics(fn(&Context, &Args, &prometheus::Client) -> Result<Value, ToolFailure>),
+    /// A metrics tool that can also ask several metrics datasources at once (`datasource_ids`):
+    /// the same handler runs once per datasource, concurrently, and the answers are listed.
+    MetricsEach(fn(&Context, &Args, &prometheus::Client) -> Result<Value, ToolFailure>),
     /// A logs or traces tool: runs with a client for the chosen datasource of `signal`'s family.
     Records {
         /// Logs or traces; `None` when the call's `datasource` argument says which.
@@ -135,8 +143,8 @@ impl Handler {
     /// serves logs or traces as its arguments say counts as logs.
     pub fn family(&self) -> Option<Family> {
         match self {
-            Handler::Config(_) => None,
-            Handler::Metrics(_) => Some(Family::Metrics),
+            Handler::Config(_) | Handler::Combined(_) => None,
+            Handler::Metrics(_) | Handler::MetricsEach(_) => Some(Family::Metrics),
             Handler::Records {
                 signal: Some(Signal::Traces),
                 ..
@@ -179,9 +187,12 @@ impl ToolDef {
 
     /// Every parameter the tool takes: `datasource_id` first for a family tool, then its own.
     pub fn params(&self) -> Vec<Param> {
-        let mut params = Vec::with_capacity(self.params.len() + 1);
+        let mut params = Vec::with_capacity(self.params.len() + 2);
         if self.family().is_some() {
             params.push(DATASOURCE_PARAM);
+        }
+        if matches!(self.run, Handler::MetricsEach(_)) {
+            params.push(fan_out::DATASOURCE_IDS_PARAM);
         }
         params.extend_from_slice(self.params);
         params
@@ -200,6 +211,9 @@ impl ToolDef {
                 Some(required) => required.insert(0, json!("datasource")),
                 None => schema["required"] = json!(["datasource"]),
             }
+        }
+        if matches!(self.run, Handler::MetricsEach(_)) {
+            schema = fan_out::output_schema(schema);
         }
         schema
     }
@@ -222,6 +236,7 @@ pub const TOOLS: &[ToolDef] = &[
     records::search::TRACES,
     records::analyze::TRACES,
     records::trace::TOOL,
+    telemetry::TOOL,
 ];
 
 /// The MCP `Tool` object for `def`: what `tools/list` shows. Every byte here is paid by every
@@ -243,26 +258,25 @@ pub fn definition(def: &ToolDef) -> Value {
     })
 }
 
-/// The output schema `tools/list` publishes: `full` cut down to its required top-level members and
-/// their types. It only drops constraints, so every result the full schema accepts still validates
+/// The output schema `tools/list` publishes: `full` cut down to the names of the members every
+/// result carries (`required`, and the `anyOf` branches a fan-out result uses for its second
+/// shape). It only drops constraints, so every result the full schema accepts still validates
 /// against it (clients check `structuredContent` against `outputSchema`), at a fraction of the
-/// bytes; the full schema stays the contract the tests hold every result to, member by member.
+/// bytes; the full schema, with every member's type, stays the contract the tests hold every
+/// result to, member by member.
 pub fn listed_output_schema(full: &Value) -> Value {
-    let required = full["required"].as_array().cloned().unwrap_or_default();
-    let mut properties = serde_json::Map::new();
-    for name in required.iter().filter_map(Value::as_str) {
-        let member = &full["properties"][name];
-        let mut listed = json!({});
-        if let Some(t) = member.get("type") {
-            listed["type"] = t.clone();
-        }
-        // Strict clients want every array to say what its items are; `{}` promises nothing.
-        if member.get("items").is_some() {
-            listed["items"] = json!({});
-        }
-        properties.insert(name.to_string(), listed);
+    let mut listed = json!({"type": "object"});
+    if let Some(required) = full.get("required") {
+        listed["required"] = required.clone();
     }
-    json!({"type": "object", "properties": properties, "required": required})
+    if let Some(branches) = full["anyOf"].as_array() {
+        let branches: Vec<Value> = branches
+            .iter()
+            .map(|b| json!({"required": b["required"]}))
+            .collect();
+        listed["anyOf"] = json!(branches);
+    }
+    listed
 }
 
 /// `(name, MCP Tool object)` for every tool, in [`TOOLS`] order.
@@ -286,7 +300,7 @@ pub fn call(ctx: &Context, name: &str, arguments: Value) -> Result<Value, CallEr
 /// Runs `def`'s handler: a family tool with a client for its datasource, its answer echoing which.
 fn run(ctx: &Context, def: &ToolDef, args: &Args) -> Result<Value, ToolFailure> {
     let (mut out, ds) = match def.run {
-        Handler::Config(f) => return f(ctx, args),
+        Handler::Config(f) | Handler::Combined(f) => return f(ctx, args),
         Handler::Metrics(f) => {
             let ds = chosen(
                 ctx.datasources,
@@ -297,6 +311,19 @@ fn run(ctx: &Context, def: &ToolDef, args: &Args) -> Result<Value, ToolFailure> 
             let client = prometheus::Client::new(connection)
                 .ok_or_else(|| wrong_family(ctx.datasources, Family::Metrics, ds))?;
             (f(ctx, args, &client)?, ds)
+        }
+        Handler::MetricsEach(f) => {
+            if !args.strings(fan_out::DATASOURCE_IDS_PARAM.name).is_empty() {
+                return fan_out::run(ctx, args, f);
+            }
+            return run(
+                ctx,
+                &ToolDef {
+                    run: Handler::Metrics(f),
+                    ..*def
+                },
+                args,
+            );
         }
         Handler::Records { signal, run } => {
             let signal = signal.unwrap_or(match args.str(SIGNAL_PARAM) {
@@ -512,9 +539,9 @@ mod tests {
     use super::*;
 
     /// Bytes `tools/list` may take with every tool (issue 12: under 16 KB): clients and models pay
-    /// for the whole list at every session, and users of peers complain at 16k tokens. 15 tools
-    /// took 35,008 bytes before the descriptions were cut to what the schemas do not say, and
-    /// 13,308 after, which leaves room for the tools still to come.
+    /// for the whole list at every session, and users of peers complain at 16k tokens. 16 tools
+    /// took 43,470 bytes before the descriptions were cut to what the schemas do not say and the
+    /// published output schemas to the members' names, and 13,242 after.
     const LIST_BUDGET_BYTES: usize = 16_000;
 
     #[test]

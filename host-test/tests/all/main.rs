@@ -17,5 +17,6 @@ mod fixture;
 mod records;
 mod server_world;
 mod spin_manifest;
+mod telemetry;
 mod tools;
 mod toolset;

@@ -53,7 +53,8 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
             "analyze_logs",
             "search_traces",
             "analyze_traces",
-            "get_trace"
+            "get_trace",
+            "analyze_telemetry"
         ]
     );
     for t in &tools {

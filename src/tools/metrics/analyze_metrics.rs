@@ -22,8 +22,8 @@ const SERIES_DEFAULT: u64 = 20;
 pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "analyze_metrics",
     title: "Analyze metrics",
-    description: "Summarises PromQL instead of returning points: per series and over all series \
-min, max, avg, latest and total (range: the sum of the samples; instant: the value).",
+    description: "Statistics of PromQL instead of points: per series and overall min, max, avg, \
+latest, total (range: the sum of the samples; instant: the value).",
     params: &[
         FROM_PARAM,
         TO_PARAM,
@@ -51,7 +51,7 @@ min, max, avg, latest and total (range: the sum of the samples; instant: the val
         },
     ],
     output_schema,
-    run: Handler::Metrics(run),
+    run: Handler::MetricsEach(run),
 };
 
 fn output_schema() -> Value {

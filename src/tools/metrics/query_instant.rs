@@ -17,7 +17,7 @@ pub(super) const PROMQL_PARAM: Param = Param {
     name: "promql",
     kind: ParamKind::String,
     required: true,
-    description: "e.g. sum by (job) (rate(http_requests_total[5m]))",
+    description: "",
 };
 
 pub(in crate::tools) const TOOL: ToolDef = ToolDef {
@@ -44,7 +44,7 @@ topk) rather than raising limit.",
         },
     ],
     output_schema,
-    run: Handler::Metrics(run),
+    run: Handler::MetricsEach(run),
 };
 
 fn output_schema() -> Value {

@@ -59,7 +59,7 @@ smaller when stats suffice.",
         },
     ],
     output_schema,
-    run: Handler::Metrics(run),
+    run: Handler::MetricsEach(run),
 };
 
 fn output_schema() -> Value {

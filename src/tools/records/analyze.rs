@@ -325,30 +325,11 @@ fn run(ctx: &Context, args: &Args, client: &Client, signal: Signal) -> Result<Va
     }
 
     // Range: one series per shown group, on buckets of one step aligned to multiples of it.
-    let step = match args.str("step") {
-        Some(s) => parse_duration(s)
-            .map_err(|e| ToolFailure::new(format!("argument 'step': {e}")))?
-            .round()
-            .max(1.0),
-        None => {
-            let wanted = (to - from) / AUTO_BUCKETS;
-            NICE_STEPS
-                .iter()
-                .copied()
-                .find(|s| *s >= wanted)
-                .unwrap_or_else(|| (wanted / 86400.0).ceil() * 86400.0)
-        }
-    };
-    let first = (from / step).floor() * step;
-    let buckets = ((to / step).floor() * step - first) / step + 1.0;
-    if buckets > MAX_BUCKETS {
-        return Err(ToolFailure::new(format!(
-            "a step of {} gives {buckets} buckets, more than {MAX_BUCKETS}; use a step of at least {}",
-            format_duration(step),
-            format_duration(((to - from) / MAX_BUCKETS).ceil())
-        )));
-    }
-    let buckets = buckets as usize;
+    let Buckets {
+        step,
+        first,
+        count: buckets,
+    } = Buckets::of(args.str("step"), from, to)?;
     let step_param = params.add("UInt32", format!("{}", step as u64));
     let bucket = format!(
         "toUnixTimestamp(toStartOfInterval({}, toIntervalSecond({step_param})))",
@@ -430,6 +411,52 @@ fn run(ctx: &Context, args: &Args, client: &Client, signal: Signal) -> Result<Va
     out["step"] = json!(format_duration(step));
     out["groups"] = json!(shaped);
     Ok(out)
+}
+
+/// The time buckets of a range analysis: `count` buckets of `step` seconds, the first starting at
+/// `first`, aligned to multiples of the step (so two analyses of one window share their buckets).
+pub(in crate::tools) struct Buckets {
+    /// Bucket length in whole seconds.
+    pub step: f64,
+    /// Start of the bucket holding the window's start.
+    pub first: f64,
+    /// Buckets up to the one holding the window's end.
+    pub count: usize,
+}
+
+impl Buckets {
+    /// The buckets for `[from, to]`: of the caller's `step` or an automatic one (about
+    /// [`AUTO_BUCKETS`]); at most [`MAX_BUCKETS`].
+    pub fn of(step: Option<&str>, from: f64, to: f64) -> Result<Buckets, ToolFailure> {
+        let step = match step {
+            Some(s) => parse_duration(s)
+                .map_err(|e| ToolFailure::new(format!("argument 'step': {e}")))?
+                .round()
+                .max(1.0),
+            None => {
+                let wanted = (to - from) / AUTO_BUCKETS;
+                NICE_STEPS
+                    .iter()
+                    .copied()
+                    .find(|s| *s >= wanted)
+                    .unwrap_or_else(|| (wanted / 86400.0).ceil() * 86400.0)
+            }
+        };
+        let first = (from / step).floor() * step;
+        let count = ((to / step).floor() * step - first) / step + 1.0;
+        if count > MAX_BUCKETS {
+            return Err(ToolFailure::new(format!(
+                "a step of {} gives {count} buckets, more than {MAX_BUCKETS}; use a step of at least {}",
+                format_duration(step),
+                format_duration(((to - from) / MAX_BUCKETS).ceil())
+            )));
+        }
+        Ok(Buckets {
+            step,
+            first,
+            count: count as usize,
+        })
+    }
 }
 
 /// min, max, avg and latest (the last non-null) of a series, into `entry`.

@@ -27,7 +27,7 @@ pub(super) const FILTERS_PARAM: Param = Param {
     name: "filters",
     kind: ParamKind::String,
     required: false,
-    description: "SQL-like, e.g. namespace = \"shop\" AND level = ERROR",
+    description: "e.g. level = ERROR AND namespace = shop",
 };
 
 /// The `WHERE` clause: the window on the table's time column, and the caller's filter when given.
