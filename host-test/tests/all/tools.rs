@@ -232,16 +232,20 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
         // query_range: the whole window at 60 s, exact points and stats, window echoed.
         let r = call_ok(&client, "query_range", json!({"datasource_id": id, "promql": "demo_temperature_celsius{room=\"kitchen\"}", "start": start, "end": end, "step": "60s"})).await;
         assert_eq!(r["step"], "1m");
+        // Step-aligned: value i at start + i * step; every temperature has at most 4 digits, so
+        // the default rounding keeps them exact.
         let values = r["result"][0]["values"].as_array().unwrap();
         assert_eq!(values.len(), 361, "{id}");
+        assert_eq!(r["result"][0]["start"], json!(stack.data.start), "{id}");
+        assert_eq!(r["result"][0]["step"], json!(60), "{id}");
         let series = host_test::dev::demo_data::DemoData::series()
             .into_iter()
             .find(|s| s.metric == "demo_temperature_celsius" && s.label("room") == Some("kitchen"))
             .unwrap();
-        for point in values {
-            let t = point[0].as_i64().unwrap();
+        for (i, value) in values.iter().enumerate() {
+            let t = stack.data.start + 60 * i as i64;
             assert_eq!(
-                point[1].as_f64().unwrap(),
+                value.as_f64().unwrap(),
                 stack.data.expected_value(&series, t),
                 "{id} at {t}"
             );
@@ -325,7 +329,7 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
         let r = call_ok(&client, "query_range", json!({"datasource_id": id, "promql": "sum(rate(demo_http_requests_total[5m]))", "start": start, "end": end})).await;
         assert_eq!(r["step"], "5m", "{id}");
         let values = r["result"][0]["values"].as_array().unwrap();
-        assert_eq!(values.last().unwrap()[1], json!(59.0), "{id}");
+        assert_eq!(values.last().unwrap(), &json!(59), "{id}");
         assert_eq!(r["result"][0]["stats"]["last"], json!(59.0), "{id}");
     }
 
@@ -605,5 +609,55 @@ async fn prompts_are_listed_and_rendered_with_their_arguments() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("needs argument 'service'"), "{e}");
+    client.cancel().await.unwrap();
+}
+
+/// Prints the answer size (bytes of the text block) of every tool on the demo data, so that a
+/// change that makes answers larger shows (`cargo test … answer_sizes -- --nocapture`), and holds
+/// the two `query_range` targets of issue 12.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answer_sizes_of_every_tool_on_the_demo_data() {
+    use host_test::dev::backends;
+    use host_test::dev::clickhouse::ClickHouse;
+    use host_test::dev::demo_data::DemoData;
+    use host_test::dev::sizes::size_calls;
+
+    let data = DemoData::new_ending_near_now();
+    let prometheus = backends::start_prometheus(&data).expect("start Prometheus");
+    let ch = ClickHouse::start("now", &[]).expect("start the ClickHouse front");
+    let yaml = format!(
+        "apiVersion: 1\ndatasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n{}",
+        prometheus.url,
+        ch.datasource_entry("otel", "")
+    );
+    let host = Host::start(&yaml, &[]);
+    let client = host.client().await;
+    let mut sizes = std::collections::BTreeMap::new();
+    // The text block is what a model reads; the result (text plus structuredContent, the same JSON
+    // twice) is what the client receives.
+    eprintln!("| call | text bytes | result bytes |\n|---|---|---|");
+    for call in size_calls(&data) {
+        let answer = crate::fixture::call(&client, call.tool, call.arguments.clone()).await;
+        let raw = serde_json::to_value(&answer).unwrap();
+        assert_ne!(answer.is_error, Some(true), "{}: {raw}", call.name);
+        let text = raw["content"][0]["text"].as_str().unwrap().len();
+        let bytes = raw.to_string().len();
+        eprintln!("| {} | {text} | {bytes} |", call.name);
+        sizes.insert(call.name, bytes);
+    }
+    let tools = client.list_all_tools().await.unwrap();
+    eprintln!(
+        "| tools/list | | {} |",
+        serde_json::to_string(&tools).unwrap().len()
+    );
+    // Issue 12's targets, on what the client receives (before: 18,370 and 9,730 bytes).
+    assert!(
+        sizes["query_range 1h@15s"] < 6_000,
+        "1 h of 2 series at 15 s: {sizes:?}"
+    );
+    assert!(
+        sizes["query_range 1h auto step"] < 3_000,
+        "1 h of 2 series, automatic step: {sizes:?}"
+    );
     client.cancel().await.unwrap();
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::shape::{self, SERIES_MAX, order_matters};
+use super::shape::{self, Precision, SERIES_MAX, order_matters};
 use crate::backends::prometheus::Client;
 use crate::timespec::format_time;
 use crate::tools::args::{Param, ParamKind};
@@ -58,9 +58,9 @@ fn output_schema() -> Value {
                 "metric": {"type": "object"},
                 "value": {"type": ["number", "string"]},
                 "histogram": {"type": "object"},
-                "values": {"type": "array", "items": {"type": "array", "items": {}}},
-                "histograms": {"type": "array", "items": {}},
-                "stats": {"type": "object", "properties": {"min": {}, "max": {}, "avg": {}, "last": {}}}
+                "samples": {"type": "array", "items": {"type": "array", "items": {}}},
+                "histogram_samples": {"type": "array", "items": {"type": "array", "items": {}}},
+                "stats": shape::stats_schema()
             }}},
             "value": {"type": ["number", "string", "null"]},
             "total": {"type": "integer"},
@@ -95,7 +95,9 @@ fn run(ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure
             let shaped = if result_type == "vector" {
                 shape::vector(series, limit, order_matters(expr))
             } else {
-                shape::matrix(series, limit, order_matters(expr))
+                // A range vector's raw samples: scrape timestamps, not a grid, so `[t, v]` pairs,
+                // exact.
+                shape::matrix(series, limit, order_matters(expr), None, Precision::Full)
             };
             let shown = shaped.series.len();
             out["result"] = json!(shaped.series);

@@ -415,7 +415,15 @@ fn query_range_auto_step_respects_scrape_interval_and_echoes_window() {
         s["result"][0]["stats"],
         json!({"min": 1.0, "max": 3.0, "avg": 2.0, "last": 2.0})
     );
-    assert_eq!(s["result"][0]["values"][2], json!([1763719200, 2.0]));
+    // Step-aligned: start, step and the values on that grid, whole numbers as integers.
+    assert_eq!(
+        (
+            s["result"][0]["start"].clone(),
+            s["result"][0]["step"].clone(),
+            s["result"][0]["values"].clone()
+        ),
+        (json!(1763719140), json!(30), json!([1, 3, 2]))
+    );
 }
 
 #[test]
