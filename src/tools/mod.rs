@@ -185,9 +185,13 @@ impl ToolDef {
         params
     }
 
-    /// The output schema, with the `datasource` echo for a family tool.
+    /// The output schema, with the `datasource` echo for a family tool and the `truncated` note
+    /// any answer cut to the byte budget carries.
     pub fn output_schema(&self) -> Value {
         let mut schema = (self.output_schema)();
+        if schema["properties"].get("truncated").is_none() {
+            schema["properties"]["truncated"] = json!({"type": "string"});
+        }
         if self.family().is_some() {
             schema["properties"]["datasource"] = json!({
                 "type": "string",
@@ -250,9 +254,14 @@ pub fn call(ctx: &Context, name: &str, arguments: Value) -> Result<Value, CallEr
         .iter()
         .find(|t| t.name == name)
         .ok_or_else(|| CallError::UnknownTool(name.to_string()))?;
-    let outcome = Args::check(arguments, &def.params()).and_then(|args| run(ctx, def, &args));
+    let params = def.params();
+    let outcome = Args::check(arguments, &params).and_then(|args| run(ctx, def, &args));
     Ok(match outcome {
-        Ok(structured) => success(structured),
+        Ok(mut structured) => {
+            let names: Vec<&str> = params.iter().map(|p| p.name).collect();
+            bounds::fit(&mut structured, &names);
+            success(structured)
+        }
         Err(failure) => error_result(&failure.message),
     })
 }

@@ -642,3 +642,66 @@ fn analyze_metrics_summarises_every_series_and_lists_the_largest_first() {
     assert!(s["truncated"].as_str().unwrap().starts_with("1 of 3 shown"));
     assert!(b.seen.borrow()[0].url.contains("/api/v1/query_range"));
 }
+
+#[test]
+fn an_answer_over_the_byte_budget_is_cut_to_whole_series_and_says_what_gets_the_rest() {
+    // 40 series of 241 values each with 7 significant digits asked for in full: ~370 KB.
+    let series: Vec<Value> = (0..40)
+        .map(|i| {
+            let values: Vec<Value> = (0..241)
+                .map(|k| {
+                    json!([
+                        NOW - 3600.0 + 15.0 * k as f64,
+                        format!("{}.123456", 1000 + k)
+                    ])
+                })
+                .collect();
+            json!({"metric": {"pod": format!("p{i:02}")}, "values": values})
+        })
+        .collect();
+    let b = backend(vec![(
+        "/api/v1/query_range",
+        200,
+        ok(json!({"resultType": "matrix", "result": series})),
+    )]);
+    let out = run(
+        &b,
+        "query_range",
+        json!({"promql": "x", "start": "now-1h", "end": "now", "step": "15s", "limit": 40, "precision": "full"}),
+    );
+    let s = structured(&out);
+    let text = out["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.len() <= crate::tools::bounds::ANSWER_BUDGET,
+        "{}",
+        text.len()
+    );
+    let kept = s["result"].as_array().unwrap().len();
+    assert!(kept > 0 && kept < 40, "{kept}");
+    assert_eq!(s["shown"], kept);
+    assert_eq!(s["total"], 40);
+    assert_eq!(s["points"], kept * 241);
+    // Whole series, exact: the last one kept is complete.
+    assert_eq!(
+        s["result"][kept - 1]["values"].as_array().unwrap().len(),
+        241
+    );
+    assert_eq!(s["result"][kept - 1]["values"][240], json!(1240.123456));
+    let note = s["truncated"].as_str().unwrap();
+    assert!(
+        note.starts_with(&format!("{kept} of 40 shown; answer cut")),
+        "{note}"
+    );
+    assert!(
+        note.contains(&format!("metric {{\"pod\":\"p{kept:02}\"}}")),
+        "{note}"
+    );
+    assert!(note.contains("raise `step`"), "{note}");
+    // The default precision halves the answer, so more series fit.
+    let rounded = run(
+        &b,
+        "query_range",
+        json!({"promql": "x", "start": "now-1h", "end": "now", "step": "15s", "limit": 40}),
+    );
+    assert!(structured(&rounded)["shown"].as_u64().unwrap() > kept as u64);
+}
