@@ -254,6 +254,29 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
         assert_eq!(r["result"][0]["stats"]["min"], json!(21.0), "{id}");
         assert_eq!(r["points"], 361);
 
+        // Empty answers say what does not exist and offer the closest names of the backend.
+        let e = call_ok(&client, "query_range", json!({"datasource_id": id, "promql": "sum(rate(demo_http_request_total[5m]))", "start": start, "end": end})).await;
+        assert!(
+            e["hint"].as_str().unwrap().starts_with(
+                "no metric 'demo_http_request_total' has samples in the window; closest: 'demo_http_requests_total'"
+            ),
+            "{id}: {e}"
+        );
+        let e = call_ok(&client, "query_instant", json!({"datasource_id": id, "promql": "demo_temperature_celsius{room=\"kitchn\"}", "time": end})).await;
+        assert!(
+            e["hint"].as_str().unwrap().starts_with(
+                "no series of 'demo_temperature_celsius' has room=\"kitchn\" in the window; closest: 'kitchen'."
+            ),
+            "{id}: {e}"
+        );
+        let e = call_ok(&client, "get_label_values", json!({"datasource_id": id, "label_name": "rooms", "metric_name": "demo_temperature_celsius", "end": end})).await;
+        assert!(
+            e["hint"].as_str().unwrap().starts_with(
+                "label 'rooms' does not exist on 'demo_temperature_celsius' in the window; closest: 'room'."
+            ),
+            "{id}: {e}"
+        );
+
         // analyze_metrics: statistics of the same 361 samples per room, and over all three rooms.
         let a = call_ok(&client, "analyze_metrics", json!({"datasource_id": id, "promql": "demo_temperature_celsius", "from_time": start, "to_time": end, "step": "60s"})).await;
         assert_eq!(a["step"], "1m");

@@ -3,11 +3,15 @@
 use serde_json::{Value, json};
 
 use super::shape::{self, Precision, SERIES_MAX, order_matters};
+use super::suggest;
 use crate::backends::prometheus::Client;
 use crate::timespec::format_time;
 use crate::tools::args::{Param, ParamKind};
 use crate::tools::bounds::count_fields;
-use crate::tools::{Context, Handler, ToolDef, ToolFailure, args::Args, object_schema, time_arg};
+use crate::tools::{
+    Context, DEFAULT_LOOKBACK_SECS, Handler, ToolDef, ToolFailure, args::Args, object_schema,
+    time_arg,
+};
 
 /// Default number of series a query result shows.
 const SERIES_DEFAULT: u64 = 50;
@@ -103,10 +107,14 @@ fn run(ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure
             out["result"] = json!(shaped.series);
             count_fields(&mut out, shown, shaped.total, shaped.advice());
             if shaped.total == 0 {
-                out["hint"] = json!(
+                // Names are looked up over the hour before `time`: a metric that stopped a while
+                // ago still counts as existing, and the general advice covers staleness.
+                let found = suggest::why_empty(client, expr, time - DEFAULT_LOOKBACK_SECS, time);
+                out["hint"] = json!(suggest::empty_hint(
+                    found,
                     "no series matched at this time. Instant selectors only see samples from the 5 minutes \
 before `time`; check the metric with find_metrics_by_pattern and label values with get_label_values"
-                );
+                ));
             }
         }
         "scalar" | "string" => {

@@ -179,10 +179,11 @@ fn run(ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure
     });
     count_fields(&mut out, shown, shaped.total, shaped.advice());
     if shaped.total == 0 {
-        out["hint"] = json!(
+        out["hint"] = json!(super::suggest::empty_hint(
+            super::suggest::why_empty(client, expr, start, end),
             "no series in this range: check the metric with find_metrics_by_pattern, the labels with \
 get_label_values, and that the range covers when the data exists"
-        );
+        ));
     }
     super::add_notes(&mut out, &result);
     Ok(out)
