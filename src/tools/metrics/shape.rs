@@ -516,7 +516,7 @@ mod tests {
 
     #[test]
     fn native_histograms_are_aligned_with_numbers_and_exact_bounds() {
-        let h = |count: &str| json!({"count": count, "sum": "3.14159", "buckets": [[0, "0.7071067811865475", "1", count]]});
+        let h = |count: &str| json!({"count": count, "sum": "12.34567", "buckets": [[0, "0.8408964152537145", "1", count]]});
         let raw = raw_series(json!([{"metric": {"__name__": "h"}, "histograms": [
             [100, h("2")], [130, h("5.123456")]
         ]}]));
@@ -529,9 +529,9 @@ mod tests {
         assert_eq!(
             series["histograms"],
             json!([
-                {"count": 2, "sum": 3.142, "buckets": [[0, 0.7071067811865475, 1.0, 2]]},
+                {"count": 2, "sum": 12.35, "buckets": [[0, 0.8408964152537145, 1.0, 2]]},
                 null,
-                {"count": 5.123, "sum": 3.142, "buckets": [[0, 0.7071067811865475, 1.0, 5.123]]}
+                {"count": 5.123, "sum": 12.35, "buckets": [[0, 0.8408964152537145, 1.0, 5.123]]}
             ])
         );
         assert!(series.get("values").is_none() && series.get("stats").is_none());
