@@ -51,59 +51,83 @@ pub fn fit(out: &mut Value, params: &[&str]) {
     let Value::Object(map) = out else {
         return;
     };
-    let mut cuts: Vec<String> = Vec::new();
+    // Per list cut: (field, items before, items kept, the first item left out).
+    let mut cuts: Vec<(String, usize, usize, String)> = Vec::new();
     let mut counted_cut = None;
-    while total_size > ANSWER_BUDGET - NOTE_RESERVE {
-        // The largest list that still has items.
-        let Some((field, list_size)) = map
-            .iter()
-            .filter(|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))
-            .map(|(k, v)| (k.clone(), size(v)))
-            .max_by_key(|(_, s)| *s)
-        else {
-            break;
-        };
-        let Some(Value::Array(items)) = map.get_mut(&field) else {
-            break;
-        };
-        let before = items.len();
-        let excess = total_size - (ANSWER_BUDGET - NOTE_RESERVE);
-        let mut removed = 0;
-        let mut keep = before;
-        // Drop from the end until the excess is gone (each item costs its text and a comma).
-        while keep > 0 && removed < excess {
-            keep -= 1;
-            removed += size(&items[keep]) + 1;
-        }
-        let dropped: Vec<Value> = items.drain(keep..).collect();
-        total_size = total_size - list_size + size(&Value::Array(items.clone()));
-        let first = describe(&dropped[0]);
-        cuts.push(format!(
-            "`{field}`: {keep} of {before} kept, {} left out from {first} on",
-            dropped.len()
-        ));
-        // `shown` counts this list: it follows what is kept.
-        if map.get("shown").and_then(Value::as_u64) == Some(before as u64)
-            || counted_cut.as_ref() == Some(&field)
-        {
-            map.insert("shown".into(), json!(keep));
-            counted_cut = Some(field.clone());
-            if let Some(points) = map.get("points").and_then(Value::as_u64) {
-                let gone: u64 = dropped.iter().map(points_in).sum();
-                map.insert("points".into(), json!(points.saturating_sub(gone)));
+    let mut target = ANSWER_BUDGET - NOTE_RESERVE;
+    loop {
+        while total_size > target {
+            // The largest list that still has items.
+            let Some((field, list_size)) = map
+                .iter()
+                .filter(|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))
+                .map(|(k, v)| (k.clone(), size(v)))
+                .max_by_key(|(_, s)| *s)
+            else {
+                break;
+            };
+            let Some(Value::Array(items)) = map.get_mut(&field) else {
+                break;
+            };
+            let before = items.len();
+            let excess = total_size - target;
+            let (mut removed, mut keep) = (0, before);
+            // Drop from the end until the excess is gone (each item costs its text and a comma).
+            while keep > 0 && removed < excess {
+                keep -= 1;
+                removed += size(&items[keep]) + 1;
+            }
+            let dropped: Vec<Value> = items.drain(keep..).collect();
+            total_size = total_size - list_size + size(&Value::Array(items.clone()));
+            let first = describe(&dropped[0]);
+            match cuts.iter_mut().find(|c| c.0 == field) {
+                Some(cut) => (cut.2, cut.3) = (keep, first),
+                None => cuts.push((field.clone(), before, keep, first)),
+            }
+            // `shown` counts this list: it follows what is kept.
+            if map.get("shown").and_then(Value::as_u64) == Some(before as u64)
+                || counted_cut.as_ref() == Some(&field)
+            {
+                map.insert("shown".into(), json!(keep));
+                counted_cut = Some(field.clone());
+                if let Some(points) = map.get("points").and_then(Value::as_u64) {
+                    let gone: u64 = dropped.iter().map(points_in).sum();
+                    map.insert("points".into(), json!(points.saturating_sub(gone)));
+                }
             }
         }
+        let listed: Vec<String> = cuts
+            .iter()
+            .map(|(field, before, keep, first)| {
+                format!(
+                    "`{field}`: {keep} of {before} kept, {} left out from {first} on",
+                    before - keep
+                )
+            })
+            .collect();
+        let mut note = format!(
+            "answer cut to fit {ANSWER_BUDGET} bytes: {}. To see the rest, {}",
+            listed.join("; "),
+            narrowing(params)
+        );
+        if let (Some(_), Some(shown), Some(total)) =
+            (&counted_cut, map.get("shown"), map.get("total"))
+        {
+            note = format!("{shown} of {total} shown; {note}");
+        }
+        map.insert("truncated".into(), json!(note));
+        // The note itself may not fit the reserve (long item names, several lists cut): cut on.
+        let with_note = size(&Value::Object(map.clone()));
+        let cuttable = map
+            .values()
+            .any(|v| v.as_array().is_some_and(|a| !a.is_empty()));
+        if with_note <= ANSWER_BUDGET || !cuttable || target == 0 {
+            return;
+        }
+        target = target.saturating_sub(with_note - ANSWER_BUDGET);
+        map.remove("truncated");
+        total_size = size(&Value::Object(map.clone()));
     }
-    let narrow = narrowing(params);
-    let note = format!(
-        "answer cut to fit {ANSWER_BUDGET} bytes: {}. To see the rest, {narrow}",
-        cuts.join("; ")
-    );
-    let note = match (counted_cut, map.get("shown"), map.get("total")) {
-        (Some(_), Some(shown), Some(total)) => format!("{shown} of {total} shown; {note}"),
-        _ => note,
-    };
-    map.insert("truncated".into(), json!(note));
 }
 
 /// How many samples a series item holds, for the `points` count.
@@ -223,6 +247,40 @@ mod tests {
         assert_eq!(out["result"], json!([]));
         assert_eq!(out["shown"], 0);
         assert!(out["truncated"].as_str().unwrap().contains("0 of 1 kept"));
+    }
+
+    #[test]
+    fn several_lists_with_long_items_still_fit_with_their_note() {
+        let long = |i: usize| json!({"name": format!("{i:05}{}", "x".repeat(400))});
+        let a: Vec<Value> = (0..100).map(long).collect();
+        let b: Vec<Value> = (0..100).map(long).collect();
+        let c: Vec<Value> = (0..100).map(long).collect();
+        let mut out = json!({"a": a, "b": b, "c": c});
+        fit(
+            &mut out,
+            &[
+                "promql", "step", "start", "filters", "pattern", "fields", "limit",
+            ],
+        );
+        assert!(
+            out.to_string().len() <= ANSWER_BUDGET,
+            "{}",
+            out.to_string().len()
+        );
+        let note = out["truncated"].as_str().unwrap();
+        assert!(
+            note.contains("`a`:") && note.contains("`b`:") && note.contains("`c`:"),
+            "{note}"
+        );
+        // The note is longer than the reserve, so the lists were cut further for it.
+        assert!(note.len() > NOTE_RESERVE, "{}", note.len());
+        // Each list is named once, with what is kept now.
+        assert_eq!(note.matches("`a`:").count(), 1, "{note}");
+        let kept_a = out["a"].as_array().unwrap().len();
+        assert!(
+            note.contains(&format!("`a`: {kept_a} of 100 kept")),
+            "{note}"
+        );
     }
 
     #[test]

@@ -176,7 +176,7 @@ async fn main() -> anyhow::Result<()> {
     std::fs::write(
         &datasources,
         format!(
-            "datasources:\n- name: prometheus\n  type: prometheus\n  url: {}\n  isDefault: true\n  jsonData:\n    timeInterval: 15s\n{}",
+            "datasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n{}",
             prometheus.url,
             clickhouse
                 .as_ref()
