@@ -656,6 +656,7 @@ async fn answer_sizes_of_every_tool_on_the_demo_data() {
     let host = Host::start(&yaml, &[]);
     let client = host.client().await;
     let mut sizes = std::collections::BTreeMap::new();
+    let mut answers = std::collections::BTreeMap::new();
     // The text block is what a model reads; the result (text plus structuredContent, the same JSON
     // twice) is what the client receives.
     eprintln!("| call | text bytes | result bytes |\n|---|---|---|");
@@ -666,7 +667,9 @@ async fn answer_sizes_of_every_tool_on_the_demo_data() {
         let text = raw["content"][0]["text"].as_str().unwrap().len();
         let bytes = raw.to_string().len();
         eprintln!("| {} | {text} | {bytes} |", call.name);
+        assert!(text <= 40_000, "{}: {text} bytes of text", call.name);
         sizes.insert(call.name, bytes);
+        answers.insert(call.name, raw["structuredContent"].clone());
     }
     let tools = client.list_all_tools().await.unwrap();
     eprintln!(
@@ -682,5 +685,25 @@ async fn answer_sizes_of_every_tool_on_the_demo_data() {
         sizes["query_range 1h auto step"] < 3_000,
         "1 h of 2 series, automatic step: {sizes:?}"
     );
+    // 20 series of 6 h at 15 s are over the budget: whole series from the end are left out, and
+    // the note says from which on and what narrows the query.
+    let cut = &answers["query_range 6h@15s, 20 series"];
+    let shown = cut["shown"].as_u64().unwrap() as usize;
+    assert!(shown > 0 && shown < 20, "{shown}");
+    assert_eq!(cut["result"].as_array().unwrap().len(), shown);
+    assert_eq!(cut["total"], 150);
+    assert_eq!(
+        cut["result"][shown - 1]["values"].as_array().unwrap().len(),
+        1441
+    );
+    assert_eq!(cut["points"], 1441 * shown);
+    let note = cut["truncated"].as_str().unwrap();
+    assert!(
+        note.starts_with(&format!(
+            "{shown} of 150 shown; answer cut to fit 40000 bytes: `result`: {shown} of 20 kept"
+        )),
+        "{note}"
+    );
+    assert!(note.contains("raise `step`"), "{note}");
     client.cancel().await.unwrap();
 }
