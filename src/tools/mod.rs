@@ -8,9 +8,11 @@
 //!
 //! Every tool returns compact JSON meant for a model with a small context: list-like results are
 //! bounded by a default limit (the caller may raise it up to a hard maximum) and always say how many
-//! items exist in total. Failures a model can act on (unknown datasource, bad PromQL, backend error)
-//! are results with `isError: true` whose text says what to do; only an unknown tool name is a
-//! protocol-level [`CallError`]. Transport, TLS and authentication are not handled here.
+//! items exist in total; and every answer fits a byte budget (40,000 bytes of JSON text), cut to
+//! whole items with a note when larger (`bounds::fit`, applied in [`call`]). Failures a model can
+//! act on (unknown datasource, bad PromQL, backend error) are results with `isError: true` whose
+//! text says what to do; only an unknown tool name is a protocol-level [`CallError`]. Transport,
+//! TLS and authentication are not handled here.
 
 use std::time::Duration;
 
