@@ -253,22 +253,21 @@ pub fn matrix(
 /// The output schema of the stats of a range series.
 pub fn stats_schema() -> Value {
     let n = json!({"type": ["number", "string"]});
-    json!({"type": "object", "description": "Exact, from every sample shown.", "properties": {"min": n, "max": n, "avg": n, "last": n}})
+    json!({"type": "object", "properties": {"min": n, "max": n, "avg": n, "last": n}})
 }
 
-/// The output schema of one compact range series (see [`matrix`]).
+/// The output schema of one compact range series (see [`matrix`]). Only `values` is described:
+/// the encoding a model must know, in as few bytes as `tools/list` can spare.
 pub fn range_series_schema() -> Value {
     let pairs = json!({"type": "array", "items": {"type": "array", "items": {}}});
     json!({"type": "object", "properties": {
         "metric": {"type": "object"},
-        "start": {"type": "number", "description": "Unix seconds of values[0]."},
-        "step": {"type": "number", "description": "Seconds between values."},
+        "start": {"type": "number"},
+        "step": {"type": "number"},
         "values": {"type": "array", "items": {"type": ["number", "string", "null"]},
-            "description": "Value i is at start + i*step; null: no sample. 4 significant digits unless precision is 'full'."},
-        "histograms": {"type": "array", "items": {"type": ["object", "null"]},
-            "description": "Native histograms {count, sum, buckets: [[boundaries, lower, upper, count]]}, aligned like values."},
-        "samples": {"type": "array", "items": {"type": "array", "items": {}},
-            "description": "[t, v] pairs instead of values when the samples are not on one step grid or mostly gaps."},
+            "description": "value i at start + i*step (Unix s); null: no sample. 4 significant digits unless precision 'full'; stats exact. Off-grid series: [t, v] pairs in samples."},
+        "histograms": {"type": "array", "items": {"type": ["object", "null"]}},
+        "samples": pairs.clone(),
         "histogram_samples": pairs,
         "stats": stats_schema()
     }})
