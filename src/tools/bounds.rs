@@ -35,42 +35,46 @@ pub const ANSWER_BUDGET: usize = 40_000;
 const NOTE_RESERVE: usize = 600;
 
 /// Cuts `out` to [`ANSWER_BUDGET`] bytes of JSON text when it is larger: whole items (series, rows,
-/// groups, names) are dropped from the end of its largest top-level lists, largest first, so the
-/// answer stays valid JSON and what is kept is exact. `shown` and a `points` count follow what is
-/// kept, and `truncated` says what was left out (from which item on) and which of `params` narrow
-/// the request so that the rest fits.
+/// groups, names) are dropped from the end of its largest lists, the largest first and down to the
+/// size of the next (so that lists share the cut), so the answer stays
+/// valid JSON and what is kept is exact. The lists cut are the innermost lists of records anywhere
+/// in the answer (a fan-out's series per datasource, a formula's groups per query), never a list
+/// of numbers (a series' values) and never a list whose items hold such lists themselves, so a cut
+/// drops the finest whole items. `shown` and a `points` count beside a cut list follow what is kept,
+/// and `truncated` says what was left out (from which item on) and which of `params` narrow the
+/// request so that the rest fits.
 ///
 /// This is the one place the policy lives: every tool's answer passes through it in
 /// [`super::call`].
 pub fn fit(out: &mut Value, params: &[&str]) {
     let size = |v: &Value| v.to_string().len();
     let mut total_size = size(out);
-    if total_size <= ANSWER_BUDGET {
+    if total_size <= ANSWER_BUDGET || !out.is_object() {
         return;
     }
-    let Value::Object(map) = out else {
-        return;
-    };
-    // Per list cut: (field, items before, items kept, the first item left out).
-    let mut cuts: Vec<(String, usize, usize, String)> = Vec::new();
-    let mut counted_cut = None;
+    // Per list cut: (path, items before, items kept, the first item left out).
+    let mut cuts: Vec<(Vec<Step>, usize, usize, String)> = Vec::new();
+    // Whether the answer's own `shown` counts a cut list.
+    let mut counted_at_root = false;
     let mut target = ANSWER_BUDGET - NOTE_RESERVE;
     loop {
+        // The lists and their sizes, kept up to date as they are cut: cutting one leaves the
+        // others' paths and sizes as they were, so the answer is measured once per pass.
+        let mut lists = Vec::new();
+        leaf_lists(out, &mut Vec::new(), &mut lists);
         while total_size > target {
-            // The largest list that still has items.
-            let Some((field, list_size)) = map
-                .iter()
-                .filter(|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))
-                .map(|(k, v)| (k.clone(), size(v)))
-                .max_by_key(|(_, s)| *s)
-            else {
+            lists.sort_by_key(|(_, s)| std::cmp::Reverse(*s));
+            let second = lists.get(1).map_or(0, |(_, s)| *s);
+            let Some((path, list_size)) = lists.first().cloned() else {
                 break;
             };
-            let Some(Value::Array(items)) = map.get_mut(&field) else {
+            let (parent_key, parent_path) = path.split_last().expect("a list is never the root");
+            let Some(Value::Array(items)) = at(out, &path) else {
                 break;
             };
             let before = items.len();
-            let excess = total_size - target;
+            // Down to the next largest list at most, so that several lists share the cut.
+            let excess = (total_size - target).min((list_size - second).max(1));
             let (mut removed, mut keep) = (0, before);
             // Drop from the end until the excess is gone (each item costs its text and a comma).
             while keep > 0 && removed < excess {
@@ -78,29 +82,37 @@ pub fn fit(out: &mut Value, params: &[&str]) {
                 removed += size(&items[keep]) + 1;
             }
             let dropped: Vec<Value> = items.drain(keep..).collect();
-            total_size = total_size - list_size + size(&Value::Array(items.clone()));
-            let first = describe(&dropped[0]);
-            match cuts.iter_mut().find(|c| c.0 == field) {
-                Some(cut) => (cut.2, cut.3) = (keep, first),
-                None => cuts.push((field.clone(), before, keep, first)),
+            let new_size = if keep == 0 { 2 } else { list_size - removed };
+            total_size -= list_size - new_size;
+            if keep == 0 {
+                lists.remove(0);
+            } else {
+                lists[0].1 = new_size;
             }
-            // `shown` counts this list: it follows what is kept.
-            if map.get("shown").and_then(Value::as_u64) == Some(before as u64)
-                || counted_cut.as_ref() == Some(&field)
+            let first = describe(&dropped[0]);
+            match cuts.iter_mut().find(|c| c.0 == path) {
+                Some(cut) => (cut.2, cut.3) = (keep, first),
+                None => cuts.push((path.clone(), before, keep, first)),
+            }
+            // `shown` beside the list counts it: it follows what is kept.
+            if let Some(Value::Object(parent)) = at(out, parent_path)
+                && matches!(parent_key, Step::Key(_))
+                && parent.get("shown").and_then(Value::as_u64) == Some(before as u64)
             {
-                map.insert("shown".into(), json!(keep));
-                counted_cut = Some(field.clone());
-                if let Some(points) = map.get("points").and_then(Value::as_u64) {
+                counted_at_root |= parent_path.is_empty();
+                parent.insert("shown".into(), json!(keep));
+                if let Some(points) = parent.get("points").and_then(Value::as_u64) {
                     let gone: u64 = dropped.iter().map(points_in).sum();
-                    map.insert("points".into(), json!(points.saturating_sub(gone)));
+                    parent.insert("points".into(), json!(points.saturating_sub(gone)));
                 }
             }
         }
         let listed: Vec<String> = cuts
             .iter()
-            .map(|(field, before, keep, first)| {
+            .map(|(path, before, keep, first)| {
                 format!(
-                    "`{field}`: {keep} of {before} kept, {} left out from {first} on",
+                    "`{}`: {keep} of {before} kept, {} left out from {first} on",
+                    display(path),
                     before - keep
                 )
             })
@@ -110,24 +122,97 @@ pub fn fit(out: &mut Value, params: &[&str]) {
             listed.join("; "),
             narrowing(params)
         );
-        if let (Some(_), Some(shown), Some(total)) =
-            (&counted_cut, map.get("shown"), map.get("total"))
+        // A list that the answer's `shown` counts: say it first, as an uncut answer would.
+        if let (true, Some(shown), Some(total)) =
+            (counted_at_root, out.get("shown"), out.get("total"))
         {
             note = format!("{shown} of {total} shown; {note}");
         }
-        map.insert("truncated".into(), json!(note));
+        out["truncated"] = json!(note);
         // The note itself may not fit the reserve (long item names, several lists cut): cut on.
-        let with_note = size(&Value::Object(map.clone()));
-        let cuttable = map
-            .values()
-            .any(|v| v.as_array().is_some_and(|a| !a.is_empty()));
-        if with_note <= ANSWER_BUDGET || !cuttable || target == 0 {
+        let with_note = size(out);
+        let mut lists = Vec::new();
+        leaf_lists(out, &mut Vec::new(), &mut lists);
+        if with_note <= ANSWER_BUDGET || lists.is_empty() || target == 0 {
             return;
         }
         target = target.saturating_sub(with_note - ANSWER_BUDGET);
-        map.remove("truncated");
-        total_size = size(&Value::Object(map.clone()));
+        if let Value::Object(map) = out {
+            map.remove("truncated");
+        }
+        total_size = size(out);
     }
+}
+
+/// One step from an answer's root towards a list.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// How deep [`leaf_lists`] looks: answers nest their lists at most three levels down.
+const MAX_DEPTH: usize = 6;
+
+/// The non-empty lists of records (objects or strings) in `v` that hold no such list themselves,
+/// with their paths and sizes; a list that holds one is searched instead.
+fn leaf_lists(v: &Value, path: &mut Vec<Step>, out: &mut Vec<(Vec<Step>, usize)>) -> bool {
+    if path.len() > MAX_DEPTH {
+        return false;
+    }
+    match v {
+        Value::Object(map) => {
+            let mut found = false;
+            for (k, child) in map {
+                path.push(Step::Key(k.clone()));
+                found |= leaf_lists(child, path, out);
+                path.pop();
+            }
+            found
+        }
+        Value::Array(items) => {
+            let records = !items.is_empty()
+                && items
+                    .iter()
+                    .all(|i| matches!(i, Value::Object(_) | Value::String(_)));
+            let mut inner = false;
+            for (i, child) in items.iter().enumerate() {
+                path.push(Step::Index(i));
+                inner |= leaf_lists(child, path, out);
+                path.pop();
+            }
+            if records && !inner {
+                out.push((path.clone(), v.to_string().len()));
+                return true;
+            }
+            inner
+        }
+        _ => false,
+    }
+}
+
+/// The value at `path`.
+fn at<'a>(v: &'a mut Value, path: &[Step]) -> Option<&'a mut Value> {
+    path.iter().try_fold(v, |v, step| match step {
+        Step::Key(k) => v.get_mut(k.as_str()),
+        Step::Index(i) => v.get_mut(*i),
+    })
+}
+
+/// `results[1].result`, `results.A.groups`, `metrics`.
+fn display(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
 }
 
 /// How many samples a series item holds, for the `points` count.
@@ -295,6 +380,55 @@ mod tests {
         assert!(
             note.contains(&format!("from \"metric_name_{kept:05}\" on")),
             "{note}"
+        );
+    }
+
+    #[test]
+    fn nested_lists_are_cut_inside_not_whole() {
+        // A fan-out: each datasource's series are cut, not whole datasources.
+        let answer = |ds: &str| {
+            let all: Vec<Value> = (0..30).map(|i| series(i, 400)).collect();
+            json!({"datasource": ds, "result": all, "points": 30 * 400, "shown": 30, "total": 30})
+        };
+        let mut out = json!({"datasources": ["a", "b"], "results": [answer("a"), answer("b")], "failures": []});
+        fit(&mut out, &["promql", "step"]);
+        assert!(out.to_string().len() <= ANSWER_BUDGET);
+        for r in out["results"].as_array().unwrap() {
+            let kept = r["result"].as_array().unwrap().len();
+            assert!(kept > 0 && kept < 30, "{kept}");
+            assert_eq!(r["shown"], kept);
+            assert_eq!(r["points"], kept * 400);
+        }
+        let note = out["truncated"].as_str().unwrap();
+        assert!(
+            note.contains("`results[0].result`:") && note.contains("`results[1].result`:"),
+            "{note}"
+        );
+        // The datasources list (strings, small) is left alone.
+        assert_eq!(out["datasources"], json!(["a", "b"]));
+
+        // A formula answer: groups per label inside an object.
+        let groups: Vec<Value> = (0..200)
+            .map(|i| json!({"group": {"pod": format!("p{i:03}")}, "values": vec![0.5; 60]}))
+            .collect();
+        let mut out = json!({"results": {"A": {"groups": groups.clone(), "shown": 200, "total": 200}, "F": {"groups": groups, "shown": 200, "total": 200}}});
+        fit(&mut out, &["limit"]);
+        assert!(out.to_string().len() <= ANSWER_BUDGET);
+        let kept = out["results"]["F"]["groups"].as_array().unwrap().len();
+        assert_eq!(out["results"]["F"]["shown"], kept);
+        assert!(
+            out["truncated"]
+                .as_str()
+                .unwrap()
+                .contains("`results.F.groups`")
+        );
+        // Values of a kept group stay whole.
+        assert_eq!(
+            out["results"]["A"]["groups"][0]["values"]
+                .as_array()
+                .unwrap()
+                .len(),
+            60
         );
     }
 }
