@@ -37,6 +37,7 @@ impl SizeCall {
                 | "search_traces"
                 | "analyze_traces"
                 | "get_trace"
+                | "analyze_telemetry"
         )
     }
 }
@@ -131,5 +132,28 @@ pub fn size_calls(data: &DemoData) -> Vec<SizeCall> {
             json!({"aggregation": {"function": "p95", "field": "duration"}, "groupBy": ["service"]}),
         ),
         call("get_trace", "get_trace", json!({"trace_id": SEED_TRACE})),
+        call(
+            "analyze_telemetry ratio",
+            "analyze_telemetry",
+            json!({"queries": {
+                "E": {"datasource": "traces", "filters": "status = error", "aggregation": {"function": "count"}, "groupBy": ["service"]},
+                "S": {"datasource": "traces", "aggregation": {"function": "count"}, "groupBy": ["service"]},
+                "R": {"datasource": "formula", "expression": "round(E / S * 100, 1)"}
+            }}),
+        ),
+        call(
+            "analyze_telemetry logs/metrics range",
+            "analyze_telemetry",
+            json!({"from_time": hour_before, "to_time": end, "queryType": "range", "queries": {
+                "L": {"datasource": "logs", "filters": "level = ERROR", "aggregation": {"function": "count"}},
+                "M": {"datasource": "metrics", "promql": "sum(increase(demo_http_requests_total[$__interval]))"},
+                "F": {"datasource": "formula", "expression": "L / M * 1000"}
+            }}),
+        ),
+        call(
+            "query_instant fan-out",
+            "query_instant",
+            json!({"promql": RATE_BY_INSTANCE, "time": end, "datasource_ids": "*"}),
+        ),
     ]
 }
