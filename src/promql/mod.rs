@@ -247,6 +247,55 @@ pub fn validate_metric_regex(pattern: &str) -> Result<(), PromqlError> {
     }
 }
 
+/// A vector selector of an expression, as [`selectors`] lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selector {
+    /// The metric name, given before the braces or as `__name__="…"`; `None` when the selector
+    /// matches by labels only or by a `__name__` regex.
+    pub metric: Option<String>,
+    /// The label matchers other than the metric name, as `(label, op, value)` with `op` one of
+    /// `=`, `!=`, `=~`, `!~`.
+    pub matchers: Vec<(String, &'static str, String)>,
+}
+
+/// The vector selectors of `expr`, in the order they appear; empty when it does not parse. Used to
+/// explain an empty answer (which metric or label value does not exist), not to check anything.
+pub fn selectors(expr: &str) -> Vec<Selector> {
+    let (mut toks, lex_err) = lex(expr);
+    toks.retain(|t| t.t != T::Comment);
+    let mut parser = Parser::new(expr, toks, lex_err);
+    if parser.parse_top().is_err() {
+        return Vec::new();
+    }
+    let mut found: Vec<(usize, Selector)> = Vec::new();
+    for node in &parser.ast {
+        let parse::Kind::Sel(sel) = &node.kind else {
+            continue;
+        };
+        let mut metric = (sel.named && !sel.name.is_empty()).then(|| sel.name.clone());
+        let mut matchers = Vec::new();
+        for m in &sel.matchers {
+            let op = match m.op {
+                T::Eql => "=",
+                T::Neq => "!=",
+                T::EqlRegex => "=~",
+                T::NeqRegex => "!~",
+                _ => continue,
+            };
+            if m.name == "__name__" {
+                if op == "=" {
+                    metric = Some(m.value.clone());
+                }
+                continue;
+            }
+            matchers.push((m.name.clone(), op, m.value.clone()));
+        }
+        found.push((node.span.0, Selector { metric, matchers }));
+    }
+    found.sort_by_key(|(at, _)| *at);
+    found.into_iter().map(|(_, s)| s).collect()
+}
+
 /// Returns `value` as a PromQL double-quoted string literal, e.g. for `{__name__=~"..."}`.
 ///
 /// Backslashes, double quotes, newlines, carriage returns and tabs are escaped, other control
@@ -606,5 +655,42 @@ mod tests {
                 .message
                 .contains("scalar and instant vector")
         );
+    }
+}
+
+#[cfg(test)]
+mod selector_tests {
+    use super::*;
+
+    #[test]
+    fn selectors_list_metric_names_and_label_matchers_in_order() {
+        let got = selectors(
+            r#"sum by (job) (rate(http_requests_total{code=~"5..", job="api"}[5m])) / on() {__name__="up", env!="dev"}"#,
+        );
+        assert_eq!(
+            got,
+            vec![
+                Selector {
+                    metric: Some("http_requests_total".into()),
+                    matchers: vec![
+                        ("code".into(), "=~", "5..".into()),
+                        ("job".into(), "=", "api".into())
+                    ],
+                },
+                Selector {
+                    metric: Some("up".into()),
+                    matchers: vec![("env".into(), "!=", "dev".into())],
+                },
+            ]
+        );
+        assert_eq!(
+            selectors(r#"{__name__=~"x.*"}"#),
+            vec![Selector {
+                metric: None,
+                matchers: vec![]
+            }]
+        );
+        assert!(selectors("sum(").is_empty());
+        assert!(selectors("1 + 2").is_empty());
     }
 }

@@ -8,9 +8,11 @@
 //!
 //! Every tool returns compact JSON meant for a model with a small context: list-like results are
 //! bounded by a default limit (the caller may raise it up to a hard maximum) and always say how many
-//! items exist in total. Failures a model can act on (unknown datasource, bad PromQL, backend error)
-//! are results with `isError: true` whose text says what to do; only an unknown tool name is a
-//! protocol-level [`CallError`]. Transport, TLS and authentication are not handled here.
+//! items exist in total; and every answer fits a byte budget (40,000 bytes of JSON text), cut to
+//! whole items with a note when larger (`bounds::fit`, applied in [`call`]). Failures a model can
+//! act on (unknown datasource, bad PromQL, backend error) are results with `isError: true` whose
+//! text says what to do; only an unknown tool name is a protocol-level [`CallError`]. Transport,
+//! TLS and authentication are not handled here.
 
 use std::time::Duration;
 
@@ -198,9 +200,13 @@ impl ToolDef {
         params
     }
 
-    /// The output schema, with the `datasource` echo for a family tool.
+    /// The output schema, with the `datasource` echo for a family tool and the `truncated` note
+    /// any answer cut to the byte budget carries.
     pub fn output_schema(&self) -> Value {
         let mut schema = (self.output_schema)();
+        if schema["properties"].get("truncated").is_none() {
+            schema["properties"]["truncated"] = json!({"type": "string"});
+        }
         if self.family().is_some() {
             schema["properties"]["datasource"] = json!({
                 "type": "string",
@@ -290,9 +296,14 @@ pub fn call(ctx: &Context, name: &str, arguments: Value) -> Result<Value, CallEr
         .iter()
         .find(|t| t.name == name)
         .ok_or_else(|| CallError::UnknownTool(name.to_string()))?;
-    let outcome = Args::check(arguments, &def.params()).and_then(|args| run(ctx, def, &args));
+    let params = def.params();
+    let outcome = Args::check(arguments, &params).and_then(|args| run(ctx, def, &args));
     Ok(match outcome {
-        Ok(structured) => success(structured),
+        Ok(mut structured) => {
+            let names: Vec<&str> = params.iter().map(|p| p.name).collect();
+            bounds::fit(&mut structured, &names);
+            success(structured)
+        }
         Err(failure) => error_result(&failure.message),
     })
 }

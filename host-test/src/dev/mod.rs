@@ -6,6 +6,7 @@
 //! - [`clickhouse`]: ClickHouse's engine behind our HTTP front, with seeded OpenTelemetry logs and spans;
 //! - [`demo`]: what `proms-mcp demo` serves: those backends and a datasources file naming them;
 //! - [`process`]: child processes stopped on drop, and their `/proc` figures (bench, soak, tests);
+//! - [`sizes`]: the calls of every tool whose answer sizes the tests and the bench print;
 //! - `bin/`: the sources of the `bench` and `soak` binaries (`[[bin]]` in `Cargo.toml`), not modules.
 //!
 //! The server (`serve`, `serve-component`) uses none of it; only the `demo` subcommand does.
@@ -15,3 +16,4 @@ pub mod clickhouse;
 pub mod demo;
 pub mod demo_data;
 pub mod process;
+pub mod sizes;

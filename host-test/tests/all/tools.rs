@@ -233,16 +233,20 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
         // query_range: the whole window at 60 s, exact points and stats, window echoed.
         let r = call_ok(&client, "query_range", json!({"datasource_id": id, "promql": "demo_temperature_celsius{room=\"kitchen\"}", "start": start, "end": end, "step": "60s"})).await;
         assert_eq!(r["step"], "1m");
+        // Step-aligned: value i at start + i * step; every temperature has at most 4 digits, so
+        // the default rounding keeps them exact.
         let values = r["result"][0]["values"].as_array().unwrap();
         assert_eq!(values.len(), 361, "{id}");
+        assert_eq!(r["result"][0]["start"], json!(stack.data.start), "{id}");
+        assert_eq!(r["result"][0]["step"], json!(60), "{id}");
         let series = host_test::dev::demo_data::DemoData::series()
             .into_iter()
             .find(|s| s.metric == "demo_temperature_celsius" && s.label("room") == Some("kitchen"))
             .unwrap();
-        for point in values {
-            let t = point[0].as_i64().unwrap();
+        for (i, value) in values.iter().enumerate() {
+            let t = stack.data.start + 60 * i as i64;
             assert_eq!(
-                point[1].as_f64().unwrap(),
+                value.as_f64().unwrap(),
                 stack.data.expected_value(&series, t),
                 "{id} at {t}"
             );
@@ -250,6 +254,29 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
         assert_eq!(r["result"][0]["stats"]["max"], json!(22.5), "{id}");
         assert_eq!(r["result"][0]["stats"]["min"], json!(21.0), "{id}");
         assert_eq!(r["points"], 361);
+
+        // Empty answers say what does not exist and offer the closest names of the backend.
+        let e = call_ok(&client, "query_range", json!({"datasource_id": id, "promql": "sum(rate(demo_http_request_total[5m]))", "start": start, "end": end})).await;
+        assert!(
+            e["hint"].as_str().unwrap().starts_with(
+                "no metric 'demo_http_request_total' has samples in the window; closest: 'demo_http_requests_total'"
+            ),
+            "{id}: {e}"
+        );
+        let e = call_ok(&client, "query_instant", json!({"datasource_id": id, "promql": "demo_temperature_celsius{room=\"kitchn\"}", "time": end})).await;
+        assert!(
+            e["hint"].as_str().unwrap().starts_with(
+                "no series of 'demo_temperature_celsius' has room=\"kitchn\" in the window; closest: 'kitchen'."
+            ),
+            "{id}: {e}"
+        );
+        let e = call_ok(&client, "get_label_values", json!({"datasource_id": id, "label_name": "rooms", "metric_name": "demo_temperature_celsius", "end": end})).await;
+        assert!(
+            e["hint"].as_str().unwrap().starts_with(
+                "label 'rooms' does not exist on 'demo_temperature_celsius' in the window; closest: 'room'."
+            ),
+            "{id}: {e}"
+        );
 
         // analyze_metrics: statistics of the same 361 samples per room, and over all three rooms.
         let a = call_ok(&client, "analyze_metrics", json!({"datasource_id": id, "promql": "demo_temperature_celsius", "from_time": start, "to_time": end, "step": "60s"})).await;
@@ -326,7 +353,7 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
         let r = call_ok(&client, "query_range", json!({"datasource_id": id, "promql": "sum(rate(demo_http_requests_total[5m]))", "start": start, "end": end})).await;
         assert_eq!(r["step"], "5m", "{id}");
         let values = r["result"][0]["values"].as_array().unwrap();
-        assert_eq!(values.last().unwrap()[1], json!(59.0), "{id}");
+        assert_eq!(values.last().unwrap(), &json!(59), "{id}");
         assert_eq!(r["result"][0]["stats"]["last"], json!(59.0), "{id}");
     }
 
@@ -606,5 +633,78 @@ async fn prompts_are_listed_and_rendered_with_their_arguments() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("needs argument 'service'"), "{e}");
+    client.cancel().await.unwrap();
+}
+
+/// Prints the answer size (bytes of the text block) of every tool on the demo data, so that a
+/// change that makes answers larger shows (`cargo test … answer_sizes -- --nocapture`), and holds
+/// the two `query_range` targets of issue 12.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answer_sizes_of_every_tool_on_the_demo_data() {
+    use host_test::dev::backends;
+    use host_test::dev::clickhouse::ClickHouse;
+    use host_test::dev::demo_data::DemoData;
+    use host_test::dev::sizes::size_calls;
+
+    let data = DemoData::new_ending_near_now();
+    let prometheus = backends::start_prometheus(&data).expect("start Prometheus");
+    let ch = ClickHouse::start("now", &[]).expect("start the ClickHouse front");
+    let yaml = format!(
+        "apiVersion: 1\ndatasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n{}",
+        prometheus.url,
+        ch.datasource_entry("otel", "")
+    );
+    let host = Host::start(&yaml, &[]);
+    let client = host.client().await;
+    let mut sizes = std::collections::BTreeMap::new();
+    let mut answers = std::collections::BTreeMap::new();
+    // The text block is what a model reads; the result (text plus structuredContent, the same JSON
+    // twice) is what the client receives.
+    eprintln!("| call | text bytes | result bytes |\n|---|---|---|");
+    for call in size_calls(&data) {
+        let answer = crate::fixture::call(&client, call.tool, call.arguments.clone()).await;
+        let raw = serde_json::to_value(&answer).unwrap();
+        assert_ne!(answer.is_error, Some(true), "{}: {raw}", call.name);
+        let text = raw["content"][0]["text"].as_str().unwrap().len();
+        let bytes = raw.to_string().len();
+        eprintln!("| {} | {text} | {bytes} |", call.name);
+        assert!(text <= 40_000, "{}: {text} bytes of text", call.name);
+        sizes.insert(call.name, bytes);
+        answers.insert(call.name, raw["structuredContent"].clone());
+    }
+    let tools = client.list_all_tools().await.unwrap();
+    eprintln!(
+        "| tools/list | | {} |",
+        serde_json::to_string(&tools).unwrap().len()
+    );
+    // Issue 12's targets, on what the client receives (before: 18,370 and 9,730 bytes).
+    assert!(
+        sizes["query_range 1h@15s"] < 6_000,
+        "1 h of 2 series at 15 s: {sizes:?}"
+    );
+    assert!(
+        sizes["query_range 1h auto step"] < 3_000,
+        "1 h of 2 series, automatic step: {sizes:?}"
+    );
+    // 20 series of 6 h at 15 s are over the budget: whole series from the end are left out, and
+    // the note says from which on and what narrows the query.
+    let cut = &answers["query_range 6h@15s, 20 series"];
+    let shown = cut["shown"].as_u64().unwrap() as usize;
+    assert!(shown > 0 && shown < 20, "{shown}");
+    assert_eq!(cut["result"].as_array().unwrap().len(), shown);
+    assert_eq!(cut["total"], 150);
+    assert_eq!(
+        cut["result"][shown - 1]["values"].as_array().unwrap().len(),
+        1441
+    );
+    assert_eq!(cut["points"], 1441 * shown);
+    let note = cut["truncated"].as_str().unwrap();
+    assert!(
+        note.starts_with(&format!(
+            "{shown} of 150 shown; answer cut to fit 40000 bytes: `result`: {shown} of 20 kept"
+        )),
+        "{note}"
+    );
+    assert!(note.contains("raise `step`"), "{note}");
     client.cancel().await.unwrap();
 }

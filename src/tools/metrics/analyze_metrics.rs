@@ -228,9 +228,10 @@ fn run(ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure
         ));
     }
     if total == 0 {
-        out["hint"] = json!(
+        out["hint"] = json!(super::suggest::empty_hint(
+            super::suggest::why_empty(client, expr, from, to),
             "no series in this window: check the metric with find_metrics_by_pattern and its labels with get_label_values"
-        );
+        ));
     }
     super::add_notes(&mut out, &result);
     Ok(out)

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::metric_labels::metric_matcher;
+use super::suggest;
 use crate::backends::prometheus::Client;
 use crate::tools::args::{Param, ParamKind};
 use crate::tools::bounds::{LIST_DEFAULT, bounded_list, count_fields};
@@ -79,9 +80,14 @@ fn run(ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure
         "raise `limit`, or pass metric_name to narrow",
     );
     if total == 0 {
-        out["hint"] = json!(
+        // The metric first: when it has no samples, every label of it is empty too.
+        let found = metric
+            .and_then(|m| suggest::unknown_metric(client, m, start, end))
+            .or_else(|| suggest::unknown_label(client, label, metric, start, end));
+        out["hint"] = json!(suggest::empty_hint(
+            found,
             "no values in the window: check the label with get_metric_labels and the metric with find_metrics_by_pattern, or widen the window"
-        );
+        ));
     }
     super::add_notes(&mut out, &result);
     Ok(out)

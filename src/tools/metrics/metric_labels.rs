@@ -57,9 +57,10 @@ fn run(ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure
     let mut out = json!({"metric": metric, "window": echo, "labels": labels});
     count_fields(&mut out, shown, total, "raise `limit`");
     if total == 0 {
-        out["hint"] = json!(
+        out["hint"] = json!(super::suggest::empty_hint(
+            super::suggest::unknown_metric(client, metric, start, end),
             "no series of this metric in the window: check the name with find_metrics_by_pattern, or widen the window with start/end"
-        );
+        ));
     }
     super::add_notes(&mut out, &result);
     Ok(out)

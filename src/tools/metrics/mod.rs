@@ -16,6 +16,7 @@ pub(super) mod metric_metadata;
 pub(super) mod query_instant;
 pub(super) mod query_range;
 mod shape;
+mod suggest;
 
 #[cfg(test)]
 mod tests;

@@ -2,12 +2,16 @@
 
 use serde_json::{Value, json};
 
-use super::shape::{self, SERIES_MAX, order_matters};
+use super::shape::{self, Precision, SERIES_MAX, order_matters};
+use super::suggest;
 use crate::backends::prometheus::Client;
 use crate::timespec::format_time;
 use crate::tools::args::{Param, ParamKind};
 use crate::tools::bounds::count_fields;
-use crate::tools::{Context, Handler, ToolDef, ToolFailure, args::Args, object_schema, time_arg};
+use crate::tools::{
+    Context, DEFAULT_LOOKBACK_SECS, Handler, ToolDef, ToolFailure, args::Args, object_schema,
+    time_arg,
+};
 
 /// Default number of series a query result shows.
 const SERIES_DEFAULT: u64 = 50;
@@ -57,9 +61,9 @@ fn output_schema() -> Value {
                 "metric": {"type": "object"},
                 "value": {"type": ["number", "string"]},
                 "histogram": {"type": "object"},
-                "values": {"type": "array", "items": {"type": "array", "items": {}}},
-                "histograms": {"type": "array", "items": {}},
-                "stats": {"type": "object", "properties": {"min": {}, "max": {}, "avg": {}, "last": {}}}
+                "samples": {"type": "array", "items": {"type": "array", "items": {}}},
+                "histogram_samples": {"type": "array", "items": {"type": "array", "items": {}}},
+                "stats": shape::stats_schema()
             }}},
             "value": {"type": ["number", "string", "null"]},
             "total": {"type": "integer"},
@@ -94,16 +98,22 @@ fn run(ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure
             let shaped = if result_type == "vector" {
                 shape::vector(series, limit, order_matters(expr))
             } else {
-                shape::matrix(series, limit, order_matters(expr))
+                // A range vector's raw samples: scrape timestamps, not a grid, so `[t, v]` pairs,
+                // exact.
+                shape::matrix(series, limit, order_matters(expr), None, Precision::Full)
             };
             let shown = shaped.series.len();
             out["result"] = json!(shaped.series);
             count_fields(&mut out, shown, shaped.total, shaped.advice());
             if shaped.total == 0 {
-                out["hint"] = json!(
+                // Names are looked up over the hour before `time`: a metric that stopped a while
+                // ago still counts as existing, and the general advice covers staleness.
+                let found = suggest::why_empty(client, expr, time - DEFAULT_LOOKBACK_SECS, time);
+                out["hint"] = json!(suggest::empty_hint(
+                    found,
                     "no series matched at this time. Instant selectors only see samples from the 5 minutes \
 before `time`; check the metric with find_metrics_by_pattern and label values with get_label_values"
-                );
+                ));
             }
         }
         "scalar" | "string" => {

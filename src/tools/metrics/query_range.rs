@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::query_instant::{PROMQL_PARAM, checked_promql};
-use super::shape::{self, SERIES_MAX, order_matters};
+use super::shape::{self, DEFAULT_DIGITS, Precision, SERIES_MAX, order_matters};
 use crate::backends::prometheus::Client;
 use crate::timespec::{format_duration, format_time, parse_duration};
 use crate::tools::args::{Param, ParamKind};
@@ -22,6 +22,14 @@ const NICE_STEPS: &[f64] = &[
     1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0,
     21600.0, 43200.0, 86400.0,
 ];
+
+/// `precision`: rounded values (default) or exact ones.
+const PRECISION_PARAM: Param = Param {
+    name: "precision",
+    kind: ParamKind::Enum(&["compact", "full"]),
+    required: false,
+    description: "'compact' (default): values to 4 significant digits; 'full': exact. Stats are always exact.",
+};
 
 pub(in crate::tools) const TOOL: ToolDef = ToolDef {
     name: "query_range",
@@ -57,6 +65,7 @@ smaller when stats suffice.",
             required: false,
             description: "Default 20.",
         },
+        PRECISION_PARAM,
     ],
     output_schema,
     run: Handler::MetricsEach(run),
@@ -70,12 +79,7 @@ fn output_schema() -> Value {
             "end": {"type": "string"},
             "step": {"type": "string"},
             "resultType": {"type": "string"},
-            "result": {"type": "array", "items": {"type": "object", "properties": {
-                "metric": {"type": "object"},
-                "values": {"type": "array", "items": {"type": "array", "items": {}}},
-                "stats": {"type": "object", "properties": {"min": {}, "max": {}, "avg": {}, "last": {}}},
-                "histograms": {"type": "array", "items": {}}
-            }}},
+            "result": {"type": "array", "items": shape::range_series_schema()},
             "points": {"type": "integer"},
             "total": {"type": "integer"},
             "shown": {"type": "integer"},
@@ -153,10 +157,16 @@ fn run(ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure
         .and_then(|t| parse_duration(t).ok());
     let step = resolve_step(args, end - start, scrape_interval)?;
     let mut result = client.query_range(expr, start, end, step)?;
+    let precision = match args.str(PRECISION_PARAM.name) {
+        Some("full") => Precision::Full,
+        _ => Precision::Digits(DEFAULT_DIGITS),
+    };
     let shaped = shape::matrix(
         super::take_series(&mut result),
         args.u64_or("limit", SERIES_DEFAULT),
         order_matters(expr),
+        Some(step),
+        precision,
     );
     let shown = shaped.series.len();
     let mut out = json!({
@@ -167,10 +177,11 @@ fn run(ctx: &Context, args: &Args, client: &Client) -> Result<Value, ToolFailure
     });
     count_fields(&mut out, shown, shaped.total, shaped.advice());
     if shaped.total == 0 {
-        out["hint"] = json!(
+        out["hint"] = json!(super::suggest::empty_hint(
+            super::suggest::why_empty(client, expr, start, end),
             "no series in this range: check the metric with find_metrics_by_pattern, the labels with \
 get_label_values, and that the range covers when the data exists"
-        );
+        ));
     }
     super::add_notes(&mut out, &result);
     Ok(out)

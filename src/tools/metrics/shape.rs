@@ -2,7 +2,9 @@
 //!
 //! Sample values become JSON numbers (`NaN`/`±Inf` stay strings, which JSON cannot hold), timestamps
 //! become Unix seconds, each series keeps only `metric` and its samples, and every cut says how much
-//! was left out.
+//! was left out. A range series is `start`, `step` and a `values` array on that grid (`null` for a
+//! gap) rather than `[t, v]` pairs, its values rounded to [`DEFAULT_DIGITS`] significant digits
+//! unless the caller asks for full precision; its stats come from the exact values.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -153,9 +155,62 @@ pub fn vector(series: Vec<Box<RawValue>>, limit: u64, keep_order: bool) -> Shape
     }
 }
 
-/// Shapes a range matrix: `[{metric, values: [[t, v]…], stats: {min, max, avg, last}}]`, at most
-/// `limit` series. The stats let a model answer "how high did it get" without reading every point.
-pub fn matrix(series: Vec<Box<RawValue>>, limit: u64, keep_order: bool) -> Shaped {
+/// How many significant digits range values keep unless the caller asks for full precision: enough
+/// to read a shape and compare series (a relative error below 0.05%), a third of the bytes of a
+/// 17-digit float. The statistics are always computed from the exact values.
+pub const DEFAULT_DIGITS: u32 = 4;
+
+/// How a value is written into a compact series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// Rounded to this many significant digits.
+    Digits(u32),
+    /// Exactly as the datasource sent it.
+    Full,
+}
+
+impl Precision {
+    /// `value` as written: rounded unless [`Precision::Full`], and whole numbers as JSON integers
+    /// (`28`, not `28.0`; lossless below 2^53). `NaN`/`±Inf` stay strings.
+    pub fn number(self, value: &Value) -> Value {
+        let Some(f) = value.as_f64() else {
+            return value.clone();
+        };
+        let f = match self {
+            Precision::Digits(d) => significant(f, d),
+            Precision::Full => f,
+        };
+        if f.fract() == 0.0 && f.abs() < 9.0e15 {
+            json!(f as i64)
+        } else {
+            json!(f)
+        }
+    }
+}
+
+/// `f` rounded to `digits` significant digits, as the nearest float to the decimal that prints;
+/// so `28.333333` becomes `28.33`, never `28.330000000000002`.
+pub fn significant(f: f64, digits: u32) -> f64 {
+    if f == 0.0 || !f.is_finite() {
+        return f;
+    }
+    let digits = digits.clamp(1, 17) as usize;
+    format!("{f:.*e}", digits - 1).parse().unwrap_or(f)
+}
+
+/// Shapes a range matrix into compact series, at most `limit`: each `{metric, start, step, values,
+/// stats}`, where value `i` is at `start + i * step` (`null` where the series has no sample), or
+/// `[t, v]` pairs under `samples` when the timestamps are not on one grid (a range vector's raw
+/// samples). The stats let a model answer "how high did it get" without reading every point.
+///
+/// `step` is the query's step in seconds; `None` for raw samples, which always come as pairs.
+pub fn matrix(
+    series: Vec<Box<RawValue>>,
+    limit: u64,
+    keep_order: bool,
+    step: Option<f64>,
+    precision: Precision,
+) -> Shaped {
     let (kept, total) = kept_series(series, limit, keep_order);
     let mut points = 0;
     let mut points_capped = false;
@@ -163,15 +218,24 @@ pub fn matrix(series: Vec<Box<RawValue>>, limit: u64, keep_order: bool) -> Shape
     for raw in &kept {
         let mut s = parse(raw);
         let mut samples = into_array(take(&mut s, "values"));
-        if points + samples.len() > POINTS_MAX {
+        let mut histograms = into_array(take(&mut s, "histograms"));
+        let n = samples.len() + histograms.len();
+        if points + n > POINTS_MAX {
             points_capped = true;
             if points > 0 {
                 break;
             }
             // One series over the whole budget (a range vector such as `x[1y]`): its latest points.
-            samples.drain(..samples.len() - POINTS_MAX);
+            let cut = n - POINTS_MAX;
+            samples.drain(..cut.min(samples.len()));
+            histograms.drain(
+                ..cut
+                    .saturating_sub(n - histograms.len())
+                    .min(histograms.len()),
+            );
         }
-        let (shaped, n) = range_series(s, samples);
+        let metric = metric_of(&mut s);
+        let (shaped, n) = range_series(metric, samples, histograms, step, precision);
         points += n;
         series.push(shaped);
         if points_capped {
@@ -186,16 +250,47 @@ pub fn matrix(series: Vec<Box<RawValue>>, limit: u64, keep_order: bool) -> Shape
     }
 }
 
-/// One series of a matrix with its samples compact and its stats; and how many samples it kept.
-fn range_series(mut s: Value, samples: Vec<Value>) -> (Value, usize) {
-    let mut values = Vec::with_capacity(samples.len());
+/// The output schema of the stats of a range series.
+pub fn stats_schema() -> Value {
+    let n = json!({"type": ["number", "string"]});
+    json!({"type": "object", "properties": {"min": n, "max": n, "avg": n, "last": n}})
+}
+
+/// The output schema of one compact range series (see [`matrix`]). Only `values` is described:
+/// the encoding a model must know, in as few bytes as `tools/list` can spare.
+pub fn range_series_schema() -> Value {
+    let pairs = json!({"type": "array", "items": {"type": "array", "items": {}}});
+    json!({"type": "object", "properties": {
+        "metric": {"type": "object"},
+        "start": {"type": "number"},
+        "step": {"type": "number"},
+        "values": {"type": "array", "items": {"type": ["number", "string", "null"]},
+            "description": "value i at start + i*step (Unix s); null: no sample. 4 significant digits unless precision 'full'; stats exact. Off-grid series: [t, v] pairs in samples."},
+        "histograms": {"type": "array", "items": {"type": ["object", "null"]}},
+        "samples": pairs.clone(),
+        "histogram_samples": pairs,
+        "stats": stats_schema()
+    }})
+}
+
+/// A sample's timestamp as Unix seconds.
+fn time_of(pair: &Value) -> Option<f64> {
+    pair.get(0).and_then(Value::as_f64)
+}
+
+/// One series of a matrix, compact, with its stats; and how many samples it kept.
+fn range_series(
+    metric: Value,
+    samples: Vec<Value>,
+    histograms: Vec<Value>,
+    step: Option<f64>,
+    precision: Precision,
+) -> (Value, usize) {
     let (mut min, mut max, mut sum, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0u64);
     let mut last = Value::Null;
-    for pair in samples {
-        let Some(pair) = pair.as_array() else {
-            continue;
-        };
-        let (Some(t), Some(v)) = (pair.first(), pair.get(1)) else {
+    let mut numbers = Vec::with_capacity(samples.len());
+    for pair in &samples {
+        let (Some(t), Some(v)) = (time_of(pair), pair.get(1)) else {
             continue;
         };
         let v = sample_value(v);
@@ -206,17 +301,98 @@ fn range_series(mut s: Value, samples: Vec<Value>) -> (Value, usize) {
             n += 1;
         }
         last = v.clone();
-        values.push(json!([timestamp(t), v]));
+        numbers.push((t, v));
     }
-    let kept = values.len();
-    let mut out = json!({"metric": metric_of(&mut s), "values": values});
+    let hists: Vec<(f64, Value)> = histograms
+        .iter()
+        .filter_map(|pair| Some((time_of(pair)?, histogram(pair.get(1)?, precision))))
+        .collect();
+    let kept = numbers.len() + hists.len();
+    let mut out = json!({"metric": metric});
+    match step.and_then(|step| grid(&numbers, &hists, step)) {
+        Some((start, step, len)) => {
+            out["start"] = timestamp(&json!(start));
+            out["step"] = timestamp(&json!(step));
+            let index = |t: f64| ((t - start) / step).round() as usize;
+            if !numbers.is_empty() {
+                let mut values = vec![Value::Null; len];
+                for (t, v) in &numbers {
+                    values[index(*t)] = precision.number(v);
+                }
+                out["values"] = Value::Array(values);
+            }
+            if !hists.is_empty() {
+                let mut values = vec![Value::Null; len];
+                for (t, h) in hists {
+                    values[index(t)] = h;
+                }
+                out["histograms"] = Value::Array(values);
+            }
+        }
+        None => {
+            let pair = |(t, v): (f64, Value)| json!([timestamp(&json!(t)), v]);
+            if !numbers.is_empty() {
+                out["samples"] = numbers
+                    .into_iter()
+                    .map(|(t, v)| pair((t, precision.number(&v))))
+                    .collect();
+            }
+            if !hists.is_empty() {
+                out["histogram_samples"] = hists.into_iter().map(pair).collect();
+            }
+        }
+    }
     if n > 0 {
         out["stats"] = json!({"min": min, "max": max, "avg": round(sum / n as f64), "last": last});
     }
-    if let Some(h) = s.get("histograms") {
-        out["histograms"] = h.clone();
-    }
     (out, kept)
+}
+
+/// The grid `(start, step, length)` every timestamp of a range series sits on: `start` the first
+/// timestamp, each at a whole number of steps after it (within a millisecond, Prometheus' time
+/// resolution). `None` when one is off the grid or the series would be mostly gaps, so the
+/// caller writes pairs instead of a misleading or bloated array.
+fn grid(numbers: &[(f64, Value)], hists: &[(f64, Value)], step: f64) -> Option<(f64, f64, usize)> {
+    let times = || numbers.iter().chain(hists).map(|(t, _)| *t);
+    let start = times().fold(f64::INFINITY, f64::min);
+    let end = times().fold(f64::NEG_INFINITY, f64::max);
+    if !start.is_finite() || step <= 0.0 {
+        return None;
+    }
+    let on_grid = times().all(|t| {
+        let i = (t - start) / step;
+        ((i - i.round()) * step).abs() < 0.001
+    });
+    let len = ((end - start) / step).round() as usize + 1;
+    // More than 3 gaps per sample: pairs are smaller than nulls.
+    let sparse = len > 4 * times().count();
+    (on_grid && !sparse).then_some((start, step, len))
+}
+
+/// A native histogram (`{count, sum, buckets: [[boundaries, lower, upper, count]…]}`) with its
+/// numbers as JSON numbers: count, sum and bucket counts at `precision`, bucket bounds exact (a
+/// rounded bound could merge neighbouring buckets).
+pub fn histogram(h: &Value, precision: Precision) -> Value {
+    let num = |v: &Value| precision.number(&sample_value(v));
+    let mut out = Map::new();
+    for key in ["count", "sum"] {
+        if let Some(v) = h.get(key) {
+            out.insert(key.into(), num(v));
+        }
+    }
+    if let Some(buckets) = h.get("buckets").and_then(Value::as_array) {
+        let buckets = buckets
+            .iter()
+            .map(|b| match b.as_array().map(Vec::as_slice) {
+                Some([rule, lower, upper, count]) => {
+                    json!([rule, sample_value(lower), sample_value(upper), num(count)])
+                }
+                _ => b.clone(),
+            })
+            .collect();
+        out.insert("buckets".into(), Value::Array(buckets));
+    }
+    Value::Object(out)
 }
 
 /// Rounds to 12 significant digits so averages do not print float noise (0.30000000000000004).
@@ -291,15 +467,74 @@ mod tests {
     #[test]
     fn matrix_has_compact_points_and_stats() {
         let raw = raw_series(
-            json!([{"metric": {"x": "1"}, "values": [[10, "1"], [25, "3"], [40, "2"]]}]),
+            json!([{"metric": {"x": "1"}, "values": [[10, "1"], [40, "3"], [55, "2"]]}]),
         );
-        let s = matrix(raw, 10, false);
+        let s = matrix(raw, 10, false, Some(15.0), Precision::Digits(4));
         assert_eq!(s.points, 3);
         assert_eq!(
             s.series[0],
-            json!({"metric": {"x": "1"}, "values": [[10, 1.0], [25, 3.0], [40, 2.0]],
+            json!({"metric": {"x": "1"}, "start": 10, "step": 15, "values": [1, null, 3, 2],
                    "stats": {"min": 1.0, "max": 3.0, "avg": 2.0, "last": 2.0}})
         );
+        // Without a step (raw samples), or off the grid: pairs.
+        let raw = raw_series(json!([{"metric": {}, "values": [[10, "1"], [17, "2"]]}]));
+        let pairs = matrix(raw.clone(), 10, false, None, Precision::Full);
+        assert_eq!(pairs.series[0]["samples"], json!([[10, 1], [17, 2]]));
+        let off_grid = matrix(raw, 10, false, Some(5.0), Precision::Full);
+        assert_eq!(off_grid.series[0]["samples"], json!([[10, 1], [17, 2]]));
+    }
+
+    #[test]
+    fn values_are_rounded_but_stats_stay_exact() {
+        let raw = raw_series(json!([{"metric": {}, "values": [
+            [0, "28.333333333"], [15, "1234567.89"], [30, "0.000123456"], [45, "NaN"]
+        ]}]));
+        let s = matrix(raw.clone(), 10, false, Some(15.0), Precision::Digits(4));
+        assert_eq!(
+            s.series[0]["values"],
+            json!([28.33, 1235000, 0.0001235, "NaN"])
+        );
+        assert_eq!(s.series[0]["stats"]["max"], json!(1234567.89));
+        assert_eq!(s.series[0]["stats"]["last"], json!("NaN"));
+        let full = matrix(raw, 10, false, Some(15.0), Precision::Full);
+        assert_eq!(
+            full.series[0]["values"],
+            json!([28.333333333, 1234567.89, 0.000123456, "NaN"])
+        );
+        assert_eq!(significant(-0.0012345678, 3), -0.00123);
+        assert_eq!(significant(9.9996, 4), 10.0);
+    }
+
+    #[test]
+    fn sparse_series_come_as_pairs() {
+        let raw = raw_series(json!([{"metric": {}, "values": [[0, "1"], [1500, "2"]]}]));
+        let s = matrix(raw, 10, false, Some(15.0), Precision::Digits(4));
+        assert_eq!(s.series[0]["samples"], json!([[0, 1], [1500, 2]]));
+        assert!(s.series[0].get("values").is_none());
+    }
+
+    #[test]
+    fn native_histograms_are_aligned_with_numbers_and_exact_bounds() {
+        let h = |count: &str| json!({"count": count, "sum": "12.34567", "buckets": [[0, "0.8408964152537145", "1", count]]});
+        let raw = raw_series(json!([{"metric": {"__name__": "h"}, "histograms": [
+            [100, h("2")], [130, h("5.123456")]
+        ]}]));
+        let s = matrix(raw, 10, false, Some(15.0), Precision::Digits(4));
+        let series = &s.series[0];
+        assert_eq!(
+            (series["start"].clone(), series["step"].clone()),
+            (json!(100), json!(15))
+        );
+        assert_eq!(
+            series["histograms"],
+            json!([
+                {"count": 2, "sum": 12.35, "buckets": [[0, 0.8408964152537145, 1.0, 2]]},
+                null,
+                {"count": 5.123, "sum": 12.35, "buckets": [[0, 0.8408964152537145, 1.0, 5.123]]}
+            ])
+        );
+        assert!(series.get("values").is_none() && series.get("stats").is_none());
+        assert_eq!(s.points, 2);
     }
 
     #[test]
@@ -310,11 +545,23 @@ mod tests {
                 json!({"metric": {"i": format!("{i:02}")}, "values": values})
             })
             .collect();
-        let s = matrix(raw_series(json!(series)), 1_000, false);
+        let s = matrix(
+            raw_series(json!(series)),
+            1_000,
+            false,
+            Some(1.0),
+            Precision::Full,
+        );
         assert_eq!((s.series.len(), s.points, s.total), (4, 44_000, 10));
         assert!(s.points_capped);
         assert_eq!(s.series[3]["metric"]["i"], "03");
-        let s = matrix(raw_series(json!(series)), 2, false);
+        let s = matrix(
+            raw_series(json!(series)),
+            2,
+            false,
+            Some(1.0),
+            Precision::Full,
+        );
         assert!(!s.points_capped && s.series.len() == 2);
         // One series over the budget keeps its latest points.
         let long: Vec<Value> = (0..60_000).map(|t| json!([t, "1"])).collect();
@@ -322,10 +569,12 @@ mod tests {
             raw_series(json!([{"metric": {}, "values": long}])),
             10,
             false,
+            Some(1.0),
+            Precision::Full,
         );
         assert!(s.points_capped);
         assert_eq!((s.series.len(), s.points), (1, POINTS_MAX));
-        assert_eq!(s.series[0]["values"][0][0], 10_000);
+        assert_eq!(s.series[0]["start"], 10_000);
     }
 
     #[test]

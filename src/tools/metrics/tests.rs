@@ -434,7 +434,15 @@ fn query_range_auto_step_respects_scrape_interval_and_echoes_window() {
         s["result"][0]["stats"],
         json!({"min": 1.0, "max": 3.0, "avg": 2.0, "last": 2.0})
     );
-    assert_eq!(s["result"][0]["values"][2], json!([1763719200, 2.0]));
+    // Step-aligned: start, step and the values on that grid, whole numbers as integers.
+    assert_eq!(
+        (
+            s["result"][0]["start"].clone(),
+            s["result"][0]["step"].clone(),
+            s["result"][0]["values"].clone()
+        ),
+        (json!(1763719140), json!(30), json!([1, 3, 2]))
+    );
 }
 
 #[test]
@@ -652,4 +660,236 @@ fn analyze_metrics_summarises_every_series_and_lists_the_largest_first() {
     assert!(s["skipped"].as_str().unwrap().starts_with("2 NaN"), "{s}");
     assert!(s["truncated"].as_str().unwrap().starts_with("1 of 3 shown"));
     assert!(b.seen.borrow()[0].url.contains("/api/v1/query_range"));
+}
+
+#[test]
+fn an_answer_over_the_byte_budget_is_cut_to_whole_series_and_says_what_gets_the_rest() {
+    // 40 series of 241 values each with 7 significant digits asked for in full: ~370 KB.
+    let series: Vec<Value> = (0..40)
+        .map(|i| {
+            let values: Vec<Value> = (0..241)
+                .map(|k| {
+                    json!([
+                        NOW - 3600.0 + 15.0 * k as f64,
+                        format!("{}.123456", 1000 + k)
+                    ])
+                })
+                .collect();
+            json!({"metric": {"pod": format!("p{i:02}")}, "values": values})
+        })
+        .collect();
+    let b = backend(vec![(
+        "/api/v1/query_range",
+        200,
+        ok(json!({"resultType": "matrix", "result": series})),
+    )]);
+    let out = run(
+        &b,
+        "query_range",
+        json!({"promql": "x", "start": "now-1h", "end": "now", "step": "15s", "limit": 40, "precision": "full"}),
+    );
+    let s = structured(&out);
+    let text = out["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.len() <= crate::tools::bounds::ANSWER_BUDGET,
+        "{}",
+        text.len()
+    );
+    let kept = s["result"].as_array().unwrap().len();
+    assert!(kept > 0 && kept < 40, "{kept}");
+    assert_eq!(s["shown"], kept);
+    assert_eq!(s["total"], 40);
+    assert_eq!(s["points"], kept * 241);
+    // Whole series, exact: the last one kept is complete.
+    assert_eq!(
+        s["result"][kept - 1]["values"].as_array().unwrap().len(),
+        241
+    );
+    assert_eq!(s["result"][kept - 1]["values"][240], json!(1240.123456));
+    let note = s["truncated"].as_str().unwrap();
+    assert!(
+        note.starts_with(&format!("{kept} of 40 shown; answer cut")),
+        "{note}"
+    );
+    assert!(
+        note.contains(&format!("metric {{\"pod\":\"p{kept:02}\"}}")),
+        "{note}"
+    );
+    assert!(note.contains("raise `step`"), "{note}");
+    // The default precision halves the answer, so more series fit.
+    let rounded = run(
+        &b,
+        "query_range",
+        json!({"promql": "x", "start": "now-1h", "end": "now", "step": "15s", "limit": 40}),
+    );
+    assert!(structured(&rounded)["shown"].as_u64().unwrap() > kept as u64);
+}
+
+/// A datasource whose names are those of the demo data, and where every query comes back empty.
+fn empty_answers_with_names() -> Backend {
+    backend(vec![
+        (
+            "/api/v1/query_range",
+            200,
+            ok(json!({"resultType": "matrix", "result": []})),
+        ),
+        (
+            "/api/v1/query",
+            200,
+            ok(json!({"resultType": "vector", "result": []})),
+        ),
+        (
+            "/api/v1/label/__name__/values",
+            200,
+            ok(json!([
+                "demo_http_requests_total",
+                "demo_queue_depth",
+                "up"
+            ])),
+        ),
+        (
+            "/api/v1/labels",
+            200,
+            ok(json!(["__name__", "code", "instance", "job"])),
+        ),
+        (
+            "/api/v1/label/instance/values",
+            200,
+            ok(json!(["app-1:8080", "app-2:8080"])),
+        ),
+        ("/api/v1/metadata", 200, ok(json!({}))),
+    ])
+}
+
+#[test]
+fn an_empty_query_names_the_missing_metric_and_the_closest_ones() {
+    let b = empty_answers_with_names();
+    let out = run(
+        &b,
+        "query_range",
+        json!({"promql": "rate(demo_http_request_total[5m])", "start": "now-1h", "end": "now"}),
+    );
+    let hint = structured(&out)["hint"].as_str().unwrap().to_string();
+    assert!(
+        hint.starts_with(
+            "no metric 'demo_http_request_total' has samples in the window; closest: 'demo_http_requests_total'. no series in this range"
+        ),
+        "{hint}"
+    );
+    // The names were looked up over the query's range.
+    let seen = b.seen.borrow();
+    let lookup = seen
+        .iter()
+        .find(|r| r.url.contains("/label/__name__/values"))
+        .unwrap();
+    assert!(
+        lookup.url.contains("start=1763715600") && lookup.url.contains("end=1763719200"),
+        "{}",
+        lookup.url
+    );
+}
+
+#[test]
+fn an_empty_query_names_a_missing_label_or_value_of_an_existing_metric() {
+    let b = empty_answers_with_names();
+    let out = run(
+        &b,
+        "query_instant",
+        json!({"promql": "sum(rate(demo_http_requests_total{instance=\"app-3:8080\", jobs=\"api\"}[5m]))"}),
+    );
+    let hint = structured(&out)["hint"].as_str().unwrap().to_string();
+    assert!(
+        hint.starts_with(
+            "no series of 'demo_http_requests_total' has instance=\"app-3:8080\" in the window; closest: 'app-1:8080', 'app-2:8080'; \
+'demo_http_requests_total' has no label 'jobs' in the window; closest: 'job'. no series matched"
+        ),
+        "{hint}"
+    );
+    let out = run(
+        &b,
+        "analyze_metrics",
+        json!({"promql": "demo_queue_depth", "queryType": "instant"}),
+    );
+    // The metric exists and the selector has no matchers: nothing specific to say.
+    let hint = structured(&out)["hint"].as_str().unwrap().to_string();
+    assert!(hint.starts_with("no series in this window"), "{hint}");
+}
+
+#[test]
+fn empty_label_values_and_metadata_name_the_closest_labels_and_metrics() {
+    let b = empty_answers_with_names();
+    let b = Backend {
+        answers: {
+            let mut a = b.answers;
+            a.insert(
+                0,
+                (
+                    "/api/v1/label/instanse/values",
+                    200,
+                    ok(json!([])).to_string(),
+                ),
+            );
+            a
+        },
+        seen: b.seen,
+    };
+    let out = run(
+        &b,
+        "get_label_values",
+        json!({"label_name": "instanse", "metric_name": "demo_http_requests_total"}),
+    );
+    let hint = structured(&out)["hint"].as_str().unwrap().to_string();
+    assert!(
+        hint.starts_with(
+            "label 'instanse' does not exist on 'demo_http_requests_total' in the window; closest: 'instance'. "
+        ),
+        "{hint}"
+    );
+    let out = run(
+        &b,
+        "get_label_values",
+        json!({"label_name": "instanse", "metric_name": "demo_queue_dept"}),
+    );
+    let hint = structured(&out)["hint"].as_str().unwrap().to_string();
+    assert!(
+        hint.starts_with(
+            "no metric 'demo_queue_dept' has samples in the window; closest: 'demo_queue_depth'. "
+        ),
+        "{hint}"
+    );
+    let out = run(
+        &b,
+        "get_metric_metadata",
+        json!({"metric_name": "http_requests_total"}),
+    );
+    let hint = structured(&out)["hint"].as_str().unwrap().to_string();
+    assert!(
+        hint.starts_with(
+            "no metric 'http_requests_total' has samples in the window; closest: 'demo_http_requests_total'. no metadata"
+        ),
+        "{hint}"
+    );
+    // A family name (metadata's key) whose series carry a suffix exists.
+    let out = run(
+        &b,
+        "get_metric_metadata",
+        json!({"metric_name": "demo_http_requests"}),
+    );
+    let hint = structured(&out)["hint"].as_str().unwrap().to_string();
+    assert!(hint.starts_with("no metadata"), "{hint}");
+    // get_metric_labels of a metric without series: the closest names.
+    let b = backend(vec![
+        ("/api/v1/labels", 200, ok(json!([]))),
+        (
+            "/api/v1/label/__name__/values",
+            200,
+            ok(json!(["demo_queue_depth", "up"])),
+        ),
+    ]);
+    let out = run(&b, "get_metric_labels", json!({"metric_name": "upp"}));
+    let hint = structured(&out)["hint"].as_str().unwrap().to_string();
+    assert!(
+        hint.starts_with("no metric 'upp' has samples in the window; closest: 'up'. "),
+        "{hint}"
+    );
 }

@@ -5,7 +5,9 @@
 //! through MCP (`tools/call` over Streamable HTTP) and directly to Prometheus' HTTP API, and prints
 //! latency percentiles, throughput and their ratio, plus the host's peak RSS, time from start to first
 //! answer, component size, the cost of a call that only instantiates the component, and the bytes of
-//! tool content per call. Numbers, not assertions: targets are judged by a person.
+//! tool content per call; then the answer size of every tool on the demo data (`dev::sizes`; the
+//! logs and traces tools when ClickHouse's engine is installed) and of `tools/list`. Numbers, not
+//! assertions: targets are judged by a person.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -13,8 +15,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use host_test::dev::backends;
+use host_test::dev::clickhouse::ClickHouse;
 use host_test::dev::demo_data::DemoData;
 use host_test::dev::process::{self, Stopped};
+use host_test::dev::sizes::size_calls;
 use serde_json::{Value, json};
 
 const SECONDS_PER_POINT: f64 = 3.0;
@@ -163,13 +167,21 @@ async fn main() -> anyhow::Result<()> {
     let component = std::env::var("PROMS_MCP_COMPONENT").map(PathBuf::from)?;
     let data = DemoData::new_ending_near_now();
     let prometheus = backends::start_prometheus(&data)?;
+    // Only for the answer sizes of the logs and traces tools; the timings are Prometheus'.
+    let clickhouse = ClickHouse::start("now", &[])
+        .inspect_err(|e| eprintln!("ClickHouse not started, logs and traces sizes skipped: {e:#}"))
+        .ok();
     let dir = tempfile::tempdir()?;
     let datasources = dir.path().join("datasources.yaml");
     std::fs::write(
         &datasources,
         format!(
-            "datasources:\n- name: prometheus\n  type: prometheus\n  url: {}\n",
-            prometheus.url
+            "datasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n{}",
+            prometheus.url,
+            clickhouse
+                .as_ref()
+                .map(|ch| ch.datasource_entry("otel", ""))
+                .unwrap_or_default()
         ),
     )?;
     let port = backends::free_loopback_port()?;
@@ -339,6 +351,34 @@ async fn main() -> anyhow::Result<()> {
         "| list_datasources (instantiate + answer, no backend) p50 | {} ms |",
         ms(instantiate.p50)
     );
+    // Answer sizes: the text block a model reads, and the whole result (text plus
+    // structuredContent) the client receives.
+    println!();
+    println!("| answer of | text bytes | result bytes |");
+    println!("|---|---|---|");
+    for call in size_calls(&data) {
+        if call.needs_clickhouse() && clickhouse.is_none() {
+            continue;
+        }
+        let answer: Value = post(call_body(3, call.tool, &call.arguments))
+            .await?
+            .json()
+            .await?;
+        let result = &answer["result"];
+        anyhow::ensure!(result["isError"] == false, "{}: {answer}", call.name);
+        println!(
+            "| {} | {} | {} |",
+            call.name,
+            result["content"][0]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .len(),
+            result.to_string().len()
+        );
+    }
+    let list = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"}).to_string();
+    let tools: Value = post(list).await?.json().await?;
+    println!("| tools/list | | {} |", tools["result"].to_string().len());
     drop(host);
     Ok(())
 }
