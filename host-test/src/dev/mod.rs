@@ -4,6 +4,7 @@
 //! - [`demo_data`]: the deterministic demo data set and what queries on it must return;
 //! - [`backends`]: real Prometheus and VictoriaMetrics processes on loopback, loaded with that data;
 //! - [`clickhouse`]: ClickHouse's engine behind our HTTP front, with seeded OpenTelemetry logs and spans;
+//! - [`qryn`]: qryn (Loki's and Tempo's HTTP APIs over that ClickHouse), loaded with the same logs and spans;
 //! - [`demo`]: what `proms-mcp demo` serves: those backends and a datasources file naming them;
 //! - [`process`]: child processes stopped on drop, and their `/proc` figures (bench, soak, tests);
 //! - `bin/`: the sources of the `bench` and `soak` binaries (`[[bin]]` in `Cargo.toml`), not modules.
@@ -15,3 +16,4 @@ pub mod clickhouse;
 pub mod demo;
 pub mod demo_data;
 pub mod process;
+pub mod qryn;
