@@ -12,9 +12,12 @@ use std::time::Duration;
 
 use base64::Engine;
 
+pub use api_error::{Api, ApiError, ApiErrorKind};
+
 use crate::datasources::{Datasource, HttpMethod};
 use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse, Method, form_encode};
 
+mod api_error;
 pub mod clickhouse;
 pub mod loki;
 pub mod prometheus;

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::backends::clickhouse::{self, ClickHouseError, schema::Signal};
+use crate::backends::ApiError;
+use crate::backends::clickhouse::{ClickHouseError, schema::Signal};
 use crate::backends::prometheus::{self, PrometheusError};
 use crate::backends::{BackendFailure, Connection};
 use crate::datasources::{Datasource, DatasourceSet, Family};
@@ -28,7 +29,7 @@ mod bounds;
 mod docs;
 mod list_datasources;
 mod metrics;
-mod records;
+pub mod records;
 
 pub use docs::{field_table, instructions, readme_table};
 
@@ -90,6 +91,12 @@ impl From<ClickHouseError> for ToolFailure {
     }
 }
 
+impl From<ApiError> for ToolFailure {
+    fn from(e: ApiError) -> Self {
+        ToolFailure::backend(&e)
+    }
+}
+
 /// A call that cannot be routed: the host maps it to JSON-RPC `-32602`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallError {
@@ -116,12 +123,13 @@ pub enum Handler {
     Config(fn(&Context, &Args) -> Result<Value, ToolFailure>),
     /// A metrics tool: runs with a Prometheus client for the chosen metrics datasource.
     Metrics(fn(&Context, &Args, &prometheus::Client) -> Result<Value, ToolFailure>),
-    /// A logs or traces tool: runs with a client for the chosen datasource of `signal`'s family.
+    /// A logs or traces tool: runs with a client for the chosen datasource of `signal`'s family
+    /// (ClickHouse, Loki or Tempo: [`records::Backend`]).
     Records {
         /// Logs or traces; `None` when the call's `datasource` argument says which.
         signal: Option<Signal>,
         /// The handler, told which signal it serves.
-        run: fn(&Context, &Args, &clickhouse::Client, Signal) -> Result<Value, ToolFailure>,
+        run: fn(&Context, &Args, &records::Backend, Signal) -> Result<Value, ToolFailure>,
     },
 }
 
@@ -280,7 +288,7 @@ fn run(ctx: &Context, def: &ToolDef, args: &Args) -> Result<Value, ToolFailure> 
             let family = family_of(signal);
             let ds = chosen(ctx.datasources, family, args.str(DATASOURCE_PARAM.name))?;
             let connection = Connection::new(ds, ctx.http, ctx.timeout);
-            let client = clickhouse::Client::new(connection)
+            let client = records::Backend::new(connection)
                 .ok_or_else(|| wrong_family(ctx.datasources, family, ds))?;
             (run(ctx, args, &client, signal)?, ds)
         }

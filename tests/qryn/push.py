@@ -99,14 +99,15 @@ def post(url: str, body: object) -> None:
         resp.read()
 
 
-def wait_until_stored(url: str, base_ns: int, logs: int, spans: list[dict]) -> None:
-    """qryn inserts in batches (every 100 ms); wait until every log and span reads back."""
+def wait_until_stored(url: str, base_ns: int, logs: int, spans: list[dict], copies: int) -> None:
+    """qryn inserts in batches (every 100 ms); wait until every log and span reads back (each trace
+    `copies` times when the seed was pushed that often)."""
     start, end = base_ns - 2 * 3600 * seed.S, base_ns + seed.S
     query = urllib.parse.urlencode({"query": '{k8s_cluster_name="demo"}', "limit": 1000,
                                     "start": start, "end": end})
     traces: dict[str, int] = {}
     for span in spans:
-        traces[span["traceId"]] = traces.get(span["traceId"], 0) + 1
+        traces[span["traceId"]] = traces.get(span["traceId"], 0) + copies
     deadline = time.monotonic() + 30
     while True:
         with urllib.request.urlopen(f"{url}/loki/api/v1/query_range?{query}", timeout=30) as r:
@@ -134,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", required=True, help="qryn's base URL")
     ap.add_argument("--base", default="now", help="now, ISO-8601 (UTC if no offset) or Unix ns")
+    ap.add_argument("--copies", type=int, default=1,
+                    help="how many times the seed has been pushed, this time included")
     ap.add_argument("--print", action="store_true", help="print both bodies instead")
     args = ap.parse_args(argv)
     base = parse_base(args.base)
@@ -143,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     post(args.url.rstrip("/") + "/loki/api/v1/push", {"streams": streams})
     post(args.url.rstrip("/") + "/tempo/api/push", spans)
-    wait_until_stored(args.url.rstrip("/"), base, sum(len(s["values"]) for s in streams), spans)
+    wait_until_stored(args.url.rstrip("/"), base, sum(len(s["values"]) for s in streams), spans,
+                      args.copies)
     print(f"pushed {sum(len(s['values']) for s in streams)} logs, {len(spans)} spans", flush=True)
     return 0
 

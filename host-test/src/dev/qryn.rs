@@ -20,6 +20,8 @@ use super::process::Stopped;
 /// A running qryn and the ClickHouse front under it; both stopped on drop (qryn first).
 pub struct Qryn {
     _child: Stopped,
+    /// How many times the seed has been pushed.
+    pushed: std::cell::Cell<u32>,
     _clickhouse: ClickHouse,
     /// The loopback port qryn listens on (Loki and Tempo APIs on the same port).
     pub port: u16,
@@ -113,10 +115,25 @@ impl Qryn {
         }
         // Keep draining its log so qryn never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines.by_ref() {});
+        let qryn = Qryn {
+            pushed: std::cell::Cell::new(0),
+            _child: child,
+            _clickhouse: clickhouse,
+            port,
+        };
+        qryn.push(base)?;
+        Ok(qryn)
+    }
+
+    /// Pushes the seed again with its base time at `base` and waits until it reads back (qryn lists
+    /// search tags only for recent spans, so a test of them pushes a copy at `now`).
+    pub fn push(&self, base: &str) -> anyhow::Result<()> {
+        self.pushed.set(self.pushed.get() + 1);
         let push = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/qryn/push.py");
         let out = Command::new(python())
             .arg(push)
-            .args(["--url", &format!("http://127.0.0.1:{port}"), "--base", base])
+            .args(["--url", &self.url(), "--base", base])
+            .args(["--copies", &self.pushed.get().to_string()])
             .output()
             .context("running tests/qryn/push.py")?;
         if !out.status.success() {
@@ -125,11 +142,7 @@ impl Qryn {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        Ok(Qryn {
-            _child: child,
-            _clickhouse: clickhouse,
-            port,
-        })
+        Ok(())
     }
 
     /// qryn's base URL.

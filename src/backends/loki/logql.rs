@@ -125,12 +125,20 @@ pub struct LogQuery {
     pub pipeline: String,
     /// What was rewritten, for the answer (the catch-all selector).
     pub notes: Vec<String>,
+    /// The datasource's parser stage (` | json`), when the pipeline does not have it yet.
+    missing_parser: &'static str,
 }
 
 impl LogQuery {
     /// The whole log query.
     pub fn text(&self) -> String {
         format!("{}{}", self.selector, self.pipeline)
+    }
+
+    /// ` | json` or ` | logfmt` when the datasource's lines are structured and the pipeline has no
+    /// parser yet (an `unwrap` of a field inside the line needs one), else nothing.
+    pub fn parser_stage(&self) -> &'static str {
+        self.missing_parser
     }
 }
 
@@ -312,17 +320,19 @@ pub fn compile(
         ));
         selector.insert(0, format!("{label}=~\".+\""));
     }
+    let parser_stage = match parser {
+        LineParser::None => "",
+        LineParser::Json => " | json",
+        LineParser::Logfmt => " | logfmt",
+    };
     let mut pipeline = String::new();
     for l in lines {
         pipeline.push(' ');
         pipeline.push_str(&l);
     }
-    if !stages.is_empty() {
-        match parser {
-            LineParser::None => {}
-            LineParser::Json => pipeline.push_str(" | json"),
-            LineParser::Logfmt => pipeline.push_str(" | logfmt"),
-        }
+    let parsed = !stages.is_empty();
+    if parsed {
+        pipeline.push_str(parser_stage);
         for s in stages {
             pipeline.push_str(" | ");
             pipeline.push_str(&s);
@@ -335,6 +345,7 @@ pub fn compile(
         selector: format!("{{{}}}", selector.join(", ")),
         pipeline,
         notes,
+        missing_parser: if parsed { "" } else { parser_stage },
     })
 }
 
