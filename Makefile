@@ -94,7 +94,8 @@ serve: component
 .PHONY: test
 test: test-deps component server-component spin-adapter
 	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) PROMS_MCP_SERVER_COMPONENT=$(abspath $(SERVER)) \
-	  PROMS_MCP_SPIN_ADAPTER=$(abspath $(SPIN_ADAPTER)) PROMS_MCP_PYTHON=$(PYTHON) PROMS_MCP_WASMTIME=$(WASMTIME) cargo test --workspace --no-fail-fast
+	  PROMS_MCP_SPIN_ADAPTER=$(abspath $(SPIN_ADAPTER)) PROMS_MCP_PYTHON=$(PYTHON) PROMS_MCP_WASMTIME=$(WASMTIME) \
+	  PROMS_MCP_QRYN=$(QRYN_DIR)/node_modules/qryn cargo test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory lint
 
 .PHONY: bench

@@ -123,11 +123,17 @@ def wait_until_stored(url: str, base_ns: int, logs: int, spans: list[dict], copi
                 batches = []
             n = sum(len(lib["spans"]) for b in batches for lib in b["instrumentationLibrarySpans"])
             stored += n == count
-        if got == logs and stored == len(traces):
+        # Search reads qryn's attribute index, written apart from the spans: wait for it too.
+        search = urllib.parse.urlencode({"q": '{ name =~ ".*" }', "limit": 1000,
+                                         "start": start // seed.S, "end": end // seed.S + 1})
+        with urllib.request.urlopen(f"{url}/api/search?{search}", timeout=30) as r:
+            found = sum(s.get("matched", 0) for t in json.load(r).get("traces", [])
+                        for s in t.get("spanSets", []))
+        if got == logs and stored == len(traces) and found >= sum(traces.values()):
             return
         if time.monotonic() > deadline:
-            raise SystemExit(f"qryn holds {got} of {logs} logs and {stored} of {len(traces)} "
-                             f"whole traces after 30 s")
+            raise SystemExit(f"qryn holds {got} of {logs} logs, {stored} of {len(traces)} whole "
+                             f"traces and finds {found} spans after 30 s")
         time.sleep(0.2)
 
 

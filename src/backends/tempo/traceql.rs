@@ -103,7 +103,8 @@ fn unscoped(key: &str) -> String {
 /// Compiles `filter` (or none: every span) into one TraceQL span set.
 pub fn compile(filter: Option<&Filter>) -> Result<String, CompileError> {
     match filter {
-        None => Ok("{ }".into()),
+        // `{}` (not `{ }`, which qryn cannot parse) is every span.
+        None => Ok("{}".into()),
         Some(f) => {
             let body = expression(f, true)?;
             Ok(format!("{{ {body} }}"))
@@ -359,7 +360,7 @@ mod tests {
     #[test]
     fn the_operator_table_compiles_to_one_span_set() {
         let cases: &[(&str, &str)] = &[
-            ("", "{ }"),
+            ("", "{}"),
             (
                 "namespace = payments",
                 r#"{ resource.k8s.namespace.name = "payments" }"#,
