@@ -195,6 +195,26 @@ async fn logs_and_traces_tools_answer_exactly_through_qryn() {
         json!({"time": "2026-01-01T11:59:30Z", "service": "frontend", "format": "plain", "body_length": INJECTION_BODY.len(), "@log_iostream": "stderr"})
     );
 
+    // The 25,000-byte body is cut, with its length; a multi-line body matches an anchored LIKE.
+    let s = call_ok(
+        &client,
+        "search_logs",
+        window(json!({"filters": "message LIKE \"panic: %\"", "fields": ["service", "message"]})),
+    )
+    .await;
+    assert_eq!(
+        s["query"],
+        r#"{service_name=~".+"} |~ "(?s)^(?:panic: .*)$""#
+    );
+    assert_eq!(s["total"], 1);
+    assert_eq!(s["records"][0]["service"], "checkout");
+    assert_eq!(s["records"][0]["message_length"], 25000);
+    assert_eq!(
+        s["records"][0]["message"].as_str().unwrap().chars().count(),
+        2000
+    );
+    assert!(s["note"].as_str().unwrap().contains("cut"), "{s}");
+
     // qryn's LogQL parser takes non-ASCII letters but no other symbols in a string (real Loki takes
     // any UTF-8): its refusal comes back with the query that was sent.
     let e = call_err(
