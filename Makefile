@@ -45,9 +45,20 @@ clickhouse-deps:
 	@test -x $(PYTHON) || python3 -m venv $(abspath $(TARGET_DIR))/pyenv
 	@$(PYTHON) -c "import chdb" 2>/dev/null || $(PYTHON) -m pip install -q --disable-pip-version-check --no-deps -r tests/clickhouse/requirements.txt
 
+.PHONY: qryn-deps
+# qryn (Loki's and Tempo's HTTP APIs over ClickHouse) for the Loki/Tempo tests, pinned by
+# tests/qryn/package-lock.json and installed into the target dir (~15 s, ~125 MB). npm 11 skips
+# qryn's postinstall (`patch-package`, which patches its `bnf` parser), so it runs here.
+QRYN_DIR := $(abspath $(TARGET_DIR))/qryn
+qryn-deps:
+	@test -f $(QRYN_DIR)/node_modules/qryn/qryn_node.js && cmp -s tests/qryn/package-lock.json $(QRYN_DIR)/package-lock.json || ( \
+	  mkdir -p $(QRYN_DIR) && cp tests/qryn/package.json tests/qryn/package-lock.json $(QRYN_DIR)/ && \
+	  cd $(QRYN_DIR) && npm ci --no-audit --no-fund --loglevel=error && \
+	  node_modules/.bin/patch-package --patch-dir node_modules/qryn/patches >/dev/null )
+
 .PHONY: test-deps
 # What only the tests need, on top of `deps`.
-test-deps: deps clickhouse-deps
+test-deps: deps clickhouse-deps qryn-deps
 	@# The MCP conformance suite and the Node.js >= 22 it needs, pinned in tests/conformance.
 	@test -x tests/conformance/node_modules/.bin/node || (cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error)
 	@# The official MCP Python SDK, an independent client for the integration tests.
@@ -83,7 +94,8 @@ serve: component
 .PHONY: test
 test: test-deps component server-component spin-adapter
 	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) PROMS_MCP_SERVER_COMPONENT=$(abspath $(SERVER)) \
-	  PROMS_MCP_SPIN_ADAPTER=$(abspath $(SPIN_ADAPTER)) PROMS_MCP_PYTHON=$(PYTHON) PROMS_MCP_WASMTIME=$(WASMTIME) cargo test --workspace --no-fail-fast
+	  PROMS_MCP_SPIN_ADAPTER=$(abspath $(SPIN_ADAPTER)) PROMS_MCP_PYTHON=$(PYTHON) PROMS_MCP_WASMTIME=$(WASMTIME) \
+	  PROMS_MCP_QRYN=$(QRYN_DIR)/node_modules/qryn cargo test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory lint
 
 .PHONY: bench

@@ -1,5 +1,5 @@
 //! Backends: one request path for every datasource ([`Connection`]) and one small client per backend
-//! over it ([`prometheus`], [`clickhouse`]).
+//! over it ([`prometheus`], [`clickhouse`], [`loki`], [`tempo`]).
 //!
 //! [`Connection`] is where a request gets the datasource's headers, basic auth, `Accept`, its time
 //! bound, the POST→GET fallback, and where anything a backend echoes back is scrubbed of our
@@ -12,11 +12,17 @@ use std::time::Duration;
 
 use base64::Engine;
 
+pub use api_error::{Api, ApiError, ApiErrorKind};
+
 use crate::datasources::{Datasource, HttpMethod};
 use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse, Method, form_encode};
 
+mod api_error;
 pub mod clickhouse;
+pub mod loki;
 pub mod prometheus;
+mod quoting;
+pub mod tempo;
 
 /// A datasource, the way to reach it and the time one request may take.
 #[derive(Clone, Copy)]

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use serde_yaml_ng::{Mapping, Value};
 
-use super::clickhouse;
 use super::envelope::{bool_field, mapping_field, scalar_string, secret_field, string_field};
 use super::headers::parse_headers;
 use super::metrics::{self, Flavour};
 use super::url::parse_url;
 use super::{BasicAuth, Datasource, Family, Kind, Secret, Skipped};
+use super::{clickhouse, loki, tempo};
 
 /// What an entry became.
 pub(super) enum Parsed {
@@ -25,13 +25,18 @@ pub(super) enum Parsed {
 enum Plugin {
     Metrics(Flavour),
     ClickHouse,
+    Loki,
+    Tempo,
 }
 
 impl Plugin {
     fn of(grafana_type: &str) -> Option<Plugin> {
         let t = grafana_type.trim().to_ascii_lowercase();
-        if t == clickhouse::TYPE {
-            return Some(Plugin::ClickHouse);
+        match t.as_str() {
+            clickhouse::TYPE => return Some(Plugin::ClickHouse),
+            loki::TYPE => return Some(Plugin::Loki),
+            tempo::TYPE => return Some(Plugin::Tempo),
+            _ => {}
         }
         metrics::plugin_flavour(&t).map(Plugin::Metrics)
     }
@@ -41,8 +46,8 @@ impl Plugin {
 /// start-up log can say so rather than "unsupported".
 fn later_family(grafana_type: &str) -> Option<Family> {
     match grafana_type.trim().to_ascii_lowercase().as_str() {
-        "loki" | "victoriametrics-logs-datasource" => Some(Family::Logs),
-        "tempo" | "jaeger" | "zipkin" => Some(Family::Traces),
+        "victoriametrics-logs-datasource" => Some(Family::Logs),
+        "jaeger" | "zipkin" => Some(Family::Traces),
         _ => None,
     }
 }
@@ -50,7 +55,7 @@ fn later_family(grafana_type: &str) -> Option<Family> {
 /// The `type` values served, for messages.
 pub(super) fn supported_types() -> String {
     let mut types = metrics::TYPES.to_vec();
-    types.push(clickhouse::TYPE);
+    types.extend([clickhouse::TYPE, loki::TYPE, tempo::TYPE]);
     types.join(", ")
 }
 
@@ -150,6 +155,14 @@ pub(super) fn parse_entry(
                 "queryTimeout",
             )
         }
+        Plugin::Loki => (
+            Kind::Loki(loki::parse(json_data)?),
+            None,
+            None,
+            Vec::new(),
+            "timeout",
+        ),
+        Plugin::Tempo => (Kind::Tempo, None, None, Vec::new(), "timeout"),
     };
     let (url, origin) = match own_url {
         Some(own) => {

@@ -9,8 +9,9 @@
 //!
 //! - `envelope`: the document, Grafana's `$VAR` interpolation, typed field access.
 //! - `common`: the fields every kind shares; `headers` and `url` the two that need real parsing.
-//! - `metrics`: Prometheus and its flavours. Logs and traces kinds come with their backends; until
-//!   then their entries are [`Skipped`] and the host logs them.
+//! - `metrics`: Prometheus and its flavours; `clickhouse`: ClickHouse with the OpenTelemetry
+//!   exporter's tables (logs and traces); `loki` and `tempo`: Grafana Loki (logs) and Tempo (traces).
+//!   Entries of other types are [`Skipped`] and the host logs them.
 //!
 //! Secret material (header values, passwords) is held in [`Secret`], which never prints, and no error,
 //! warning or summary ever contains it. What does not live here: HTTP requests and TLS handshakes
@@ -27,7 +28,9 @@ pub mod clickhouse;
 mod common;
 mod envelope;
 mod headers;
+pub mod loki;
 pub mod metrics;
+mod tempo;
 mod url;
 
 pub use clickhouse::ClickHouseSettings;
@@ -35,6 +38,7 @@ use common::{Parsed, parse_entry};
 use envelope::{
     entry_label, entry_name, expand, interpolate_value, parse_document, with_unset_note,
 };
+pub use loki::{LineParser, LokiSettings};
 pub use metrics::{Flavour, HttpMethod, MetricsSettings};
 pub use url::Origin;
 
@@ -115,6 +119,10 @@ pub enum Kind {
     /// ClickHouse holding the OpenTelemetry exporter's logs and traces tables (boxed: two tables'
     /// worth of names, kept out of every metrics datasource's size).
     ClickHouse(Box<ClickHouseSettings>),
+    /// Grafana Loki (or a server answering its query API), holding logs.
+    Loki(LokiSettings),
+    /// Grafana Tempo (or a server answering its query API), holding traces.
+    Tempo,
 }
 
 impl Kind {
@@ -123,6 +131,8 @@ impl Kind {
         match self {
             Kind::Metrics(_) => &[Family::Metrics],
             Kind::ClickHouse(_) => &[Family::Logs, Family::Traces],
+            Kind::Loki(_) => &[Family::Logs],
+            Kind::Tempo => &[Family::Traces],
         }
     }
 
@@ -131,6 +141,8 @@ impl Kind {
         match self {
             Kind::Metrics(m) => m.flavour.grafana_plugin(),
             Kind::ClickHouse(_) => "clickhouse",
+            Kind::Loki(_) => "loki",
+            Kind::Tempo => "tempo",
         }
     }
 }
@@ -181,7 +193,7 @@ impl Datasource {
     pub fn metrics(&self) -> Option<&MetricsSettings> {
         match &self.kind {
             Kind::Metrics(m) => Some(m),
-            Kind::ClickHouse(_) => None,
+            _ => None,
         }
     }
 
@@ -189,7 +201,15 @@ impl Datasource {
     pub fn clickhouse(&self) -> Option<&ClickHouseSettings> {
         match &self.kind {
             Kind::ClickHouse(c) => Some(c),
-            Kind::Metrics(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The Loki settings, when this is a Loki datasource.
+    pub fn loki(&self) -> Option<&LokiSettings> {
+        match &self.kind {
+            Kind::Loki(l) => Some(l),
+            _ => None,
         }
     }
 
@@ -226,6 +246,10 @@ impl Datasource {
                     Json::from(c.traces.qualified().replace('`', "")),
                 );
             }
+            Kind::Loki(l) => {
+                o.insert("parser".into(), Json::from(l.parser.as_str()));
+            }
+            Kind::Tempo => {}
         }
         if let Some(timeout) = self.timeout {
             o.insert("timeout_seconds".into(), Json::from(timeout.as_secs_f64()));

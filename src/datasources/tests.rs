@@ -298,14 +298,14 @@ fn referenced_env_vars_lists_sorted_unique_names() {
 #[test]
 fn other_types_are_skipped() {
     let text = "datasources:
-  - name: logs
-    type: loki
-    url: http://loki:3100
+  - name: vlogs
+    type: victoriametrics-logs-datasource
+    url: http://vlogs:9428
   - name: prom
     type: prometheus
     url: http://prom:9090
   - name: traces
-    type: tempo
+    type: jaeger
 ";
     let set = parse_ok(text);
     assert_eq!(set.names(), ["prom"]);
@@ -313,13 +313,13 @@ fn other_types_are_skipped() {
         set.skipped,
         [
             Skipped {
-                name: "logs".into(),
-                kind: "loki".into(),
+                name: "vlogs".into(),
+                kind: "victoriametrics-logs-datasource".into(),
                 reason: "logs datasources are not served yet".into(),
             },
             Skipped {
                 name: "traces".into(),
-                kind: "tempo".into(),
+                kind: "jaeger".into(),
                 reason: "traces datasources are not served yet".into(),
             },
         ]
@@ -329,7 +329,7 @@ fn other_types_are_skipped() {
 #[test]
 fn only_other_types_is_an_error() {
     let err =
-        parse_err("datasources:\n  - name: logs\n    type: loki\n    url: http://loki:3100\n");
+        parse_err("datasources:\n  - name: logs\n    type: jaeger\n    url: http://jaeger:16686\n");
     assert_eq!(err.entry, None);
     let shown = err.to_string();
     assert!(
@@ -338,7 +338,7 @@ fn only_other_types_is_an_error() {
         )),
         "{shown}"
     );
-    assert!(shown.contains("loki ('logs')"), "{shown}");
+    assert!(shown.contains("jaeger ('logs')"), "{shown}");
 }
 
 #[test]
@@ -422,7 +422,7 @@ fn default_selection() {
     );
 
     // The isDefault entry of another family does not make a metrics default: the first metrics
-    // entry is (the logs entry is skipped here until its kind is served, which is the same case).
+    // entry is.
     let other_default = "datasources:
   - {name: logs, type: loki, url: 'http://loki:3100', isDefault: true}
   - {name: a, type: prometheus, url: 'http://a:9090'}
@@ -679,7 +679,7 @@ fn unquoted_secrets_are_refused_because_yaml_would_change_them() {
 }
 
 #[test]
-fn a_file_mixing_families_serves_metrics_and_clickhouse_and_skips_the_rest_with_reasons() {
+fn a_file_mixing_families_serves_each_kind_and_skips_the_rest_with_reasons() {
     let text = "apiVersion: 1
 datasources:
   - name: loki
@@ -704,7 +704,10 @@ datasources:
     url: http://graphite:8080
 ";
     let set = parse_ok(text);
-    assert_eq!(set.names(), ["prom", "clickhouse", "thanos"]);
+    assert_eq!(
+        set.names(),
+        ["loki", "prom", "tempo", "clickhouse", "thanos"]
+    );
     let skipped: Vec<(&str, &str)> = set
         .skipped
         .iter()
@@ -712,19 +715,15 @@ datasources:
         .collect();
     assert_eq!(
         skipped,
-        [
-            ("loki", "logs datasources are not served yet"),
-            ("tempo", "traces datasources are not served yet"),
-            (
-                "graphite",
-                "type not supported; supported types are prometheus, victoriametrics-metrics-datasource, victoriametrics-datasource, grafana-clickhouse-datasource"
-            ),
-        ]
+        [(
+            "graphite",
+            "type not supported; supported types are prometheus, victoriametrics-metrics-datasource, victoriametrics-datasource, grafana-clickhouse-datasource, loki, tempo"
+        ),]
     );
-    // The isDefault entry is a (skipped) logs datasource: each family's default is its first entry.
+    // The isDefault entry is the Loki one: the logs default; the others' is their first entry.
     assert_eq!(set.default_for(Family::Metrics).unwrap().name, "prom");
-    assert_eq!(set.default_for(Family::Logs).unwrap().name, "clickhouse");
-    assert_eq!(set.default_for(Family::Traces).unwrap().name, "clickhouse");
+    assert_eq!(set.default_for(Family::Logs).unwrap().name, "loki");
+    assert_eq!(set.default_for(Family::Traces).unwrap().name, "tempo");
     let ch = set.get("clickhouse").unwrap();
     assert_eq!(ch.url, "http://clickhouse:8123");
     assert_eq!(

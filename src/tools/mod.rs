@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::backends::clickhouse::{self, ClickHouseError, schema::Signal};
+use crate::backends::ApiError;
+use crate::backends::clickhouse::{ClickHouseError, schema::Signal};
 use crate::backends::prometheus::{self, PrometheusError};
 use crate::backends::{BackendFailure, Connection};
 use crate::datasources::{Datasource, DatasourceSet, Family};
@@ -32,7 +33,7 @@ mod docs;
 mod fan_out;
 mod list_datasources;
 mod metrics;
-mod records;
+pub mod records;
 mod telemetry;
 mod toolset;
 
@@ -97,6 +98,12 @@ impl From<ClickHouseError> for ToolFailure {
     }
 }
 
+impl From<ApiError> for ToolFailure {
+    fn from(e: ApiError) -> Self {
+        ToolFailure::backend(&e)
+    }
+}
+
 /// A call that cannot be routed: the host maps it to JSON-RPC `-32602`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallError {
@@ -128,12 +135,13 @@ pub enum Handler {
     /// A metrics tool that can also ask several metrics datasources at once (`datasource_ids`):
     /// the same handler runs once per datasource, concurrently, and the answers are listed.
     MetricsEach(fn(&Context, &Args, &prometheus::Client) -> Result<Value, ToolFailure>),
-    /// A logs or traces tool: runs with a client for the chosen datasource of `signal`'s family.
+    /// A logs or traces tool: runs with a client for the chosen datasource of `signal`'s family
+    /// (ClickHouse, Loki or Tempo: [`records::Backend`]).
     Records {
         /// Logs or traces; `None` when the call's `datasource` argument says which.
         signal: Option<Signal>,
         /// The handler, told which signal it serves.
-        run: fn(&Context, &Args, &clickhouse::Client, Signal) -> Result<Value, ToolFailure>,
+        run: fn(&Context, &Args, &records::Backend, Signal) -> Result<Value, ToolFailure>,
     },
 }
 
@@ -344,7 +352,7 @@ fn run(ctx: &Context, def: &ToolDef, args: &Args) -> Result<Value, ToolFailure> 
             let family = family_of(signal);
             let ds = chosen(ctx.datasources, family, args.str(DATASOURCE_PARAM.name))?;
             let connection = Connection::new(ds, ctx.http, ctx.timeout);
-            let client = clickhouse::Client::new(connection)
+            let client = records::Backend::new(connection)
                 .ok_or_else(|| wrong_family(ctx.datasources, family, ds))?;
             (run(ctx, args, &client, signal)?, ds)
         }

@@ -165,7 +165,7 @@ impl Stack {
         let prometheus = backends::start_prometheus(&data).expect("start Prometheus");
         let vm = backends::start_victoria_metrics(&data).expect("start VictoriaMetrics");
         let yaml = format!(
-            "apiVersion: 1\ndatasources:\n  - name: prometheus\n    uid: prom-uid\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n  - name: vm\n    type: victoriametrics-metrics-datasource\n    url: {}\n    jsonData:\n      httpMethod: GET\n  - name: logs\n    type: loki\n    url: http://127.0.0.1:3100\n",
+            "apiVersion: 1\ndatasources:\n  - name: prometheus\n    uid: prom-uid\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n  - name: vm\n    type: victoriametrics-metrics-datasource\n    url: {}\n    jsonData:\n      httpMethod: GET\n  - name: traces\n    type: jaeger\n    url: http://127.0.0.1:16686\n",
             prometheus.url, vm.url
         );
         let host = Host::start(&yaml, &[]);

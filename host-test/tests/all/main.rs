@@ -14,6 +14,7 @@ mod egress;
 mod errors;
 mod faults;
 mod fixture;
+mod loki_tempo;
 mod records;
 mod server_world;
 mod spin_manifest;

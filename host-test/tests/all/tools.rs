@@ -66,7 +66,7 @@ async fn every_tool_answers_exactly_on_prometheus_and_victoriametrics() {
         );
     }
 
-    // list_datasources: the Loki entry is skipped; no secrets, ids and default shown.
+    // list_datasources: the Jaeger entry is skipped; no secrets, ids and default shown.
     let ds = call_ok(&client, "list_datasources", json!({})).await;
     assert_eq!(ds["total"], 2);
     assert_eq!(ds["default"], "prometheus");

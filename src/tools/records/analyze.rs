@@ -4,10 +4,16 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{FILTERS_PARAM, FROM_PARAM, TO_PARAM, named_field, number, time_window};
+use super::search::{field_of, logql_range};
+use super::{
+    Backend, FILTERS_PARAM, FROM_PARAM, TO_PARAM, named_field, number, parsed_filter, sent,
+    time_window,
+};
 use crate::backends::clickhouse::Client;
 use crate::backends::clickhouse::schema::{FieldType, Signal, Table, quote};
 use crate::backends::clickhouse::sql::Params;
+use crate::backends::loki;
+use crate::backends::loki::logql::{self, Labels, Target};
 use crate::timespec::{format_duration, format_time, parse_duration};
 use crate::tools::args::{Args, Param, ParamKind};
 use crate::tools::bounds::count_fields;
@@ -126,7 +132,9 @@ fn output_schema() -> Value {
             "total": {"type": "integer"},
             "shown": {"type": "integer"},
             "truncated": {"type": "string"},
-            "hint": {"type": "string"}
+            "hint": {"type": "string"},
+            "query": {"type": "string", "description": "The LogQL sent (Loki datasources)."},
+            "notes": {"type": "array", "items": {"type": "string"}}
         }),
         &["window", "queryType", "aggregation"],
     )
@@ -208,7 +216,290 @@ fn value(v: Option<&Value>) -> Value {
     }
 }
 
-fn run(ctx: &Context, args: &Args, client: &Client, signal: Signal) -> Result<Value, ToolFailure> {
+fn run(
+    ctx: &Context,
+    args: &Args,
+    backend: &Backend,
+    signal: Signal,
+) -> Result<Value, ToolFailure> {
+    match backend {
+        Backend::ClickHouse(client) => run_clickhouse(ctx, args, client, signal),
+        Backend::Loki(client) => run_loki(ctx, args, client),
+        Backend::Tempo(client) => Err(ToolFailure::new(format!(
+            "analyze_traces does not run on Tempo datasources yet ('{}'); use search_traces with `filters` and count the matches, or a ClickHouse traces datasource",
+            client.name()
+        ))),
+    }
+}
+
+/// The aggregation's function (lower case) and field.
+fn function_and_field(args: &Args) -> Result<(String, Option<String>), ToolFailure> {
+    let object = args
+        .object("aggregation")
+        .ok_or_else(|| ToolFailure::new("missing required argument 'aggregation'"))?;
+    if let Some(key) = object
+        .keys()
+        .find(|k| !["function", "field"].contains(&k.as_str()))
+    {
+        return Err(ToolFailure::new(format!(
+            "aggregation: unknown key '{key}'; it takes function and field"
+        )));
+    }
+    let function = object
+        .get("function")
+        .and_then(Value::as_str)
+        .map(|f| f.trim().to_ascii_lowercase())
+        .ok_or_else(|| {
+            ToolFailure::new(
+                "aggregation: 'function' must be a string such as \"count\" or \"p95\"",
+            )
+        })?;
+    let field = object
+        .get("field")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_string);
+    Ok((function, field))
+}
+
+/// How groups that a server returns as several series are combined.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Merge {
+    Add,
+    Min,
+    Max,
+    /// Not combinable (averages, quantiles): one series per group is expected.
+    None,
+}
+
+/// A LogQL metric query for an aggregation over `query`'s lines per `groups` (label names) over
+/// `range`, with its echo and how to merge series of one group.
+fn loki_metric(
+    query: &logql::LogQuery,
+    function: &str,
+    field: Option<&str>,
+    groups: &[String],
+    range: &str,
+) -> Result<(String, String, Merge), String> {
+    // `sum by () (…)` is valid LogQL, but qryn refuses an empty grouping: the plain forms are the same.
+    let by = format!("by ({})", groups.join(", "));
+    let outer = |f: &str| {
+        if groups.is_empty() {
+            f.to_string()
+        } else {
+            format!("{f} {by} ")
+        }
+    };
+    let text = query.text();
+    if function == "count" {
+        return Ok((
+            format!("{}(count_over_time({text} [{range}]))", outer("sum")),
+            "count".into(),
+            Merge::Add,
+        ));
+    }
+    let Some(label) = field else {
+        return Err(format!(
+            "aggregation: '{function}' needs a field, e.g. {{\"function\": \"{function}\", \"field\": \"@duration_ms\"}}"
+        ));
+    };
+    let echo = format!("{function}({})", label);
+    if function == "count_distinct" {
+        let inner: Vec<String> = groups.iter().cloned().chain([label.to_string()]).collect();
+        return Ok((
+            format!(
+                "{}(count by ({}) (count_over_time({text} [{range}])))",
+                outer("count"),
+                inner.join(", ")
+            ),
+            echo,
+            Merge::Add,
+        ));
+    }
+    let unwrapped = format!("{text}{} | unwrap {label}", query.parser_stage());
+    let (q, merge) = match function {
+        "sum" => (
+            format!("{}(sum_over_time({unwrapped} [{range}]))", outer("sum")),
+            Merge::Add,
+        ),
+        // Without groups the extreme over all streams is the extreme of each stream's.
+        "min" if groups.is_empty() => (
+            format!("min(min_over_time({unwrapped} [{range}]))"),
+            Merge::Min,
+        ),
+        "max" if groups.is_empty() => (
+            format!("max(max_over_time({unwrapped} [{range}]))"),
+            Merge::Max,
+        ),
+        "avg" => (
+            format!("avg_over_time({unwrapped} [{range}]) {by}"),
+            Merge::None,
+        ),
+        "min" => (
+            format!("min_over_time({unwrapped} [{range}]) {by}"),
+            Merge::Min,
+        ),
+        "max" => (
+            format!("max_over_time({unwrapped} [{range}]) {by}"),
+            Merge::Max,
+        ),
+        p if p.starts_with('p') => {
+            let level: f64 = p[1..]
+                .parse()
+                .ok()
+                .filter(|l| (0.0..=100.0).contains(l))
+                .ok_or_else(|| unknown_function(function))?;
+            (
+                format!(
+                    "quantile_over_time({}, {unwrapped} [{range}]) {by}",
+                    level / 100.0
+                ),
+                Merge::None,
+            )
+        }
+        _ => return Err(unknown_function(function)),
+    };
+    Ok((q, echo, merge))
+}
+
+fn unknown_function(function: &str) -> String {
+    format!(
+        "aggregation: unknown function '{function}'; use count, count_distinct, sum, avg, min, max or a percentile such as p50, p95, p99.9"
+    )
+}
+
+/// A field of `groupBy` or `aggregation.field` as a Loki label; the line cannot be one.
+fn loki_label(argument: &str, text: &str, labels: &Labels) -> Result<String, ToolFailure> {
+    match logql::resolve(&field_of(text), labels) {
+        Ok(Target::Label { name, .. }) => Ok(name),
+        Ok(Target::Line) => Err(ToolFailure::new(format!(
+            "{argument}: '{text}' is the log line, which LogQL cannot group or aggregate by; use a label or @key"
+        ))),
+        Err(e) => Err(ToolFailure::new(format!("{argument}: {e}"))),
+    }
+}
+
+/// analyze_logs on Loki: a LogQL metric query over the whole window (`instant`).
+fn run_loki(
+    ctx: &Context,
+    args: &Args,
+    client: &loki::client::Client,
+) -> Result<Value, ToolFailure> {
+    let (from, to, window) = time_window(ctx, args)?;
+    if args.str("queryType") == Some("range") {
+        return Err(ToolFailure::new(
+            "queryType range is not available on Loki datasources yet; use queryType instant over shorter windows",
+        ));
+    }
+    let filter = parsed_filter(args)?;
+    let labels = Labels::new(client.labels(from, to)?.iter().map(String::as_str));
+    let query = logql::compile(filter.as_ref(), &labels, client.settings().parser)
+        .map_err(|e| ToolFailure::new(format!("filters: {e}")))?;
+    let (function, field) = function_and_field(args)?;
+    let field = field
+        .map(|f| loki_label("aggregation.field", &f, &labels))
+        .transpose()?;
+    let mut groups = Vec::new();
+    for name in args.strings("groupBy") {
+        groups.push(loki_label("groupBy", &name, &labels)?);
+    }
+    let (metric, echo, merge) = loki_metric(
+        &query,
+        &function,
+        field.as_deref(),
+        &groups,
+        &logql_range(to - from),
+    )
+    .map_err(ToolFailure::new)?;
+    let series = client.instant(&metric, to).map_err(sent(&metric))?;
+    // One value per group; a server that leaves one group in several series (qryn) is merged here.
+    let mut merged: Vec<(Vec<String>, f64)> = Vec::new();
+    let mut unmerged = 0;
+    for s in &series {
+        let key: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                s.labels
+                    .get(g)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        let Some((_, v)) = s.samples.last() else {
+            continue;
+        };
+        match merged.iter_mut().find(|(k, _)| *k == key) {
+            None => merged.push((key, *v)),
+            Some((_, acc)) => match merge {
+                Merge::Add => *acc += v,
+                Merge::Min => *acc = acc.min(*v),
+                Merge::Max => *acc = acc.max(*v),
+                Merge::None => unmerged += 1,
+            },
+        }
+    }
+    merged.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut out = json!({
+        "window": window,
+        "queryType": "instant",
+        "aggregation": echo,
+        "query": metric,
+    });
+    let mut notes = query.notes.clone();
+    if unmerged > 0 {
+        notes.push(format!(
+            "the server returned {unmerged} extra series for groups already seen; the first of each is shown"
+        ));
+    }
+    if !notes.is_empty() {
+        out["notes"] = json!(notes);
+    }
+    if let Some(f) = filter {
+        out["filters"] = json!(f.to_string());
+    }
+    let number = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
+    if groups.is_empty() {
+        let value = merged.first().map(|(_, v)| *v);
+        out["value"] = match (value, function.as_str()) {
+            (None, "count" | "count_distinct" | "sum") => json!(0),
+            (None, _) => Value::Null,
+            (Some(v), _) => number(v),
+        };
+        return Ok(out);
+    }
+    let names: Vec<String> = args.strings("groupBy");
+    let total = merged.len();
+    let limit = args.u64_or("limit", GROUPS_DEFAULT) as usize;
+    out["groupBy"] = json!(names);
+    out["groups"] = merged
+        .iter()
+        .take(limit)
+        .map(|(key, v)| {
+            let group: Map<String, Value> = names
+                .iter()
+                .zip(key)
+                .map(|(n, k)| (n.clone(), json!(k)))
+                .collect();
+            json!({"group": group, "value": number(*v)})
+        })
+        .collect();
+    count_fields(
+        &mut out,
+        total.min(limit),
+        total,
+        "raise `limit` (groups), or narrow `filters`",
+    );
+    Ok(out)
+}
+
+fn run_clickhouse(
+    ctx: &Context,
+    args: &Args,
+    client: &Client,
+    signal: Signal,
+) -> Result<Value, ToolFailure> {
     let table = client.table(signal);
     let (from, to, window) = time_window(ctx, args)?;
     let mut params = Params::default();
@@ -476,4 +767,121 @@ fn stats(entry: &mut Value, values: &[Value]) {
         Value::Null
     };
     entry["latest"] = numbers.last().map_or(Value::Null, |v| json!(v));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datasources::LineParser;
+
+    /// Every aggregation as the LogQL metric query it becomes, with and without a line parser.
+    #[test]
+    fn aggregations_become_logql_metric_queries() {
+        let labels = Labels::new(["service_name", "level"]);
+        let filter = crate::filter::parse("service = cart").unwrap();
+        let plain = logql::compile(filter.as_ref(), &labels, LineParser::None).unwrap();
+        let json = logql::compile(filter.as_ref(), &labels, LineParser::Json).unwrap();
+        let g = ["level".to_string()];
+        /// (query, function, field, groupBy labels, LogQL, echo)
+        type Case<'a> = (
+            &'a logql::LogQuery,
+            &'a str,
+            Option<&'a str>,
+            &'a [String],
+            &'a str,
+            &'a str,
+        );
+        let cases: &[Case] = &[
+            (
+                &plain,
+                "count",
+                None,
+                &g,
+                r#"sum by (level) (count_over_time({service_name="cart"} [60s]))"#,
+                "count",
+            ),
+            (
+                &plain,
+                "count",
+                None,
+                &[],
+                r#"sum(count_over_time({service_name="cart"} [60s]))"#,
+                "count",
+            ),
+            (
+                &plain,
+                "count_distinct",
+                Some("pod"),
+                &g,
+                r#"count by (level) (count by (level, pod) (count_over_time({service_name="cart"} [60s])))"#,
+                "count_distinct(pod)",
+            ),
+            (
+                &plain,
+                "sum",
+                Some("bytes"),
+                &g,
+                r#"sum by (level) (sum_over_time({service_name="cart"} | unwrap bytes [60s]))"#,
+                "sum(bytes)",
+            ),
+            (
+                &json,
+                "avg",
+                Some("latency_ms"),
+                &g,
+                r#"avg_over_time({service_name="cart"} | json | unwrap latency_ms [60s]) by (level)"#,
+                "avg(latency_ms)",
+            ),
+            (
+                &plain,
+                "min",
+                Some("x"),
+                &[],
+                r#"min(min_over_time({service_name="cart"} | unwrap x [60s]))"#,
+                "min(x)",
+            ),
+            (
+                &plain,
+                "max",
+                Some("x"),
+                &g,
+                r#"max_over_time({service_name="cart"} | unwrap x [60s]) by (level)"#,
+                "max(x)",
+            ),
+            (
+                &plain,
+                "p95",
+                Some("x"),
+                &g,
+                r#"quantile_over_time(0.95, {service_name="cart"} | unwrap x [60s]) by (level)"#,
+                "p95(x)",
+            ),
+            (
+                &plain,
+                "p99.9",
+                Some("x"),
+                &[],
+                r#"quantile_over_time(0.9990000000000001, {service_name="cart"} | unwrap x [60s]) by ()"#,
+                "p99.9(x)",
+            ),
+        ];
+        for (query, function, field, groups, want, echo) in cases {
+            let (got, got_echo, _) = loki_metric(query, function, *field, groups, "60s").unwrap();
+            assert_eq!(
+                (got.as_str(), got_echo.as_str()),
+                (*want, *echo),
+                "{function}"
+            );
+        }
+        assert!(
+            loki_metric(&plain, "sum", None, &g, "60s")
+                .unwrap_err()
+                .contains("needs a field")
+        );
+        assert!(
+            loki_metric(&plain, "median", Some("x"), &g, "60s")
+                .unwrap_err()
+                .contains("unknown function")
+        );
+    }
 }

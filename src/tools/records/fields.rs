@@ -3,10 +3,15 @@
 
 use serde_json::{Value, json};
 
-use super::{FROM_PARAM, TO_PARAM, number, time_window};
+use super::search::logql_range;
+use super::{Backend, FROM_PARAM, TO_PARAM, number, time_window};
 use crate::backends::clickhouse::Client;
 use crate::backends::clickhouse::schema::{FieldType, Signal, known_fields};
 use crate::backends::clickhouse::sql::Params;
+use crate::backends::loki::logql::{self, Labels, Target};
+use crate::backends::tempo::traceql;
+use crate::backends::{loki, tempo};
+use crate::filter::Field;
 use crate::tools::args::{Args, Param, ParamKind};
 use crate::tools::bounds::count_fields;
 use crate::tools::{Context, Handler, SIGNAL_PARAM, ToolDef, ToolFailure, object_schema};
@@ -57,13 +62,145 @@ fn output_schema() -> Value {
             }}},
             "total": {"type": "integer"},
             "shown": {"type": "integer"},
-            "truncated": {"type": "string"}
+            "truncated": {"type": "string"},
+            "note": {"type": "string"}
         }),
         &["signal", "window", "fields", "attributes", "total", "shown"],
     )
 }
 
-fn run(ctx: &Context, args: &Args, client: &Client, signal: Signal) -> Result<Value, ToolFailure> {
+fn run(
+    ctx: &Context,
+    args: &Args,
+    backend: &Backend,
+    signal: Signal,
+) -> Result<Value, ToolFailure> {
+    match backend {
+        Backend::ClickHouse(client) => run_clickhouse(ctx, args, client, signal),
+        Backend::Loki(client) => run_loki(ctx, args, client),
+        Backend::Tempo(client) => run_tempo(ctx, args, client),
+    }
+}
+
+/// Loki: the known fields as the labels they resolve to on this server, and every label of the
+/// streams in the window with how many lines carry it (one `count_over_time` over all streams).
+fn run_loki(
+    ctx: &Context,
+    args: &Args,
+    client: &loki::client::Client,
+) -> Result<Value, ToolFailure> {
+    let (from, to, window) = time_window(ctx, args)?;
+    let names = client.labels(from, to)?;
+    let labels = Labels::new(names.iter().map(String::as_str));
+    let fields: Vec<Value> = logql::known_field_names()
+        .into_iter()
+        .map(|name| {
+            let source = match logql::resolve(&Field::Named(name.into()), &labels) {
+                Ok(Target::Line) => "the log line".to_string(),
+                Ok(Target::Label {
+                    name: label,
+                    indexed,
+                    ignore_case,
+                }) => format!(
+                    "label {label}{}{}",
+                    if indexed {
+                        " (indexed: in the stream selector)"
+                    } else {
+                        " (not indexed: structured metadata or a parsed field)"
+                    },
+                    if ignore_case {
+                        ", compared ignoring case"
+                    } else {
+                        ""
+                    }
+                ),
+                Err(e) => e,
+            };
+            json!({"name": name, "type": "string", "source": source})
+        })
+        .collect();
+    let limit = args.u64_or("limit", KEYS_DEFAULT);
+    let mut counts: Vec<(String, u64)> = Vec::new();
+    if !names.is_empty() {
+        let everything = logql::compile(None, &labels, client.settings().parser)
+            .map_err(|e| ToolFailure::new(e.message))?;
+        let series = client.instant(
+            &format!(
+                "count_over_time({} [{}])",
+                everything.text(),
+                logql_range(to - from)
+            ),
+            to,
+        )?;
+        for name in &names {
+            let n: f64 = series
+                .iter()
+                .filter(|s| s.labels.contains_key(name))
+                .flat_map(|s| s.samples.iter().map(|(_, v)| *v))
+                .sum();
+            counts.push((name.clone(), n as u64));
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let total = counts.len();
+    let attributes: Vec<Value> = counts
+        .into_iter()
+        .take(limit as usize)
+        .map(|(key, n)| json!({"key": key, "scope": "stream label", "count": n}))
+        .collect();
+    let shown = attributes.len();
+    let mut out = json!({
+        "signal": "logs", "window": window, "fields": fields, "attributes": attributes,
+    });
+    count_fields(&mut out, shown, total, "raise `limit`");
+    Ok(out)
+}
+
+/// Tempo: the known fields as TraceQL attributes, and the attribute names its search tags list
+/// (Tempo keeps no per-window counts of them).
+fn run_tempo(
+    ctx: &Context,
+    args: &Args,
+    client: &tempo::client::Client,
+) -> Result<Value, ToolFailure> {
+    let (from, to, window) = time_window(ctx, args)?;
+    let fields: Vec<Value> = traceql::known_field_names()
+        .into_iter()
+        .map(|name| {
+            let source = traceql::attribute_of(&Field::Named(name.into())).unwrap_or_else(|| {
+                match name {
+                    "return_code" => "span.http.response.status_code, span.http.status_code or span.rpc.grpc.status_code".into(),
+                    _ => "span.rpc.system, else HTTP when the span has an HTTP method".into(),
+                }
+            });
+            let kind = if name == "duration" { "number" } else { "string" };
+            json!({"name": name, "type": kind, "source": source})
+        })
+        .collect();
+    let limit = args.u64_or("limit", KEYS_DEFAULT);
+    let mut tags = client.tags(from, to)?;
+    tags.sort();
+    let total = tags.len();
+    let attributes: Vec<Value> = tags
+        .into_iter()
+        .take(limit as usize)
+        .map(|key| json!({"key": key, "scope": "span or resource"}))
+        .collect();
+    let shown = attributes.len();
+    let mut out = json!({
+        "signal": "traces", "window": window, "fields": fields, "attributes": attributes,
+        "note": "Tempo lists attribute names without counts",
+    });
+    count_fields(&mut out, shown, total, "raise `limit`");
+    Ok(out)
+}
+
+fn run_clickhouse(
+    ctx: &Context,
+    args: &Args,
+    client: &Client,
+    signal: Signal,
+) -> Result<Value, ToolFailure> {
     let table = client.table(signal);
     let (from, to, window) = time_window(ctx, args)?;
     let fields: Vec<Value> = known_fields(table)

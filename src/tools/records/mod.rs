@@ -1,10 +1,11 @@
 //! The logs and traces tools (KubeSense's search and analysis tools, with its parameter names): each
-//! runs with a ClickHouse client for the chosen logs or traces datasource and the [`Signal`] it
-//! serves. What they share lives here: the time window, the filter compiled to a `WHERE` clause,
-//! fields named in `fields` / `groupBy`, and how a timestamp is written back.
+//! runs with a [`Backend`] client for the chosen logs or traces datasource (ClickHouse, Loki or
+//! Tempo) and the [`Signal`] it serves. What they share lives here: the time window, the filter
+//! compiled to a `WHERE` clause, fields named in `fields` / `groupBy`, and how a timestamp is
+//! written back.
 //!
 //! Not here: SQL of filters and fields (`backends::clickhouse::sql`), the field map
-//! (`backends::clickhouse::schema`).
+//! (`backends::clickhouse::schema`), LogQL and TraceQL (`backends::loki`, `backends::tempo`).
 
 use serde_json::{Value, json};
 
@@ -13,6 +14,9 @@ use super::args::{Args, Param, ParamKind};
 pub(super) use super::{FROM_PARAM, TO_PARAM, time_window};
 use crate::backends::clickhouse::schema::{Signal, Table, quote};
 use crate::backends::clickhouse::sql::{self, Params};
+use crate::backends::{Connection, clickhouse, loki, tempo};
+use crate::datasources::Kind;
+use crate::filter::Filter;
 
 pub(super) mod analyze;
 pub(super) mod fields;
@@ -21,6 +25,47 @@ pub(super) mod trace;
 
 #[cfg(test)]
 mod tests;
+
+/// The client a logs or traces tool runs with: one of the backends that hold logs or traces.
+pub enum Backend<'a> {
+    /// ClickHouse with the OpenTelemetry exporter's tables (logs and traces).
+    ClickHouse(clickhouse::Client<'a>),
+    /// Loki (logs).
+    Loki(loki::client::Client<'a>),
+    /// Tempo (traces).
+    Tempo(tempo::client::Client<'a>),
+}
+
+impl<'a> Backend<'a> {
+    /// The client for `connection`'s datasource; `None` when it holds neither logs nor traces.
+    pub fn new(connection: Connection<'a>) -> Option<Self> {
+        match connection.datasource().kind {
+            Kind::ClickHouse(_) => clickhouse::Client::new(connection).map(Backend::ClickHouse),
+            Kind::Loki(_) => loki::client::Client::new(connection).map(Backend::Loki),
+            Kind::Tempo => tempo::client::Client::new(connection).map(Backend::Tempo),
+            _ => None,
+        }
+    }
+}
+
+/// A Loki or Tempo failure with the query that was sent, so the caller sees what was refused.
+pub(super) fn sent(query: &str) -> impl FnOnce(crate::backends::ApiError) -> ToolFailure + '_ {
+    move |e| {
+        let mut failure = ToolFailure::from(e);
+        failure.message.push_str(&format!(" Query sent: {query}"));
+        failure
+    }
+}
+
+/// The caller's filter, parsed (`None` when absent or blank).
+pub(super) fn parsed_filter(args: &Args) -> Result<Option<Filter>, ToolFailure> {
+    match args.str(FILTERS_PARAM.name) {
+        None => Ok(None),
+        Some(text) => {
+            crate::filter::parse(text).map_err(|e| ToolFailure::new(format!("filters: {e}")))
+        }
+    }
+}
 
 /// `filters`: the SQL-like filter.
 pub(super) const FILTERS_PARAM: Param = Param {

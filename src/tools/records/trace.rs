@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value, json};
 
-use super::{FROM_PARAM, TO_PARAM, format_unix_ms, nanos, number};
+use super::{Backend, FROM_PARAM, TO_PARAM, format_unix_ms, nanos, number};
 use crate::backends::clickhouse::Client;
 use crate::backends::clickhouse::schema::{Signal, duration_ms, quote};
 use crate::backends::clickhouse::sql::Params;
+use crate::backends::tempo;
 use crate::timespec::format_time;
 use crate::tools::args::{Args, Param, ParamKind};
 use crate::tools::{Context, Handler, ToolDef, ToolFailure, object_schema, ordered, time_arg};
@@ -74,6 +75,7 @@ fn output_schema() -> Value {
     object_schema(
         json!({
             "trace_id": {"type": "string"},
+            "query": {"type": "string", "description": "The Tempo endpoint read (Tempo datasources)."},
             "window": {"type": "object", "properties": {"from_time": {"type": "string"}, "to_time": {"type": "string"}}},
             "start": {"type": "string"},
             "duration_ms": {"type": "number"},
@@ -136,8 +138,12 @@ impl Span {
     }
 }
 
-fn run(ctx: &Context, args: &Args, client: &Client, signal: Signal) -> Result<Value, ToolFailure> {
-    let table = client.table(signal);
+fn run(
+    ctx: &Context,
+    args: &Args,
+    backend: &Backend,
+    signal: Signal,
+) -> Result<Value, ToolFailure> {
     let trace_id = args.required_str("trace_id")?.to_ascii_lowercase();
     if trace_id.len() > 64 || !trace_id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ToolFailure::new(
@@ -147,8 +153,63 @@ fn run(ctx: &Context, args: &Args, client: &Client, signal: Signal) -> Result<Va
     let to = time_arg(ctx, args, TO_PARAM.name, Some(ctx.now))?;
     let from = time_arg(ctx, args, FROM_PARAM.name, Some(to - LOOKBACK_SECS))?;
     ordered(from, to)?;
+    let (spans, query) = match backend {
+        Backend::ClickHouse(client) => {
+            (read_clickhouse(client, signal, &trace_id, from, to)?, None)
+        }
+        Backend::Loki(_) => {
+            return Err(ToolFailure::new(
+                "get_trace reads traces; this is a Loki (logs) datasource: pass a traces datasource_id",
+            ));
+        }
+        Backend::Tempo(client) => (
+            read_tempo(client, &trace_id, from, to)?,
+            Some(format!("{}{trace_id}", tempo::client::TRACES)),
+        ),
+    };
+    let mut out = summarize(args, &trace_id, spans, from, to)?;
+    if let Some(q) = query {
+        out["query"] = json!(q);
+    }
+    Ok(out)
+}
+
+/// The trace's spans from Tempo, as the summary reads them.
+fn read_tempo(
+    client: &tempo::client::Client,
+    trace_id: &str,
+    from: f64,
+    to: f64,
+) -> Result<Vec<Span>, ToolFailure> {
+    let spans = client.trace(trace_id, from, to)?;
+    Ok(spans
+        .into_iter()
+        .take(SPANS_READ_MAX as usize + 1)
+        .map(|s| Span {
+            id: s.span_id,
+            parent: s.parent_span_id,
+            service: s.service,
+            operation: s.name,
+            start_ns: s.start_ns as f64,
+            duration_ms: s.duration_ns as f64 / 1e6,
+            status: s.status,
+            status_message: s.status_message,
+            role: s.kind,
+        })
+        .collect())
+}
+
+/// The trace's spans from ClickHouse, first by start time.
+fn read_clickhouse(
+    client: &Client,
+    signal: Signal,
+    trace_id: &str,
+    from: f64,
+    to: f64,
+) -> Result<Vec<Span>, ToolFailure> {
+    let table = client.table(signal);
     let mut params = Params::default();
-    let id = params.add("String", trace_id.as_str());
+    let id = params.add("String", trace_id);
     let from_p = params.add("Int64", nanos(from).to_string());
     let to_p = params.add("Int64", nanos(to).to_string());
     let time = quote(&table.time_column);
@@ -180,7 +241,7 @@ fn run(ctx: &Context, args: &Args, client: &Client, signal: Signal) -> Result<Va
             .as_f64()
             .unwrap_or(0.0)
     };
-    let mut spans: Vec<Span> = rows
+    let spans: Vec<Span> = rows
         .rows
         .iter()
         .map(|r| Span {
@@ -195,6 +256,17 @@ fn run(ctx: &Context, args: &Args, client: &Client, signal: Signal) -> Result<Va
             role: text(r, "role"),
         })
         .collect();
+    Ok(spans)
+}
+
+/// The bounded summary of a trace's spans (first by start time).
+fn summarize(
+    args: &Args,
+    trace_id: &str,
+    mut spans: Vec<Span>,
+    from: f64,
+    to: f64,
+) -> Result<Value, ToolFailure> {
     let window = json!({"from_time": format_time(from), "to_time": format_time(to)});
     if spans.is_empty() {
         return Err(ToolFailure::new(format!(
