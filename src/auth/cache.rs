@@ -73,6 +73,11 @@ impl<R: TokenReviewer> ReviewCache<R> {
         };
         let outcome = cell
             .get_or_init(|| async {
+                // A review that finished between the look-up above and taking the cell has
+                // already been remembered (before its cell was dropped): use it, do not review again.
+                if let Some(outcome) = self.cached(&key) {
+                    return outcome;
+                }
                 let outcome = match self.reviewer.review(token).await {
                     ReviewAnswer::Authenticated(caller) => Ok(caller),
                     ReviewAnswer::Rejected(reason) => Err(AuthFailure::Rejected(reason)),
