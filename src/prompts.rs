@@ -195,10 +195,9 @@ Compute each version's error ratio (errors / requests x 100) and compare. Recomm
             let window = window(arg);
             format!(
                 "Compute the error ratio of service '{service}' over the last {window}.\n\
-1. analyze_traces with aggregation {{\"function\": \"count\"}}, filters 'service = \"{service}\" AND role = server', from_time 'now-{window}': all requests (B).\n\
-2. The same with filters 'service = \"{service}\" AND role = server AND status = error': failed requests (A).\n\
-3. The ratio is (A / B) x 100 percent; with queryType 'range' and the same step both give series: divide bucket by bucket to see when it rose.\n\
-4. If the service exports request metrics, cross-check with analyze_metrics on sum(rate(<errors>[5m])) / sum(rate(<requests>[5m])) * 100."
+1. analyze_telemetry with from_time 'now-{window}' and queries {{\"A\": {{\"datasource\": \"traces\", \"filters\": \"service = \\\"{service}\\\" AND role = server AND status = error\", \"aggregation\": {{\"function\": \"count\"}}}}, \"B\": {{\"datasource\": \"traces\", \"filters\": \"service = \\\"{service}\\\" AND role = server\", \"aggregation\": {{\"function\": \"count\"}}}}, \"R\": {{\"datasource\": \"formula\", \"expression\": \"round(A / B * 100, 2)\"}}}}: R is the share of failed requests in percent (A failed, B all).\n\
+2. The same with queryType 'range': R per time bucket shows when it rose (null where there were no requests).\n\
+3. If the service exports request metrics, add them to the same call, e.g. \"E\": {{\"datasource\": \"metrics\", \"promql\": \"sum(increase(<errors>[$__range]))\"}}, \"T\": {{\"datasource\": \"metrics\", \"promql\": \"sum(increase(<requests>[$__range]))\"}}, \"M\": {{\"datasource\": \"formula\", \"expression\": \"E / T * 100\"}}, and compare M with R."
             )
         },
     },
@@ -333,6 +332,20 @@ mod tests {
                     "{}: {text}",
                     p.name
                 );
+            }
+            // Every analyze_telemetry call the text suggests is JSON whose filters and formulas parse.
+            for after in text.split("queries ").skip(1) {
+                let mut stream =
+                    serde_json::Deserializer::from_str(after).into_iter::<serde_json::Value>();
+                let queries = stream.next().unwrap().unwrap();
+                for q in queries.as_object().unwrap().values() {
+                    if let Some(f) = q["filters"].as_str() {
+                        crate::filter::parse(f).unwrap_or_else(|e| panic!("{}: {f}: {e}", p.name));
+                    }
+                    if let Some(x) = q["expression"].as_str() {
+                        crate::formula::parse(x).unwrap_or_else(|e| panic!("{}: {x}: {e}", p.name));
+                    }
+                }
             }
             // Every filter the text suggests parses.
             for quoted in text.split("filters '").skip(1) {
