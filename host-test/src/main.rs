@@ -183,8 +183,18 @@ async fn shutdown_signal() {
     }
 }
 
+/// Crates whose debug logs are the compiler's own (one line per compiled function, half a million
+/// for the component): a plain `LOG_LEVEL` keeps them at `warn`, or `debug` would stall start-up
+/// writing them. A full filter (`LOG_LEVEL=debug,cranelift_codegen=debug`) is taken as written.
+const COMPILER_LOGS: &str = "cranelift_codegen=warn,cranelift_frontend=warn,cranelift_wasm=warn,regalloc2=warn,wasmtime_cranelift=warn";
+
 fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| {
+    let directives = if level.contains(['=', ',']) {
+        level.to_string()
+    } else {
+        format!("{level},{COMPILER_LOGS}")
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives).unwrap_or_else(|_| {
         eprintln!(
             "LOG_LEVEL: '{level}' is not a level (error, warn, info, debug, trace); using info"
         );
