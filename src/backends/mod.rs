@@ -21,7 +21,7 @@ mod api_error;
 pub mod clickhouse;
 pub mod loki;
 pub mod prometheus;
-mod quoting;
+pub(crate) mod quoting;
 pub mod tempo;
 
 /// A datasource, the way to reach it and the time one request may take.

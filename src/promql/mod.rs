@@ -298,24 +298,11 @@ pub fn selectors(expr: &str) -> Vec<Selector> {
 
 /// Returns `value` as a PromQL double-quoted string literal, e.g. for `{__name__=~"..."}`.
 ///
-/// Backslashes, double quotes, newlines, carriage returns and tabs are escaped, other control
-/// characters become `\uXXXX`; everything else is kept as is.
+/// PromQL strings are Go string literals, as LogQL's and TraceQL's are: the one quoting of all
+/// three is `backends::quoting::go_string` (backslashes, double quotes, `\n`, `\r`, `\t`
+/// escaped, other control characters as `\uXXXX`, everything else kept).
 pub fn quote_label_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    crate::backends::quoting::go_string(value)
 }
 
 #[cfg(test)]

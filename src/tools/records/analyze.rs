@@ -146,29 +146,8 @@ fn aggregate(
     table: &Table,
     params: &mut Params,
 ) -> Result<(String, String, bool), ToolFailure> {
-    let object = args
-        .object("aggregation")
-        .ok_or_else(|| ToolFailure::new("missing required argument 'aggregation'"))?;
-    let allowed = ["function", "field"];
-    if let Some(key) = object.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(ToolFailure::new(format!(
-            "aggregation: unknown key '{key}'; it takes function and field"
-        )));
-    }
-    let function = object
-        .get("function")
-        .and_then(Value::as_str)
-        .map(|f| f.trim().to_ascii_lowercase())
-        .ok_or_else(|| {
-            ToolFailure::new(
-                "aggregation: 'function' must be a string such as \"count\" or \"p95\"",
-            )
-        })?;
-    let field = object
-        .get("field")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|f| !f.is_empty());
+    let (function, field) = function_and_field(args)?;
+    let field = field.as_deref();
     if function == "count" {
         return Ok(("count()".into(), "count".into(), true));
     }
