@@ -99,9 +99,13 @@ test: test-deps component server-component spin-adapter
 	$(MAKE) --no-print-directory lint
 
 .PHONY: bench
+# The peer in the same run: pab1it0's prometheus-mcp-server (pinned in tests/bench) in its own venv.
+PEER_ENV := $(abspath $(TARGET_DIR))/peer-pyenv
+# Symbols kept (strip changes the file, not the code) so that `perf report` names host functions.
 bench: component
-	cargo build --profile host -p host-test --bin proms-mcp --bin bench
-	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) $(TARGET_DIR)/host/bench
+	@test -x $(PEER_ENV)/bin/prometheus-mcp-server || (python3 -m venv $(PEER_ENV) && $(PEER_ENV)/bin/pip install -q --disable-pip-version-check -r tests/bench/requirements.txt)
+	CARGO_PROFILE_HOST_STRIP=false cargo build --profile host -p host-test --bin proms-mcp --bin bench
+	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) PROMS_MCP_PEER=$(PEER_ENV)/bin/prometheus-mcp-server $(TARGET_DIR)/host/bench
 
 .PHONY: soak
 # SOAK_CLIENTS (64) MCP clients for SOAK_SECONDS (300) against Prometheus and a backend that never

@@ -65,13 +65,14 @@ pub trait ToolProvider: Send + Sync + 'static {
     /// All tools as MCP `Tool` JSON objects, in a stable order.
     fn list_tools(&self) -> impl Future<Output = Result<Vec<Value>, ProviderError>> + Send;
 
-    /// Runs `name` with `arguments` for `caller`; returns an MCP `CallToolResult` JSON object.
+    /// Runs `name` with `arguments` for `caller`; returns the MCP `CallToolResult` (a provider that
+    /// has it as JSON text parses it straight into this type: one parse per result).
     fn call_tool(
         &self,
         name: String,
         arguments: Value,
         caller: Option<Caller>,
-    ) -> impl Future<Output = Result<Value, ProviderError>> + Send;
+    ) -> impl Future<Output = Result<CallToolResult, ProviderError>> + Send;
 }
 
 /// Largest MCP request body accepted; a larger one gets 413 with the limit in the message.
@@ -442,10 +443,7 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
             .call_tool(request.name.to_string(), arguments, caller_of(&context))
             .await;
         let result = match outcome {
-            Ok(json) => {
-                let mut result = serde_json::from_value::<CallToolResult>(json).map_err(|e| {
-                    ErrorData::internal_error(format!("bad tool result: {e}"), None)
-                })?;
+            Ok(mut result) => {
                 // 2026-07-28 requires resultType; rmcp drops it again for older peers.
                 result.result_type = Some(ResultType::COMPLETE);
                 result

@@ -73,6 +73,14 @@ impl Egress {
         Ok(Egress { routes, metrics })
     }
 
+    /// A policy that allows nothing: every outbound request is denied.
+    pub fn deny_all(metrics: Arc<Metrics>) -> Egress {
+        Egress {
+            routes: HashMap::new(),
+            metrics,
+        }
+    }
+
     /// Also allows the origin of `url` (e.g. the Kubernetes API server the `server` component asks
     /// about tokens), trusting `ca_pem` or the system roots.
     pub fn allow(

@@ -2,7 +2,8 @@
 //!
 //! `proms-mcp serve` (the default) serves the datasources in `GRAFANA_DATASOURCES_PATH`;
 //! `proms-mcp demo` first starts a local Prometheus and VictoriaMetrics with demo data and serves those;
-//! `proms-mcp serve-component` runs the `server` world component instead, as Spin would.
+//! `proms-mcp serve-component` runs the `server` world component instead, as Spin would;
+//! `proms-mcp compile DIR` pre-initialises and compiles the plugin component ahead of time (image build).
 
 use std::sync::Arc;
 
@@ -14,8 +15,10 @@ use host_test::metrics::Metrics;
 use host_test::runtime::{PluginRuntime, ProxyRuntime};
 use host_test::server::{self, Serve};
 
-const USAGE: &str = "usage: proms-mcp [serve | demo | serve-component]
+const USAGE: &str = "usage: proms-mcp [serve | demo | serve-component | compile DIR]
   serve            serve MCP for the datasources in GRAFANA_DATASOURCES_PATH (default)
+  compile DIR      pre-initialise and compile PROMS_MCP_COMPONENT into DIR (at image build; serve
+                   with PROMS_MCP_COMPILED_DIR=DIR starts without compiling)
   demo             start a local Prometheus, VictoriaMetrics and ClickHouse with demo data, then serve them
   serve-component  run the `server` world component (PROMS_MCP_SERVER_COMPONENT), which serves MCP itself
 Settings (environment): GRAFANA_DATASOURCES_PATH, QUERY_TIMEOUT, HOST, PORT, HEALTH_METRICS_PORT,
@@ -26,6 +29,34 @@ fn main() -> std::process::ExitCode {
         None | Some("serve") => Command::Serve,
         Some("demo") => Command::Demo,
         Some("serve-component") => Command::ServeComponent,
+        Some("compile") => {
+            let Some(dir) = std::env::args().nth(2) else {
+                eprintln!("{USAGE}");
+                return 2.into();
+            };
+            let env = |k: &str| std::env::var(k).ok();
+            let component = match HostConfig::from_env(env) {
+                Ok(config) => config.component,
+                Err(e) => {
+                    eprintln!("proms-mcp: {e}");
+                    return 1.into();
+                }
+            };
+            return match host_test::runtime::compile_into(&component, dir.as_ref(), &env) {
+                Ok(path) => {
+                    println!(
+                        "proms-mcp: compiled {} into {}",
+                        component.display(),
+                        path.display()
+                    );
+                    0.into()
+                }
+                Err(e) => {
+                    eprintln!("proms-mcp: {e:#}");
+                    1.into()
+                }
+            };
+        }
         Some(other) => {
             eprintln!("{USAGE}");
             return if matches!(other, "-h" | "--help" | "help") {

@@ -41,10 +41,8 @@ impl tools::Guest for Component {
             now: crate::timespec::now_unix(),
             timeout: settings.query_timeout,
         };
-        crate::tools::call(&ctx, &name, arguments)
-            .map(|v| tools::CallToolResult {
-                result_json: v.to_string(),
-            })
+        crate::tools::call_json(&ctx, &name, arguments)
+            .map(|result_json| tools::CallToolResult { result_json })
             .map_err(|e| tools::ToolError::UnknownTool(e.to_string()))
     }
 }

@@ -108,7 +108,9 @@ pub async fn complete<P: ToolProvider>(
 /// `structuredContent` of a successful call, `null` otherwise.
 async fn structured<P: ToolProvider>(provider: &P, tool: &str, args: Value) -> Value {
     match provider.call_tool(tool.to_string(), args, None).await {
-        Ok(result) if result["isError"] != true => result["structuredContent"].clone(),
+        Ok(result) if result.is_error != Some(true) => {
+            result.structured_content.unwrap_or(Value::Null)
+        }
         _ => Value::Null,
     }
 }
@@ -162,6 +164,7 @@ mod tests {
 
     use super::*;
     use crate::front::{Caller, ProviderError};
+    use rmcp::model::CallToolResult;
 
     /// Answers like the real tools over a small estate; remembers every call.
     struct Estate {
@@ -178,7 +181,7 @@ mod tests {
             name: String,
             arguments: Value,
             _caller: Option<Caller>,
-        ) -> Result<Value, ProviderError> {
+        ) -> Result<CallToolResult, ProviderError> {
             self.calls.lock().unwrap().push((name.clone(), arguments));
             let structured = match name.as_str() {
                 "analyze_traces" => json!({"groups": [
@@ -186,11 +189,14 @@ mod tests {
                     {"group": {"service": "cart"}, "value": 4},
                 ]}),
                 // As when no logs datasource is configured.
-                "analyze_logs" => return Ok(crate::tools::error_result("no logs datasource")),
+                "analyze_logs" => {
+                    let failed = crate::tools::error_result("no logs datasource");
+                    return Ok(serde_json::from_value(failed).unwrap());
+                }
                 "get_label_values" => json!({"values": ["checkout", "node-exporter", "demo"]}),
                 _ => return Err(ProviderError::UnknownTool(name)),
             };
-            Ok(crate::tools::success(structured))
+            Ok(serde_json::from_value(crate::tools::success(structured)).unwrap())
         }
     }
 

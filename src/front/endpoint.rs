@@ -171,9 +171,11 @@ mod tests {
             _name: String,
             _arguments: Value,
             caller: Option<Caller>,
-        ) -> Result<Value, ProviderError> {
+        ) -> Result<rmcp::model::CallToolResult, ProviderError> {
             let name = caller.map_or("nobody".to_string(), |c| c.username);
-            Ok(json!({"content": [{"type": "text", "text": name}]}))
+            Ok(rmcp::model::CallToolResult::success(vec![
+                rmcp::model::ContentBlock::text(name),
+            ]))
         }
     }
 

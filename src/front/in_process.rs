@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::{Caller, ProviderError, ToolProvider};
 use crate::datasources::DatasourceSet;
 use crate::http::HttpClient;
+use rmcp::model::CallToolResult;
 
 /// The tools over `datasources`, reached through `H`.
 pub struct InProcess<H> {
@@ -52,14 +53,16 @@ impl<H: HttpClient + Send + Sync + 'static> ToolProvider for InProcess<H> {
         name: String,
         arguments: Value,
         _caller: Option<Caller>,
-    ) -> Result<Value, ProviderError> {
+    ) -> Result<CallToolResult, ProviderError> {
         let ctx = crate::tools::Context {
             datasources: &self.datasources,
             http: &self.http,
             now: (self.clock)(),
             timeout: self.timeout,
         };
-        crate::tools::call(&ctx, &name, arguments)
-            .map_err(|e| ProviderError::UnknownTool(e.to_string()))
+        let result = crate::tools::call(&ctx, &name, arguments)
+            .map_err(|e| ProviderError::UnknownTool(e.to_string()))?;
+        serde_json::from_value(result)
+            .map_err(|e| ProviderError::Unavailable(format!("the tool returned a bad result: {e}")))
     }
 }

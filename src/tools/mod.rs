@@ -300,20 +300,39 @@ pub fn list() -> Vec<(&'static str, Value)> {
 
 /// Runs tool `name` with `arguments` and returns the MCP `CallToolResult` object.
 pub fn call(ctx: &Context, name: &str, arguments: Value) -> Result<Value, CallError> {
+    Ok(match outcome(ctx, name, arguments)? {
+        Ok(structured) => success(structured),
+        Err(failure) => error_result(&failure.message),
+    })
+}
+
+/// [`call`], with the `CallToolResult` already written as JSON text, as the component returns it:
+/// the text block is the JSON of `structuredContent`, so that JSON is written once and used twice
+/// (see [`success_json`]).
+pub fn call_json(ctx: &Context, name: &str, arguments: Value) -> Result<String, CallError> {
+    Ok(match outcome(ctx, name, arguments)? {
+        Ok(structured) => success_json(&structured),
+        Err(failure) => error_result(&failure.message).to_string(),
+    })
+}
+
+/// The tool's own outcome, or why it cannot be routed.
+fn outcome(
+    ctx: &Context,
+    name: &str,
+    arguments: Value,
+) -> Result<Result<Value, ToolFailure>, CallError> {
     let def = TOOLS
         .iter()
         .find(|t| t.name == name)
         .ok_or_else(|| CallError::UnknownTool(name.to_string()))?;
     let params = def.params();
     let outcome = Args::check(arguments, &params).and_then(|args| run(ctx, def, &args));
-    Ok(match outcome {
-        Ok(mut structured) => {
-            let names: Vec<&str> = params.iter().map(|p| p.name).collect();
-            bounds::fit(&mut structured, &names);
-            success(structured)
-        }
-        Err(failure) => error_result(&failure.message),
-    })
+    Ok(outcome.map(|mut structured| {
+        let names: Vec<&str> = params.iter().map(|p| p.name).collect();
+        bounds::fit(&mut structured, &names);
+        structured
+    }))
 }
 
 /// Runs `def`'s handler: a family tool with a client for its datasource, its answer echoing which.
@@ -427,6 +446,21 @@ pub fn success(structured: Value) -> Value {
         "structuredContent": structured,
         "isError": false,
     })
+}
+
+/// [`success`] written as JSON text. The text block holds `structured`'s compact JSON, which is
+/// also exactly what `structuredContent` serialises to, so it is written once and put in both
+/// places: one serialisation of the answer instead of two (most of a large answer's encoding cost).
+pub fn success_json(structured: &Value) -> String {
+    let text = structured.to_string();
+    let mut out = String::with_capacity(2 * text.len() + 64);
+    out.push_str(r#"{"content":[{"type":"text","text":"#);
+    // A string always serialises: the text block as a JSON string literal.
+    out.push_str(&serde_json::to_string(&text).unwrap_or_default());
+    out.push_str(r#"}],"structuredContent":"#);
+    out.push_str(&text);
+    out.push_str(r#","isError":false}"#);
+    out
 }
 
 /// A `CallToolResult` with `isError: true` and `message`.
@@ -580,5 +614,17 @@ mod tests {
             bytes <= LIST_BUDGET_BYTES,
             "tools/list is {bytes} bytes, over its budget of {LIST_BUDGET_BYTES}; per tool: {sizes:?}"
         );
+    }
+
+    #[test]
+    fn success_json_is_success_written_once() {
+        let structured = json!({
+            "datasource": "prometheus",
+            "query": "sum by (job) (rate(x{path=\"/a\\\"b\"}[5m]))",
+            "result": [{"metric": {"job": "ünï\u{1}"}, "value": 1.5e-7}],
+            "total": 1,
+        });
+        let written: Value = serde_json::from_str(&success_json(&structured)).unwrap();
+        assert_eq!(written, success(structured));
     }
 }

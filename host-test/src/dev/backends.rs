@@ -75,6 +75,11 @@ pub struct Backend {
 pub type VectorSample = (BTreeMap<String, String>, f64);
 
 impl Backend {
+    /// The process id (for its `/proc` figures).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The TCP port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port

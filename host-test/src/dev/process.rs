@@ -1,5 +1,6 @@
 //! Processes the benchmark, the soak and the tests start and watch: a child stopped on drop, and
-//! the `/proc/<pid>/status` figures (RSS, peak RSS, threads) they report. Linux only, like the tests.
+//! the `/proc/<pid>/status` figures (RSS, peak RSS, threads) and the CPU time they report. Linux only,
+//! like the tests.
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -36,4 +37,35 @@ pub fn status_field(pid: u32, name: &str) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// CPU time the process has used so far, user plus system, over all its threads, in seconds
+/// (`/proc/<pid>/stat` fields 14 and 15); `None` when the process is gone. Differences of two
+/// readings over a run, divided by the calls made, give CPU per call, which unlike latency or
+/// throughput hardly depends on what else the machine is doing.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    // `rest` starts at field 3 (state): utime is field 14, stime field 15.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / clock_ticks_per_second())
+}
+
+/// `sysconf(_SC_CLK_TCK)`, the unit of `/proc/<pid>/stat` times: asked of `getconf` once, 100 (what
+/// Linux uses everywhere) if that fails.
+fn clock_ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|t: &f64| *t > 0.0)
+            .unwrap_or(100.0)
+    })
 }

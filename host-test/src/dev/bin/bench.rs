@@ -21,6 +21,15 @@ use host_test::dev::process::{self, Stopped};
 use host_test::dev::sizes::size_calls;
 use serde_json::{Value, json};
 
+// The bench's own modules live in `bench/` beside this file (a binary's root looks in its own
+// directory, which the soak shares).
+#[path = "bench/cpu.rs"]
+mod cpu;
+#[path = "bench/peer.rs"]
+mod peer;
+#[path = "bench/shipped.rs"]
+mod shipped;
+
 const SECONDS_PER_POINT: f64 = 3.0;
 const CONCURRENCY: [usize; 3] = [1, 8, 64];
 
@@ -253,6 +262,7 @@ async fn main() -> anyhow::Result<()> {
     // The measured host starts as a restarted pod would: with the compiled code cached.
     let (host, warm) = start_host().await?;
     let idle_rss = peak_rss_kib(host.0.id());
+    let peer = peer::start(&prometheus.url, &client).await;
 
     println!(
         "| workload | c | MCP p50 ms | p95 | p99 | MCP req/s | direct p50 ms | p95 | p99 | direct req/s | overhead p50 ms | throughput ratio | content bytes |"
@@ -309,8 +319,22 @@ async fn main() -> anyhow::Result<()> {
                     String::new()
                 },
             );
+            if let Some(peer) = &peer {
+                peer.row(&w, &data, c, &direct).await;
+            }
         }
     }
+    // Where each call's CPU goes: host, Prometheus behind it, and the peer, per call at c=8.
+    cpu::table(
+        &workloads(&data),
+        &post,
+        &client,
+        &prometheus,
+        host.0.id(),
+        peer.as_ref(),
+        &data,
+    )
+    .await;
     // A call that only instantiates the component and answers from configuration.
     let body = call_body(2, "list_datasources", &json!({}));
     let instantiate_post = post.clone();
@@ -380,5 +404,14 @@ async fn main() -> anyhow::Result<()> {
     let tools: Value = post(list).await?.json().await?;
     println!("| tools/list | | {} |", tools["result"].to_string().len());
     drop(host);
+    drop(peer);
+    // The shipped image's first start: code compiled at image build, empty cache.
+    match shipped::first_answer(&exe, &component, &datasources, port, health).await {
+        Ok(t) => println!(
+            "| start to first answer, compiled at image build (`proms-mcp compile`), empty cache | {} ms |",
+            ms(t)
+        ),
+        Err(e) => println!("| start to first answer, compiled at image build | failed: {e:#} |"),
+    }
     Ok(())
 }
