@@ -300,39 +300,56 @@ pub fn list() -> Vec<(&'static str, Value)> {
 
 /// Runs tool `name` with `arguments` and returns the MCP `CallToolResult` object.
 pub fn call(ctx: &Context, name: &str, arguments: Value) -> Result<Value, CallError> {
-    Ok(match outcome(ctx, name, arguments)? {
-        Ok(structured) => success(structured),
+    let (def, outcome) = outcome(ctx, name, arguments)?;
+    Ok(match outcome {
+        Ok(mut structured) => {
+            fit(def, &mut structured);
+            success(structured)
+        }
         Err(failure) => error_result(&failure.message),
     })
 }
 
 /// [`call`], with the `CallToolResult` already written as JSON text, as the component returns it:
 /// the text block is the JSON of `structuredContent`, so that JSON is written once and used twice
-/// (see [`success_json`]).
+/// (see [`success_json`]). The same text tells whether the answer is within its budget, so an answer
+/// that fits (nearly all) is serialised once; only one over it is cut and written again.
 pub fn call_json(ctx: &Context, name: &str, arguments: Value) -> Result<String, CallError> {
-    Ok(match outcome(ctx, name, arguments)? {
-        Ok(structured) => success_json(&structured),
+    let (def, outcome) = outcome(ctx, name, arguments)?;
+    Ok(match outcome {
+        Ok(mut structured) => {
+            let mut text = structured.to_string();
+            if text.len() > bounds::ANSWER_BUDGET {
+                fit(def, &mut structured);
+                text = structured.to_string();
+            }
+            success_text(&text)
+        }
         Err(failure) => error_result(&failure.message).to_string(),
     })
 }
 
-/// The tool's own outcome, or why it cannot be routed.
+/// The tool `name` names and its own outcome, or why the call cannot be routed.
 fn outcome(
     ctx: &Context,
     name: &str,
     arguments: Value,
-) -> Result<Result<Value, ToolFailure>, CallError> {
+) -> Result<(&'static ToolDef, Result<Value, ToolFailure>), CallError> {
     let def = TOOLS
         .iter()
         .find(|t| t.name == name)
         .ok_or_else(|| CallError::UnknownTool(name.to_string()))?;
+    Ok((
+        def,
+        Args::check(arguments, &def.params()).and_then(|args| run(ctx, def, &args)),
+    ))
+}
+
+/// Cuts `def`'s answer to the byte budget, naming `def`'s arguments that narrow it.
+fn fit(def: &ToolDef, structured: &mut Value) {
     let params = def.params();
-    let outcome = Args::check(arguments, &params).and_then(|args| run(ctx, def, &args));
-    Ok(outcome.map(|mut structured| {
-        let names: Vec<&str> = params.iter().map(|p| p.name).collect();
-        bounds::fit(&mut structured, &names);
-        structured
-    }))
+    let names: Vec<&str> = params.iter().map(|p| p.name).collect();
+    bounds::fit(structured, &names);
 }
 
 /// Runs `def`'s handler: a family tool with a client for its datasource, its answer echoing which.
@@ -452,13 +469,17 @@ pub fn success(structured: Value) -> Value {
 /// also exactly what `structuredContent` serialises to, so it is written once and put in both
 /// places: one serialisation of the answer instead of two (most of a large answer's encoding cost).
 pub fn success_json(structured: &Value) -> String {
-    let text = structured.to_string();
+    success_text(&structured.to_string())
+}
+
+/// [`success_json`] for a `structuredContent` already written as `text`.
+fn success_text(text: &str) -> String {
     let mut out = String::with_capacity(2 * text.len() + 64);
     out.push_str(r#"{"content":[{"type":"text","text":"#);
     // A string always serialises: the text block as a JSON string literal.
-    out.push_str(&serde_json::to_string(&text).unwrap_or_default());
+    out.push_str(&serde_json::to_string(text).unwrap_or_default());
     out.push_str(r#"}],"structuredContent":"#);
-    out.push_str(&text);
+    out.push_str(text);
     out.push_str(r#","isError":false}"#);
     out
 }
