@@ -190,16 +190,9 @@ fn attribute(attr: &str, c: &Condition, ignore_case: bool) -> Result<String, Com
                 let re = anchored(&alternation(values.iter().map(Value::text)), ignore_case);
                 format!("{attr} {op} {}", go_string(&re))
             } else {
-                let (op, join) = if *negated {
-                    ("!=", " && ")
-                } else {
-                    ("=", " || ")
-                };
-                let parts: Vec<String> = values
-                    .iter()
-                    .map(|v| format!("{attr} {op} {}", literal(v)))
-                    .collect();
-                format!("({})", parts.join(join))
+                each_value(*negated, values, |op, v| {
+                    Ok(format!("{attr} {op} {}", literal(v)))
+                })?
             }
         }
         Predicate::Like { negated, pattern } => {
@@ -226,23 +219,33 @@ fn duration(c: &Condition) -> Result<String, CompileError> {
     };
     match &c.predicate {
         Predicate::Compare { op, value } => Ok(format!("duration {} {}", op.as_str(), ms(value)?)),
-        Predicate::In { negated, values } => {
-            let (op, join) = if *negated {
-                ("!=", " && ")
-            } else {
-                ("=", " || ")
-            };
-            let parts = values
-                .iter()
-                .map(|v| Ok(format!("duration {op} {}", ms(v)?)))
-                .collect::<Result<Vec<_>, CompileError>>()?;
-            Ok(format!("({})", parts.join(join)))
-        }
+        Predicate::In { negated, values } => each_value(*negated, values, |op, v| {
+            Ok(format!("duration {op} {}", ms(v)?))
+        }),
         Predicate::Like { .. } => Err(at(
             c,
             "duration is a number of milliseconds; compare it (duration > 250) instead of LIKE",
         )),
     }
+}
+
+/// `IN` as `(x = a || x = b)`, `NOT IN` as `(x != a && x != b)`: one comparison per value, each
+/// written by `one` with the operator to use.
+fn each_value(
+    negated: bool,
+    values: &[Value],
+    one: impl Fn(&str, &Value) -> Result<String, CompileError>,
+) -> Result<String, CompileError> {
+    let (op, join) = if negated {
+        ("!=", " && ")
+    } else {
+        ("=", " || ")
+    };
+    let parts = values
+        .iter()
+        .map(|v| one(op, v))
+        .collect::<Result<Vec<_>, CompileError>>()?;
+    Ok(format!("({})", parts.join(join)))
 }
 
 /// `status = error`, `kind = server`: an enum intrinsic, compared ignoring case as on ClickHouse.
@@ -268,18 +271,9 @@ fn intrinsic_enum(name: &str, allowed: &[&str], c: &Condition) -> Result<String,
             op: op @ (CompareOp::Eq | CompareOp::Ne),
             value: v,
         } => Ok(format!("{name} {} {}", op.as_str(), value(v)?)),
-        Predicate::In { negated, values } => {
-            let (op, join) = if *negated {
-                ("!=", " && ")
-            } else {
-                ("=", " || ")
-            };
-            let parts = values
-                .iter()
-                .map(|v| Ok(format!("{name} {op} {}", value(v)?)))
-                .collect::<Result<Vec<_>, CompileError>>()?;
-            Ok(format!("({})", parts.join(join)))
-        }
+        Predicate::In { negated, values } => each_value(*negated, values, |op, v| {
+            Ok(format!("{name} {op} {}", value(v)?))
+        }),
         _ => Err(at(
             c,
             format!(

@@ -526,25 +526,7 @@ fn run_clickhouse(
 
     let shown = records.len();
     let mut out = json!({"window": window, "records": records});
-    if let Some(f) = filters {
-        out["filters"] = json!(f);
-    }
-    count_fields(
-        &mut out,
-        shown,
-        total as usize,
-        "raise `limit`, or narrow `filters` or the window",
-    );
-    if cut_bodies && cut > 0 {
-        out["note"] = json!(format!(
-            "{cut} message(s) longer than {BODY_MAX_CHARS} characters were cut; `message_length` gives the full length"
-        ));
-    }
-    if total == 0 {
-        out["hint"] = json!(format!(
-            "no {} matched: widen the window, loosen `filters`, or check values with analyze_{signal} grouped by the field",
-            super::records(signal)
-        ));
-    }
+    let cut = if cut_bodies { cut } else { 0 };
+    finish(&mut out, filters, shown, total as usize, cut, signal);
     Ok(out)
 }
