@@ -15,7 +15,7 @@ pub(super) mod metric_labels;
 pub(super) mod metric_metadata;
 pub(super) mod query_instant;
 pub(super) mod query_range;
-mod shape;
+pub(in crate::tools) mod shape;
 mod suggest;
 
 #[cfg(test)]

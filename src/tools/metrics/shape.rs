@@ -396,7 +396,7 @@ pub fn histogram(h: &Value, precision: Precision) -> Value {
 }
 
 /// Rounds to 12 significant digits so averages do not print float noise (0.30000000000000004).
-pub(super) fn round(f: f64) -> f64 {
+pub(in crate::tools) fn round(f: f64) -> f64 {
     if f == 0.0 || !f.is_finite() {
         return f;
     }

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::args::{Args, Param, ParamKind};
+use super::metrics::shape::round;
 use super::records::analyze::{self, Buckets};
 use super::{
     Context, FROM_PARAM, Handler, TO_PARAM, ToolDef, ToolFailure, chosen, concurrent,
@@ -682,17 +683,6 @@ fn shaped(mut entry: Value, frame: &Frame, shape: &Shape, limit: usize) -> Value
         "raise `limit`, or narrow the query",
     );
     entry
-}
-
-/// Twelve significant digits: float noise such as 33.333333333333336 goes, every real digit stays.
-fn round(v: f64) -> f64 {
-    if v == 0.0 || !v.is_finite() {
-        return v;
-    }
-    let digits = 12 - (v.abs().log10().floor() as i32 + 1);
-    let scale = 10f64.powi(digits.clamp(-300, 300));
-    let rounded = (v * scale).round() / scale;
-    if rounded.is_finite() { rounded } else { v }
 }
 
 #[cfg(test)]
