@@ -82,15 +82,19 @@ fn output_schema() -> Value {
     )
 }
 
-/// One series of a vector or matrix answer.
+/// One series of a vector or matrix answer, its samples as Prometheus writes them (also read by
+/// `analyze_telemetry`).
 #[derive(Deserialize)]
-struct Series {
+pub(in crate::tools) struct Series {
+    /// Its labels.
     #[serde(default)]
-    metric: Map<String, Value>,
+    pub metric: Map<String, Value>,
+    /// A matrix series' `[time, "value"]` samples.
     #[serde(default)]
-    values: Vec<(f64, String)>,
+    pub values: Vec<(f64, String)>,
+    /// A vector series' one sample.
     #[serde(default)]
-    value: Option<(f64, String)>,
+    pub value: Option<(f64, String)>,
 }
 
 /// Statistics of a run of samples.

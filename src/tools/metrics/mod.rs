@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::ToolFailure;
 use crate::backends::prometheus::ApiResult;
 
-pub(super) mod analyze_metrics;
+pub(in crate::tools) mod analyze_metrics;
 pub(super) mod find_metrics;
 pub(super) mod label_values;
 pub(super) mod list_metrics;

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::args::{Args, Param, ParamKind};
+use super::metrics::analyze_metrics::Series;
 use super::metrics::shape::round;
 use super::records::analyze::{self, Buckets};
 use super::{
@@ -550,17 +551,6 @@ selector in a function such as rate(x[5m]) or increase(x[$__range])"
         absent_is_zero: false,
         total: 1,
     })
-}
-
-/// One series of a vector or matrix answer.
-#[derive(serde::Deserialize)]
-struct Series {
-    #[serde(default)]
-    metric: Map<String, Value>,
-    #[serde(default)]
-    values: Vec<(f64, String)>,
-    #[serde(default)]
-    value: Option<(f64, String)>,
 }
 
 /// An `analyze_logs` / `analyze_traces` answer's frame.
