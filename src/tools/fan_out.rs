@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use super::args::{Args, Param, ParamKind};
-use super::{Context, DATASOURCE_PARAM, ToolFailure, chosen, family_list, wrong_family};
-use crate::backends::{Connection, prometheus};
+use super::{Context, DATASOURCE_PARAM, ToolFailure, chosen, family_list, metrics_client};
+use crate::backends::prometheus;
 use crate::datasources::{Datasource, Family};
 
 /// `datasource_ids`: several metrics datasources at once, for the tools that fan out.
@@ -52,9 +52,7 @@ pub(super) fn run(
     }
     let outcomes = super::concurrent::run_each(ctx.http, &targets, |ds, http| {
         let each = Context { http, ..*ctx };
-        let client = prometheus::Client::new(Connection::new(ds, http, ctx.timeout))
-            .ok_or_else(|| wrong_family(ctx.datasources, Family::Metrics, ds))?;
-        let mut out = f(&each, args, &client)?;
+        let mut out = f(&each, args, &metrics_client(&each, ds)?)?;
         if let Value::Object(map) = &mut out {
             map.insert("datasource".into(), Value::String(ds.name.clone()));
         }

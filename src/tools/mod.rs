@@ -362,10 +362,7 @@ fn run(ctx: &Context, def: &ToolDef, args: &Args) -> Result<Value, ToolFailure> 
                 Family::Metrics,
                 args.str(DATASOURCE_PARAM.name),
             )?;
-            let connection = Connection::new(ds, ctx.http, ctx.timeout);
-            let client = prometheus::Client::new(connection)
-                .ok_or_else(|| wrong_family(ctx.datasources, Family::Metrics, ds))?;
-            (f(ctx, args, &client)?, ds)
+            (f(ctx, args, &metrics_client(ctx, ds)?)?, ds)
         }
         Handler::MetricsEach(f) => {
             if !args.strings(fan_out::DATASOURCE_IDS_PARAM.name).is_empty() {
@@ -422,6 +419,15 @@ pub(crate) fn chosen<'a>(
             family_list(datasources, family)
         ))),
     }
+}
+
+/// A Prometheus client for the metrics datasource `ds`, over `ctx`'s HTTP client.
+pub(crate) fn metrics_client<'a>(
+    ctx: &Context<'a>,
+    ds: &'a Datasource,
+) -> Result<prometheus::Client<'a>, ToolFailure> {
+    prometheus::Client::new(Connection::new(ds, ctx.http, ctx.timeout))
+        .ok_or_else(|| wrong_family(ctx.datasources, Family::Metrics, ds))
 }
 
 /// `ds` does not serve `family`.

@@ -20,7 +20,7 @@ use super::{
     Context, FROM_PARAM, Handler, TO_PARAM, ToolDef, ToolFailure, chosen, concurrent,
     object_schema, time_window,
 };
-use crate::backends::{Connection, prometheus};
+use crate::backends::prometheus;
 use crate::datasources::Family;
 use crate::formula::{self, Expr};
 use crate::timespec::format_duration;
@@ -473,9 +473,7 @@ fn fetch(ctx: &Context, source: &Source, shape: &Shape) -> Result<(Value, Frame)
             datasource_id,
         } => {
             let ds = chosen(ctx.datasources, Family::Metrics, datasource_id.as_deref())?;
-            let client = prometheus::Client::new(Connection::new(ds, ctx.http, ctx.timeout))
-                .ok_or_else(|| super::wrong_family(ctx.datasources, Family::Metrics, ds))?;
-            let frame = metrics_frame(&client, promql, shape)?;
+            let frame = metrics_frame(&super::metrics_client(ctx, ds)?, promql, shape)?;
             Ok((
                 json!({"source": "metrics", "datasource": ds.name, "promql": promql}),
                 frame,
