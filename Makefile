@@ -47,13 +47,15 @@ clickhouse-deps:
 
 .PHONY: qryn-deps
 # qryn (Loki's and Tempo's HTTP APIs over ClickHouse) for the Loki/Tempo tests, pinned by
-# tests/qryn/package-lock.json and installed into the target dir (~15 s, ~125 MB). npm 11 skips
-# qryn's postinstall (`patch-package`, which patches its `bnf` parser), so it runs here.
+# tests/qryn/package-lock.json and installed into the target dir (~15 s, ~125 MB). qryn's own
+# postinstall (`patch-package`, which patches its `bnf` parser) runs inside node_modules/qryn and
+# fails when npm hoists `bnf` to the top (some npm versions skip it, others run it), so scripts are
+# off and the patch is applied here from the top. (protobufjs' postinstall only prints a notice.)
 QRYN_DIR := $(abspath $(TARGET_DIR))/qryn
 qryn-deps:
 	@test -f $(QRYN_DIR)/node_modules/qryn/qryn_node.js && cmp -s tests/qryn/package-lock.json $(QRYN_DIR)/package-lock.json || ( \
 	  mkdir -p $(QRYN_DIR) && cp tests/qryn/package.json tests/qryn/package-lock.json $(QRYN_DIR)/ && \
-	  cd $(QRYN_DIR) && npm ci --no-audit --no-fund --loglevel=error && \
+	  cd $(QRYN_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && \
 	  node_modules/.bin/patch-package --patch-dir node_modules/qryn/patches >/dev/null )
 
 .PHONY: test-deps
