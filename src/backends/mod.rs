@@ -24,6 +24,15 @@ pub mod prometheus;
 pub(crate) mod quoting;
 pub mod tempo;
 
+/// One series of a Loki or Tempo metric query: its labels and `(unix seconds, value)` samples.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// The series' labels, values as the server wrote them (strings, or numbers for Tempo).
+    pub labels: serde_json::Map<String, serde_json::Value>,
+    /// Samples in time order.
+    pub samples: Vec<(f64, f64)>,
+}
+
 /// A datasource, the way to reach it and the time one request may take.
 #[derive(Clone, Copy)]
 pub struct Connection<'a> {

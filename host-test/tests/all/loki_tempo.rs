@@ -296,6 +296,54 @@ async fn logs_and_traces_tools_answer_exactly_through_qryn() {
     )
     .await;
     assert!(e.contains("cannot group or aggregate by"), "{e}");
+    let a = call_ok(
+        &client,
+        "analyze_logs",
+        window(json!({"aggregation": {"function": "count"}, "queryType": "range", "step": "10m", "groupBy": ["level"]})),
+    )
+    .await;
+    // qryn stamps each range sample with its bucket's start where Loki stamps the end (the unit
+    // test `loki_range_counts_land_in_the_buckets_they_cover` reads Loki's documented answer), so
+    // on qryn every bucket shows the next one's count: ClickHouse's INFO buckets are
+    // [1, 10, 10, 8, 5, 2, 0] for this window.
+    assert_eq!(
+        a["query"],
+        r#"sum by (level) (count_over_time({service_name=~".+"} [600s]))"#
+    );
+    assert_eq!(
+        (a["start"].as_str(), a["step"].as_str()),
+        (Some(HOUR_BEFORE), Some("10m"))
+    );
+    let series: Vec<(&str, &Value)> = a["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["group"]["level"].as_str().unwrap(), &g["values"]))
+        .collect();
+    assert_eq!(
+        series,
+        [
+            ("INFO", &json!([10, 10, 8, 5, 2, 0, 0])),
+            ("ERROR", &json!([0, 0, 0, 2, 8, 0, 0])),
+            ("WARN", &json!([0, 0, 1, 3, 3, 0, 0])),
+            ("DEBUG", &json!([0, 0, 1, 1, 0, 0, 0]))
+        ]
+    );
+
+    // analyze_telemetry runs its logs queries through analyze_logs: on Loki too.
+    let t = call_ok(
+        &client,
+        "analyze_telemetry",
+        window(json!({"queries": {
+            "E": {"datasource": "logs", "aggregation": {"function": "count"}, "filters": "level = ERROR"},
+            "N": {"datasource": "logs", "aggregation": {"function": "count"}},
+            "R": {"datasource": "formula", "expression": "E / N * 100"}
+        }})),
+    )
+    .await;
+    assert_eq!(t["results"]["E"]["value"], 10.0);
+    assert_eq!(t["results"]["N"]["value"], 55.0);
+    assert_eq!(t["results"]["R"]["value"], 18.1818181818);
 
     // get_trace_or_log_fields: the labels of the window with how many lines carry each.
     let f = call_ok(
@@ -471,12 +519,17 @@ async fn logs_and_traces_tools_answer_exactly_through_qryn() {
         assert!(keys.contains(&want), "{want} not in {keys:?}");
     }
 
-    // analyze_traces is not offered on Tempo yet, and says so.
+    // analyze_traces sends TraceQL metrics, which qryn does not offer (404): the answer says so and
+    // what to use instead (the queries and Tempo's answers are unit-tested in tools::records::analyze).
     let e = call_err(
         &client,
         "analyze_traces",
-        window(json!({"aggregation": {"function": "count"}})),
+        window(json!({"aggregation": {"function": "count"}, "filters": "service = cart"})),
     )
     .await;
-    assert!(e.contains("does not run on Tempo datasources yet"), "{e}");
+    assert!(
+        e.contains("does not offer TraceQL metrics")
+            && e.contains("Query sent: { resource.service.name = \"cart\" } | count_over_time()"),
+        "{e}"
+    );
 }

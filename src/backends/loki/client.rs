@@ -5,8 +5,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::backends::Connection;
 use crate::backends::api_error::{Api, ApiError, bad_response, checked};
+use crate::backends::{Connection, Series};
 use crate::datasources::LokiSettings;
 
 /// `GET` label names.
@@ -27,15 +27,6 @@ pub struct Entry {
     pub line: String,
     /// The stream's labels (and structured metadata or parsed fields the server adds).
     pub labels: Map<String, Value>,
-}
-
-/// One series of a metric query: its labels and `(unix seconds, value)` samples.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Series {
-    /// The series' labels.
-    pub labels: Map<String, Value>,
-    /// Samples in time order.
-    pub samples: Vec<(f64, f64)>,
 }
 
 #[derive(Deserialize)]

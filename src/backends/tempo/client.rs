@@ -1,6 +1,6 @@
-//! Tempo's HTTP query API: TraceQL search, a trace by id, and search tags, one method per endpoint.
-//! Search times are Unix seconds, as Tempo documents; `limit` (traces) and `spss` (spans per span
-//! set) are always sent, from ours.
+//! Tempo's HTTP query API: TraceQL search, a trace by id, search tags and TraceQL metrics, one method
+//! per endpoint. Times are Unix seconds, as Tempo documents; `limit` (traces) and `spss` (spans per
+//! span set) are always sent, from ours.
 //!
 //! A trace comes back as OTLP JSON; Tempo writes ids in base64 (protobuf JSON), qryn in hex, and
 //! qryn answers `/api/traces/{id}` in protobuf whatever `Accept` says, so a non-JSON answer is asked
@@ -9,8 +9,8 @@
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use crate::backends::Connection;
 use crate::backends::api_error::{Api, ApiError, bad_response, checked};
+use crate::backends::{Connection, Series};
 
 /// `GET` TraceQL search.
 pub const SEARCH: &str = "/api/search";
@@ -18,6 +18,10 @@ pub const SEARCH: &str = "/api/search";
 pub const TRACES: &str = "/api/traces/";
 /// `GET` attribute names seen recently.
 pub const TAGS: &str = "/api/search/tags";
+/// `GET` a TraceQL metrics query over a whole window (one value per series; Tempo 2.7+).
+pub const METRICS_QUERY: &str = "/api/metrics/query";
+/// `GET` a TraceQL metrics query per step (Tempo 2.4+).
+pub const METRICS_QUERY_RANGE: &str = "/api/metrics/query_range";
 
 const BACKEND: Api = Api::Tempo;
 
@@ -191,6 +195,104 @@ impl<'a> Client<'a> {
     }
 }
 
+impl Client<'_> {
+    /// TraceQL metrics query `query` over `[start, end]` (Unix seconds) as one value per series,
+    /// stamped `end`.
+    pub fn metrics_instant(
+        &self,
+        query: &str,
+        start: f64,
+        end: f64,
+    ) -> Result<Vec<Series>, ApiError> {
+        let params = [
+            ("q", query.to_string()),
+            ("start", format!("{}", start.floor() as i64)),
+            ("end", format!("{}", end.ceil() as i64)),
+        ];
+        let answer = self.metrics(METRICS_QUERY, &params)?;
+        Ok(series_of(&answer, |s| {
+            s.get("value").and_then(float).map(|v| vec![(end, v)])
+        }))
+    }
+
+    /// TraceQL metrics query `query` from `start` to `end` every `step` seconds; Tempo stamps each
+    /// sample with the start of its step.
+    pub fn metrics_range(
+        &self,
+        query: &str,
+        start: f64,
+        end: f64,
+        step: f64,
+    ) -> Result<Vec<Series>, ApiError> {
+        let params = [
+            ("q", query.to_string()),
+            ("start", format!("{}", start.floor() as i64)),
+            ("end", format!("{}", end.ceil() as i64)),
+            ("step", format!("{}s", step.round() as i64)),
+        ];
+        let answer = self.metrics(METRICS_QUERY_RANGE, &params)?;
+        Ok(series_of(&answer, |s| {
+            let samples = s.get("samples").and_then(Value::as_array)?;
+            Some(
+                samples
+                    .iter()
+                    .filter_map(|p| {
+                        let ms = match p.get("timestampMs")? {
+                            Value::String(t) => t.parse::<f64>().ok()?,
+                            other => other.as_f64()?,
+                        };
+                        Some((ms / 1000.0, p.get("value").and_then(float)?))
+                    })
+                    .collect(),
+            )
+        }))
+    }
+
+    fn metrics(&self, path: &str, params: &[(&str, String)]) -> Result<Value, ApiError> {
+        let body = checked(BACKEND, self.connection.get(path, params), &self.connection)?;
+        serde_json::from_slice(&body).map_err(|_| bad_response(BACKEND, &body, &self.connection))
+    }
+}
+
+/// The `series` of a TraceQL metrics answer, labels read from OTLP key-values (an empty value, an
+/// attribute the spans lacked, is `null`), samples by `samples_of`.
+fn series_of(
+    answer: &Value,
+    samples_of: impl Fn(&Value) -> Option<Vec<(f64, f64)>>,
+) -> Vec<Series> {
+    let list = answer.get("series").and_then(Value::as_array);
+    list.into_iter()
+        .flatten()
+        .map(|s| {
+            let mut labels = Map::new();
+            for kv in s
+                .get("labels")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let (Some(k), Some(v)) = (kv.get("key").and_then(Value::as_str), kv.get("value"))
+                {
+                    labels.insert(k.to_string(), any_value(v));
+                }
+            }
+            Series {
+                labels,
+                samples: samples_of(s).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// A protobuf JSON double: a number, or `"NaN"` / `"Infinity"` as strings.
+fn float(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
 /// An id as lower-case hex: hex stays, base64 (Tempo's protobuf JSON) is decoded.
 fn hex_id(id: &str) -> String {
     if !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -221,6 +323,9 @@ fn any_value(v: &Value) -> Value {
         if let Some(x) = o.get(key) {
             return x.clone();
         }
+    }
+    if o.is_empty() {
+        return Value::Null;
     }
     Value::String(v.to_string())
 }
