@@ -173,9 +173,14 @@ impl Precision {
     /// `value` as written: rounded unless [`Precision::Full`], and whole numbers as JSON integers
     /// (`28`, not `28.0`; lossless below 2^53). `NaN`/`±Inf` stay strings.
     pub fn number(self, value: &Value) -> Value {
-        let Some(f) = value.as_f64() else {
-            return value.clone();
-        };
+        match value.as_f64() {
+            Some(f) => self.float(f),
+            None => value.clone(),
+        }
+    }
+
+    /// A finite `f` as written (see [`Precision::number`]).
+    pub fn float(self, f: f64) -> Value {
         let f = match self {
             Precision::Digits(d) => significant(f, d),
             Precision::Full => f,
@@ -216,10 +221,10 @@ pub fn matrix(
     let mut points_capped = false;
     let mut series = Vec::with_capacity(kept.len());
     for raw in &kept {
-        let mut s = parse(raw);
-        let mut samples = into_array(take(&mut s, "values"));
-        let mut histograms = into_array(take(&mut s, "histograms"));
-        let n = samples.len() + histograms.len();
+        let Ok(mut s) = serde_json::from_str::<RangeSeries>(raw.get()) else {
+            continue;
+        };
+        let n = s.values.len() + s.histograms.len();
         if points + n > POINTS_MAX {
             points_capped = true;
             if points > 0 {
@@ -227,15 +232,12 @@ pub fn matrix(
             }
             // One series over the whole budget (a range vector such as `x[1y]`): its latest points.
             let cut = n - POINTS_MAX;
-            samples.drain(..cut.min(samples.len()));
-            histograms.drain(
-                ..cut
-                    .saturating_sub(n - histograms.len())
-                    .min(histograms.len()),
-            );
+            let from_values = cut.min(s.values.len());
+            s.values.drain(..from_values);
+            s.histograms
+                .drain(..(cut - from_values).min(s.histograms.len()));
         }
-        let metric = metric_of(&mut s);
-        let (shaped, n) = range_series(metric, samples, histograms, step, precision);
+        let (shaped, n) = range_series(s, step, precision);
         points += n;
         series.push(shaped);
         if points_capped {
@@ -247,6 +249,69 @@ pub fn matrix(
         total,
         points,
         points_capped,
+    }
+}
+
+/// One series of a matrix as Prometheus writes it, read straight into typed samples: a sample is a
+/// `[seconds, "value"]` pair, so no JSON tree is built per point.
+#[derive(Deserialize)]
+struct RangeSeries<'a> {
+    #[serde(default)]
+    metric: Option<Map<String, Value>>,
+    #[serde(default, borrow)]
+    values: Vec<(f64, Sample<'a>)>,
+    #[serde(default)]
+    histograms: Vec<(f64, Value)>,
+}
+
+/// A sample value: a finite number, or the text of one that JSON cannot hold (`NaN`, `+Inf`, or
+/// anything else a server wrote). Prometheus writes values as strings; a number is taken as well.
+enum Sample<'a> {
+    Number(f64),
+    Text(std::borrow::Cow<'a, str>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Sample<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Sample<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sample value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Sample::of(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Sample::of(std::borrow::Cow::Owned(v.to_string())))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Sample::Number(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Sample::Number(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Sample::Number(v as f64))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+impl<'a> Sample<'a> {
+    fn of(text: std::borrow::Cow<'a, str>) -> Self {
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() => Sample::Number(f),
+            _ => Sample::Text(text),
+        }
+    }
+
+    fn finite(&self) -> Option<f64> {
+        match self {
+            Sample::Number(f) => Some(*f),
+            Sample::Text(_) => None,
+        }
     }
 }
 
@@ -273,51 +338,50 @@ pub fn range_series_schema() -> Value {
     }})
 }
 
-/// A sample's timestamp as Unix seconds.
-fn time_of(pair: &Value) -> Option<f64> {
-    pair.get(0).and_then(Value::as_f64)
-}
-
 /// One series of a matrix, compact, with its stats; and how many samples it kept.
-fn range_series(
-    metric: Value,
-    samples: Vec<Value>,
-    histograms: Vec<Value>,
-    step: Option<f64>,
-    precision: Precision,
-) -> (Value, usize) {
+fn range_series(series: RangeSeries, step: Option<f64>, precision: Precision) -> (Value, usize) {
     let (mut min, mut max, mut sum, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0u64);
     let mut last = Value::Null;
-    let mut numbers = Vec::with_capacity(samples.len());
-    for pair in &samples {
-        let (Some(t), Some(v)) = (time_of(pair), pair.get(1)) else {
-            continue;
-        };
-        let v = sample_value(v);
-        if let Some(f) = v.as_f64() {
+    let numbers = &series.values;
+    for (_, v) in numbers {
+        if let Some(f) = v.finite() {
             min = min.min(f);
             max = max.max(f);
             sum += f;
             n += 1;
         }
-        last = v.clone();
-        numbers.push((t, v));
     }
-    let hists: Vec<(f64, Value)> = histograms
+    if let Some((_, v)) = numbers.last() {
+        last = match v {
+            Sample::Number(f) => json!(f),
+            Sample::Text(s) => json!(s),
+        };
+    }
+    let written = |v: &Sample| match v {
+        Sample::Number(f) => precision.float(*f),
+        Sample::Text(s) => json!(s),
+    };
+    let hists: Vec<(f64, Value)> = series
+        .histograms
         .iter()
-        .filter_map(|pair| Some((time_of(pair)?, histogram(pair.get(1)?, precision))))
+        .map(|(t, h)| (*t, histogram(h, precision)))
         .collect();
     let kept = numbers.len() + hists.len();
+    let metric = Value::Object(series.metric.unwrap_or_default());
     let mut out = json!({"metric": metric});
-    match step.and_then(|step| grid(&numbers, &hists, step)) {
+    let times = numbers
+        .iter()
+        .map(|(t, _)| *t)
+        .chain(hists.iter().map(|(t, _)| *t));
+    match step.and_then(|step| grid(times, step)) {
         Some((start, step, len)) => {
             out["start"] = timestamp(&json!(start));
             out["step"] = timestamp(&json!(step));
             let index = |t: f64| ((t - start) / step).round() as usize;
             if !numbers.is_empty() {
                 let mut values = vec![Value::Null; len];
-                for (t, v) in &numbers {
-                    values[index(*t)] = precision.number(v);
+                for (t, v) in numbers {
+                    values[index(*t)] = written(v);
                 }
                 out["values"] = Value::Array(values);
             }
@@ -330,15 +394,12 @@ fn range_series(
             }
         }
         None => {
-            let pair = |(t, v): (f64, Value)| json!([timestamp(&json!(t)), v]);
+            let pair = |t: f64, v: Value| json!([timestamp(&json!(t)), v]);
             if !numbers.is_empty() {
-                out["samples"] = numbers
-                    .into_iter()
-                    .map(|(t, v)| pair((t, precision.number(&v))))
-                    .collect();
+                out["samples"] = numbers.iter().map(|(t, v)| pair(*t, written(v))).collect();
             }
             if !hists.is_empty() {
-                out["histogram_samples"] = hists.into_iter().map(pair).collect();
+                out["histogram_samples"] = hists.into_iter().map(|(t, h)| pair(t, h)).collect();
             }
         }
     }
@@ -352,20 +413,19 @@ fn range_series(
 /// timestamp, each at a whole number of steps after it (within a millisecond, Prometheus' time
 /// resolution). `None` when one is off the grid or the series would be mostly gaps, so the
 /// caller writes pairs instead of a misleading or bloated array.
-fn grid(numbers: &[(f64, Value)], hists: &[(f64, Value)], step: f64) -> Option<(f64, f64, usize)> {
-    let times = || numbers.iter().chain(hists).map(|(t, _)| *t);
-    let start = times().fold(f64::INFINITY, f64::min);
-    let end = times().fold(f64::NEG_INFINITY, f64::max);
+fn grid(times: impl Iterator<Item = f64> + Clone, step: f64) -> Option<(f64, f64, usize)> {
+    let start = times.clone().fold(f64::INFINITY, f64::min);
+    let end = times.clone().fold(f64::NEG_INFINITY, f64::max);
     if !start.is_finite() || step <= 0.0 {
         return None;
     }
-    let on_grid = times().all(|t| {
+    let on_grid = times.clone().all(|t| {
         let i = (t - start) / step;
         ((i - i.round()) * step).abs() < 0.001
     });
     let len = ((end - start) / step).round() as usize + 1;
     // More than 3 gaps per sample: pairs are smaller than nulls.
-    let sparse = len > 4 * times().count();
+    let sparse = len > 4 * times.count();
     (on_grid && !sparse).then_some((start, step, len))
 }
 
@@ -415,13 +475,6 @@ fn metric_of(series: &mut Value) -> Value {
 
 fn take(v: &mut Value, key: &str) -> Value {
     v.get_mut(key).map(Value::take).unwrap_or(Value::Null)
-}
-
-fn into_array(v: Value) -> Vec<Value> {
-    match v {
-        Value::Array(a) => a,
-        _ => Vec::new(),
-    }
 }
 
 #[cfg(test)]
@@ -500,6 +553,21 @@ mod tests {
         assert_eq!(
             full.series[0]["values"],
             json!([28.333333333, 1234567.89, 0.000123456, "NaN"])
+        );
+        // Values written as numbers, or as escaped strings, are read too; a series without labels
+        // gets `metric: {}`.
+        let raw = raw_series(json!([{"values": [[0, 2.5], [15, 3], [30, "+Inf"]]}]));
+        let odd = matrix(raw, 10, false, Some(15.0), Precision::Full);
+        assert_eq!(
+            odd.series[0],
+            json!({"metric": {}, "start": 0, "step": 15, "values": [2.5, 3, "+Inf"],
+                   "stats": {"min": 2.5, "max": 3.0, "avg": 2.75, "last": "+Inf"}})
+        );
+        let escaped =
+            vec![RawValue::from_string(r#"{"metric":{},"values":[[0,"1"]]}"#.into()).unwrap()];
+        assert_eq!(
+            matrix(escaped, 10, false, Some(15.0), Precision::Full).series[0]["values"],
+            json!([1])
         );
         assert_eq!(significant(-0.0012345678, 3), -0.00123);
         assert_eq!(significant(9.9996, 4), 10.0);
