@@ -8,8 +8,10 @@ use std::collections::BTreeSet;
 
 use serde_yaml_ng::{Mapping, Value};
 
-/// Parses YAML (which also reads JSON). When the text looks like JSON and the YAML parser rejects it,
-/// serde_json's message is reported instead, as it is clearer about JSON syntax.
+/// Parses YAML (which also reads JSON). Text that looks like JSON is read by serde_json first, about
+/// five times faster than the YAML parser (the host hands the component its datasources as JSON, see
+/// [`as_json`], and the component reads them on every call); when both reject it, serde_json's
+/// message is reported, as it is clearer about JSON syntax.
 ///
 /// Neither parser quotes document content in its messages, so these errors cannot leak secrets.
 pub(super) fn parse_document(text: &str) -> Result<Value, String> {
@@ -17,6 +19,12 @@ pub(super) fn parse_document(text: &str) -> Result<Value, String> {
         .trim_start_matches('\u{feff}')
         .trim_start()
         .starts_with('{');
+    if looks_like_json && let Ok(mut value) = serde_json::from_str::<Value>(text) {
+        value
+            .apply_merge()
+            .map_err(|e| format!("invalid YAML: {e}"))?;
+        return Ok(value);
+    }
     match serde_yaml_ng::from_str::<Value>(text) {
         Ok(mut value) => {
             // Merge keys (`<<: *defaults`) as Grafana's YAML library supports them.
@@ -30,6 +38,26 @@ pub(super) fn parse_document(text: &str) -> Result<Value, String> {
         }
         Err(e) => Err(format!("invalid YAML: {e}")),
     }
+}
+
+/// The document `text` (YAML or JSON) as JSON text with the same meaning (merge keys applied,
+/// `$VAR` left for the reader to interpolate), or `None` when JSON cannot say it (a key that is not
+/// a string, a non-finite number, a YAML tag) or the text does not parse.
+pub fn as_json(text: &str) -> Option<String> {
+    // serde_json would write a number key as a string, and a tag as a map: both change meaning.
+    fn json_can_say(v: &Value) -> bool {
+        match v {
+            Value::Tagged(_) => false,
+            Value::Sequence(items) => items.iter().all(json_can_say),
+            Value::Mapping(m) => m.iter().all(|(k, v)| k.is_string() && json_can_say(v)),
+            _ => true,
+        }
+    }
+    let value = parse_document(text).ok()?;
+    if !json_can_say(&value) {
+        return None;
+    }
+    serde_json::to_string(&value).ok()
 }
 
 /// Interpolates every string value (not keys) of `value`; unresolved names are added to `unset`.

@@ -35,6 +35,7 @@ mod url;
 
 pub use clickhouse::ClickHouseSettings;
 use common::{Parsed, parse_entry};
+pub use envelope::as_json;
 use envelope::{
     entry_label, entry_name, expand, interpolate_value, parse_document, with_unset_note,
 };

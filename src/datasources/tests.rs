@@ -736,3 +736,45 @@ datasources:
     assert_eq!(thanos.summary_json()["flavour"], "thanos");
     assert_eq!(thanos.summary_json()["timeout_seconds"], 10.0);
 }
+
+/// The JSON form the host hands the component reads exactly as the YAML it came from: merge keys
+/// applied, `$VAR` still interpolated by the reader, secrets intact; what JSON cannot say stays YAML.
+#[test]
+fn json_form_of_a_document_reads_the_same() {
+    let merged = "apiVersion: 1\ndefaults: &d\n  type: prometheus\n  jsonData: {timeInterval: 1m}\ndatasources:\n  - <<: *d\n    name: a\n    url: http://a:9090\n    secureJsonData: {basicAuthPassword: $PW}\n    basicAuth: true\n    basicAuthUser: u\n  - name: l\n    type: loki\n    url: http://l:3100\n    jsonData: {parser: json}\n";
+    let env = env_of(&[("PW", "s3cret")]);
+    for text in [full_example(), merged.to_string()] {
+        let json = as_json(&text).expect("JSON can say it");
+        assert!(json.starts_with('{'), "{json}");
+        let (a, b) = (
+            parse(&text, "f", &env).unwrap(),
+            parse(&json, "f", &env).unwrap(),
+        );
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        let secrets = |s: &DatasourceSet| -> Vec<String> {
+            s.all()
+                .iter()
+                .flat_map(|d| {
+                    d.headers
+                        .iter()
+                        .map(|(_, v)| v.expose().to_string())
+                        .chain(d.basic_auth.iter().map(|a| a.password.expose().to_string()))
+                })
+                .collect()
+        };
+        assert_eq!(secrets(&a), secrets(&b));
+    }
+    assert_eq!(
+        parse(&as_json(merged).unwrap(), "f", &env).unwrap().all()[0]
+            .basic_auth
+            .as_ref()
+            .unwrap()
+            .password
+            .expose(),
+        "s3cret"
+    );
+    // A tag or a non-string key: left as YAML.
+    assert_eq!(as_json("datasources: !custom []\n"), None);
+    assert_eq!(as_json("datasources:\n  - 1: x\n"), None);
+    assert_eq!(as_json("datasources: [\n"), None);
+}
