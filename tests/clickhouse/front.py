@@ -386,6 +386,9 @@ class Config:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The status line, headers and body go out in separate writes: with Nagle's algorithm on, the
+    # body waits for the client's delayed ACK (~40 ms per answer on a kept-alive connection).
+    disable_nagle_algorithm = True
     server_version = "ClickHouseTestFront"
     config: Config  # set on the subclass made by serve()
 

@@ -6,8 +6,9 @@
 //! latency percentiles, throughput and their ratio, plus the host's peak RSS, time from start to first
 //! answer, component size, the cost of a call that only instantiates the component, and the bytes of
 //! tool content per call; then the answer size of every tool on the demo data (`dev::sizes`; the
-//! logs and traces tools when ClickHouse's engine is installed) and of `tools/list`. Numbers, not
-//! assertions: targets are judged by a person.
+//! logs and traces tools when ClickHouse's engine is installed) and of `tools/list`; with ClickHouse,
+//! also `search_logs` and `analyze_traces` against the same SQL sent directly (`bench/records.rs`).
+//! Numbers, not assertions: targets are judged by a person.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -27,6 +28,8 @@ use serde_json::{Value, json};
 mod cpu;
 #[path = "bench/peer.rs"]
 mod peer;
+#[path = "bench/records.rs"]
+mod records;
 #[path = "bench/shipped.rs"]
 mod shipped;
 
@@ -176,23 +179,21 @@ async fn main() -> anyhow::Result<()> {
     let component = std::env::var("PROMS_MCP_COMPONENT").map(PathBuf::from)?;
     let data = DemoData::new_ending_near_now();
     let prometheus = backends::start_prometheus(&data)?;
-    // Only for the answer sizes of the logs and traces tools; the timings are Prometheus'.
+    // For the logs and traces tools: their answer sizes, and their calls against the same SQL.
     let clickhouse = ClickHouse::start("now", &[])
         .inspect_err(|e| eprintln!("ClickHouse not started, logs and traces sizes skipped: {e:#}"))
         .ok();
     let dir = tempfile::tempdir()?;
     let datasources = dir.path().join("datasources.yaml");
-    std::fs::write(
-        &datasources,
-        format!(
-            "datasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n{}",
-            prometheus.url,
-            clickhouse
-                .as_ref()
-                .map(|ch| ch.datasource_entry("otel", ""))
-                .unwrap_or_default()
-        ),
-    )?;
+    let datasources_text = format!(
+        "datasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n{}",
+        prometheus.url,
+        clickhouse
+            .as_ref()
+            .map(|ch| ch.datasource_entry("otel", ""))
+            .unwrap_or_default()
+    );
+    std::fs::write(&datasources, &datasources_text)?;
     let port = backends::free_loopback_port()?;
     let health = backends::free_loopback_port()?;
     let exe = std::env::current_exe()?.with_file_name("proms-mcp");
@@ -335,6 +336,9 @@ async fn main() -> anyhow::Result<()> {
         &data,
     )
     .await;
+    if clickhouse.is_some() {
+        records::table(&post, &client, &datasources_text).await?;
+    }
     // A call that only instantiates the component and answers from configuration.
     let body = call_body(2, "list_datasources", &json!({}));
     let instantiate_post = post.clone();
