@@ -81,12 +81,7 @@ range); division by zero gives null. In PromQL $__range is the window, $__interv
 \"sum(increase(http_requests_total[$__range]))\"}, \"C\": {\"datasource\": \"formula\", \"expression\": \
 \"A / B * 100\"}}",
         },
-        Param {
-            name: "step",
-            kind: ParamKind::String,
-            required: false,
-            description: "Default: ~60 buckets.",
-        },
+        analyze::STEP_PARAM,
         Param {
             name: "limit",
             kind: ParamKind::Integer {

@@ -158,6 +158,22 @@ where
     }
 }
 
+/// Sends `body` with `post` and reads the answer to its end: the MCP side of every measurement.
+fn mcp_call<P, F>(
+    post: &P,
+    body: String,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Send + Sync + 'static
+where
+    P: Fn(String) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static,
+{
+    let post = post.clone();
+    move || {
+        let request = post(body.clone());
+        Box::pin(async move { ok(request.await).await })
+    }
+}
+
 /// A successful answer, read to the end.
 async fn ok(response: reqwest::Result<reqwest::Response>) -> bool {
     match response {
@@ -280,14 +296,7 @@ async fn main() -> anyhow::Result<()> {
         let direct_url = format!("{}{}", prometheus.url, w.direct.0);
         let form = w.direct.1.clone();
         for c in CONCURRENCY {
-            let mcp = {
-                let (post, body) = (post.clone(), body.clone());
-                measure(c, move || {
-                    let request = post(body.clone());
-                    async move { ok(request.await).await }
-                })
-                .await
-            };
+            let mcp = measure(c, mcp_call(&post, body.clone())).await;
             let direct = {
                 let (client, url, form) = (client.clone(), direct_url.clone(), form.clone());
                 let get = url.contains("/label/");
@@ -341,12 +350,7 @@ async fn main() -> anyhow::Result<()> {
     }
     // A call that only instantiates the component and answers from configuration.
     let body = call_body(2, "list_datasources", &json!({}));
-    let instantiate_post = post.clone();
-    let instantiate = measure(1, move || {
-        let request = instantiate_post(body.clone());
-        async move { ok(request.await).await }
-    })
-    .await;
+    let instantiate = measure(1, mcp_call(&post, body)).await;
     println!();
     println!("| measure | value |");
     println!("|---|---|");

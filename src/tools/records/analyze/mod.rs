@@ -32,6 +32,14 @@ const NICE_STEPS: &[f64] = &[
     21600.0, 43200.0, 86400.0,
 ];
 
+/// `step`: the buckets of a range analysis (see [`Buckets`]); `analyze_telemetry` takes it too.
+pub(in crate::tools) const STEP_PARAM: Param = Param {
+    name: "step",
+    kind: ParamKind::String,
+    required: false,
+    description: "Default: ~60 buckets.",
+};
+
 fn aggregation_schema() -> Value {
     json!({
         "type": "object",
@@ -65,12 +73,7 @@ const PARAMS: &[Param] = &[
         required: false,
         description: "",
     },
-    Param {
-        name: "step",
-        kind: ParamKind::String,
-        required: false,
-        description: "Default: ~60 buckets.",
-    },
+    STEP_PARAM,
     Param {
         name: "limit",
         kind: ParamKind::Integer {

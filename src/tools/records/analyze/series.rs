@@ -223,24 +223,14 @@ pub(super) fn run_loki(
     }
     .map_err(sent(&metric.text))?;
     let grouped = Grouped::of(&answered, &groups, &metric, buckets.as_ref(), 1.0);
-    let mut out = json!({"window": window});
-    let mut notes = query.notes.clone();
-    answer(
-        &mut out,
-        args,
-        &aggregation,
-        &metric,
-        grouped,
-        buckets.as_ref(),
-        &mut notes,
-    );
-    if let Some(f) = filter {
-        out["filters"] = json!(f.to_string());
-    }
-    if !notes.is_empty() {
-        out["notes"] = json!(notes);
-    }
-    Ok(out)
+    let answer = Answer {
+        window,
+        aggregation: &aggregation,
+        metric: &metric,
+        buckets: buckets.as_ref(),
+        filter: filter.as_ref(),
+    };
+    Ok(answer.write(args, grouped, query.notes.clone()))
 }
 
 /// analyze_traces on Tempo: the filter as one span set, the aggregation as a TraceQL metrics query
@@ -288,7 +278,6 @@ pub(super) fn run_tempo(
         failure
     })?;
     let grouped = Grouped::of(&answered, &groups, &metric, buckets.as_ref(), 0.0);
-    let mut out = json!({"window": window});
     let mut notes = Vec::new();
     if matches!(aggregation.function, Function::Quantile(_)) {
         notes.push(
@@ -296,22 +285,14 @@ pub(super) fn run_tempo(
                 .to_string(),
         );
     }
-    answer(
-        &mut out,
-        args,
-        &aggregation,
-        &metric,
-        grouped,
-        buckets.as_ref(),
-        &mut notes,
-    );
-    if let Some(f) = filter {
-        out["filters"] = json!(f.to_string());
-    }
-    if !notes.is_empty() {
-        out["notes"] = json!(notes);
-    }
-    Ok(out)
+    let answer = Answer {
+        window,
+        aggregation: &aggregation,
+        metric: &metric,
+        buckets: buckets.as_ref(),
+        filter: filter.as_ref(),
+    };
+    Ok(answer.write(args, grouped, notes))
 }
 
 /// The buckets when `queryType` is `range`.
@@ -402,9 +383,41 @@ fn label_text(labels: &Map<String, Value>, name: &str) -> String {
     }
 }
 
+/// What an answer echoes besides its groups.
+struct Answer<'a> {
+    window: Value,
+    aggregation: &'a Aggregation,
+    metric: &'a MetricQuery,
+    buckets: Option<&'a Buckets>,
+    filter: Option<&'a crate::filter::Filter>,
+}
+
+impl Answer<'_> {
+    /// The whole answer: the echoes, the groups (see [`groups`]) and `notes`.
+    fn write(&self, args: &Args, grouped: Grouped, mut notes: Vec<String>) -> Value {
+        let mut out = json!({"window": self.window});
+        groups(
+            &mut out,
+            args,
+            self.aggregation,
+            self.metric,
+            grouped,
+            self.buckets,
+            &mut notes,
+        );
+        if let Some(f) = self.filter {
+            out["filters"] = json!(f.to_string());
+        }
+        if !notes.is_empty() {
+            out["notes"] = json!(notes);
+        }
+        out
+    }
+}
+
 /// The answer's body from the groups: for `instant` the value (no `groupBy`) or the groups, largest
 /// first; for `range` one series per group, ranked by its total (counts and sums) or its peak.
-fn answer(
+fn groups(
     out: &mut Value,
     args: &Args,
     aggregation: &Aggregation,

@@ -13,7 +13,7 @@ use host_test::dev::demo_data::DemoData;
 use host_test::dev::process::cpu_seconds;
 
 use super::peer::Peer;
-use super::{Workload, measure, ok};
+use super::{Workload, mcp_call, measure, ok};
 
 /// Concurrency of these runs: enough to keep both cores busy.
 const CONCURRENCY: usize = 8;
@@ -62,7 +62,7 @@ pub async fn table<P, F>(
     data: &DemoData,
 ) where
     P: Fn(String) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = reqwest::Result<reqwest::Response>> + Send,
+    F: Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static,
 {
     println!();
     println!(
@@ -71,14 +71,7 @@ pub async fn table<P, F>(
     println!("|---|---|---|---|---|---|");
     for w in workloads {
         let body = json_call(w);
-        let mcp = {
-            let post = post.clone();
-            cpu_per_request(&[host_pid, prometheus.pid()], move || {
-                let request = post(body.clone());
-                async move { ok(request.await).await }
-            })
-            .await
-        };
+        let mcp = cpu_per_request(&[host_pid, prometheus.pid()], mcp_call(post, body)).await;
         let direct = {
             let (client, url, form) = (
                 client.clone(),

@@ -10,7 +10,7 @@ use proms_mcp::datasources::DatasourceSet;
 use proms_mcp::http::{HttpClient, HttpError, HttpRequest, HttpResponse, Method};
 use serde_json::{Value, json};
 
-use super::{measure, ms, ok};
+use super::{mcp_call, measure, ms, ok};
 
 /// The calls measured: (name, tool, arguments).
 fn calls() -> Vec<(&'static str, &'static str, Value)> {
@@ -138,14 +138,7 @@ where
             "params": {"name": tool, "arguments": arguments}})
         .to_string();
         for c in [1, 8] {
-            let mcp = {
-                let (post, body) = (post.clone(), body.clone());
-                measure(c, move || {
-                    let request = post(body.clone());
-                    async move { ok(request.await).await }
-                })
-                .await
-            };
+            let mcp = measure(c, mcp_call(post, body.clone())).await;
             let direct = {
                 let (client, requests) = (client.clone(), Arc::new(requests.clone()));
                 measure(c, move || {
