@@ -411,7 +411,7 @@ fn tempo_metrics_answers_become_groups_and_buckets() {
     // 1699996400 (now-1h) falls in the bucket starting 1699996800 − 1200 = 1699995600.
     assert_eq!(
         (q["start"].as_str(), q["end"].as_str(), q["step"].as_str()),
-        ("1699995600", "1700000400", "1200s")
+        ("1699995600", "1700000000", "1200s")
     );
     assert_eq!(s["start"], crate::timespec::format_time(1_699_995_600.0));
     assert_eq!(s["groups"][0]["values"], json!([0, 4, 0, 1]));
