@@ -155,6 +155,10 @@ pub struct McpFront<P> {
     // rule covers every placement and everything that names a tool: the list, calls, the
     // instructions, prompts and completions.
     toolset: Arc<Toolset>,
+    // What `initialize` and discovery answer, built once per toolset: rmcp asks for it on every
+    // request, and writing the instructions (which check every line against every tool) cost about
+    // a tenth of a `list_datasources` call's host CPU.
+    info: Arc<ServerConfig>,
 }
 
 impl<P> Clone for McpFront<P> {
@@ -163,6 +167,7 @@ impl<P> Clone for McpFront<P> {
             provider: self.provider.clone(),
             tools: self.tools.clone(),
             toolset: self.toolset.clone(),
+            info: self.info.clone(),
         }
     }
 }
@@ -184,16 +189,19 @@ impl<P: ToolProvider> McpFront<P> {
 
     /// A front over `provider`, offering every tool.
     pub fn new(provider: Arc<P>) -> Self {
+        let toolset = Toolset::all();
         McpFront {
             provider,
             tools: Arc::new(OnceCell::new()),
-            toolset: Arc::new(Toolset::all()),
+            info: Arc::new(server_info(&toolset)),
+            toolset: Arc::new(toolset),
         }
     }
 
     /// The same front offering only the tools of `toolset` (`TOOLS_ENABLED` / `TOOLS_DISABLED`).
     pub fn with_toolset(self, toolset: Toolset) -> Self {
         McpFront {
+            info: Arc::new(server_info(&toolset)),
             toolset: Arc::new(toolset),
             ..self
         }
@@ -228,29 +236,34 @@ fn caller_of(context: &RequestContext<RoleServer>) -> Option<Caller> {
     parts.extensions.get::<Caller>().cloned()
 }
 
+/// What `initialize` answers for `toolset`: capabilities, server info and instructions.
+fn server_info(toolset: &Toolset) -> ServerConfig {
+    // Prompts and resources are declared (and listed, empty) so that what discovery says matches
+    // what the methods do; logging is accepted for clients before 2026-07-28 (we send no log
+    // notifications, so every level is honoured trivially).
+    #[expect(
+        deprecated,
+        reason = "logging is deprecated (SEP-2577) but clients before 2026-07-28 use it"
+    )]
+    let capabilities = ServerCapabilities::builder()
+        .enable_logging()
+        .enable_completions()
+        .enable_prompts()
+        .enable_resources()
+        .enable_tools()
+        .build();
+    let mut info = ServerConfig::new(capabilities);
+    let mut implementation = Implementation::new("proms-mcp", env!("CARGO_PKG_VERSION"));
+    implementation.title = Some("proms-mcp: Prometheus for AI agents".into());
+    info.server_info = implementation;
+    // From the tool table, so they name exactly the tools offered.
+    info.instructions = Some(crate::tools::instructions(toolset));
+    info
+}
+
 impl<P: ToolProvider> ServerHandler for McpFront<P> {
     fn get_info(&self) -> ServerConfig {
-        // Prompts and resources are declared (and listed, empty) so that what discovery says matches
-        // what the methods do; logging is accepted for clients before 2026-07-28 (we send no log
-        // notifications, so every level is honoured trivially).
-        #[expect(
-            deprecated,
-            reason = "logging is deprecated (SEP-2577) but clients before 2026-07-28 use it"
-        )]
-        let capabilities = ServerCapabilities::builder()
-            .enable_logging()
-            .enable_completions()
-            .enable_prompts()
-            .enable_resources()
-            .enable_tools()
-            .build();
-        let mut info = ServerConfig::new(capabilities);
-        let mut implementation = Implementation::new("proms-mcp", env!("CARGO_PKG_VERSION"));
-        implementation.title = Some("proms-mcp: Prometheus for AI agents".into());
-        info.server_info = implementation;
-        // From the tool table, so they name exactly the tools offered.
-        info.instructions = Some(crate::tools::instructions(&self.toolset));
-        info
+        (*self.info).clone()
     }
 
     #[expect(
