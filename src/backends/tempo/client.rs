@@ -93,10 +93,11 @@ impl<'a> Client<'a> {
         limit: u64,
         spans_per_set: u64,
     ) -> Result<Vec<Hit>, ApiError> {
+        let [from, to] = seconds(start, end);
         let params = [
             ("q", query.to_string()),
-            ("start", format!("{}", start.floor() as i64)),
-            ("end", format!("{}", end.ceil() as i64)),
+            from,
+            to,
             ("limit", limit.to_string()),
             ("spss", spans_per_set.to_string()),
         ];
@@ -148,10 +149,7 @@ impl<'a> Client<'a> {
 
     /// Every span of trace `trace_id` (hex), in `[start, end]` when given.
     pub fn trace(&self, trace_id: &str, start: f64, end: f64) -> Result<Vec<Span>, ApiError> {
-        let window = [
-            ("start", format!("{}", start.floor() as i64)),
-            ("end", format!("{}", end.ceil() as i64)),
-        ];
+        let window = seconds(start, end);
         let path = format!("{TRACES}{trace_id}");
         let mut body = checked(
             BACKEND,
@@ -173,10 +171,7 @@ impl<'a> Client<'a> {
     /// Attribute names of spans in `[start, end]` (Unix seconds): Tempo's `{"tagNames": [...]}`, or the bare
     /// list qryn answers.
     pub fn tags(&self, start: f64, end: f64) -> Result<Vec<String>, ApiError> {
-        let window = [
-            ("start", format!("{}", start.floor() as i64)),
-            ("end", format!("{}", end.ceil() as i64)),
-        ];
+        let window = seconds(start, end);
         let body = checked(
             BACKEND,
             self.connection.get(TAGS, &window),
@@ -204,11 +199,8 @@ impl Client<'_> {
         start: f64,
         end: f64,
     ) -> Result<Vec<Series>, ApiError> {
-        let params = [
-            ("q", query.to_string()),
-            ("start", format!("{}", start.floor() as i64)),
-            ("end", format!("{}", end.ceil() as i64)),
-        ];
+        let [from, to] = seconds(start, end);
+        let params = [("q", query.to_string()), from, to];
         let answer = self.metrics(METRICS_QUERY, &params)?;
         Ok(series_of(&answer, |s| {
             s.get("value").and_then(float).map(|v| vec![(end, v)])
@@ -224,10 +216,11 @@ impl Client<'_> {
         end: f64,
         step: f64,
     ) -> Result<Vec<Series>, ApiError> {
+        let [from, to] = seconds(start, end);
         let params = [
             ("q", query.to_string()),
-            ("start", format!("{}", start.floor() as i64)),
-            ("end", format!("{}", end.ceil() as i64)),
+            from,
+            to,
             ("step", format!("{}s", step.round() as i64)),
         ];
         let answer = self.metrics(METRICS_QUERY_RANGE, &params)?;
@@ -256,6 +249,15 @@ impl Client<'_> {
 
 /// The `series` of a TraceQL metrics answer, labels read from OTLP key-values (an empty value, an
 /// attribute the spans lacked, is `null`), samples by `samples_of`.
+/// `[start, end]` as Tempo's `start` and `end` parameters: whole Unix seconds, widened outwards so
+/// the window asked is covered.
+fn seconds(start: f64, end: f64) -> [(&'static str, String); 2] {
+    [
+        ("start", (start.floor() as i64).to_string()),
+        ("end", (end.ceil() as i64).to_string()),
+    ]
+}
+
 fn series_of(
     answer: &Value,
     samples_of: impl Fn(&Value) -> Option<Vec<(f64, f64)>>,
