@@ -157,6 +157,26 @@ fn tempo_metric(
     })
 }
 
+/// `aggregation.field` and each of `groupBy` as the target language names them (`name` turns one
+/// argument's text into a name, or says why it cannot).
+fn named_fields(
+    args: &Args,
+    aggregation: &Aggregation,
+    name: impl Fn(&str, &str) -> Result<String, ToolFailure>,
+) -> Result<(Option<String>, Vec<String>), ToolFailure> {
+    let field = aggregation
+        .field
+        .as_deref()
+        .map(|f| name("aggregation.field", f))
+        .transpose()?;
+    let groups = args
+        .strings("groupBy")
+        .iter()
+        .map(|g| name("groupBy", g))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((field, groups))
+}
+
 /// A field of `groupBy` or `aggregation.field` as a Loki label; the line cannot be one.
 fn loki_label(argument: &str, text: &str, labels: &Labels) -> Result<String, ToolFailure> {
     match logql::resolve(&field_of(text), labels) {
@@ -199,16 +219,9 @@ pub(super) fn run_loki(
     let labels = Labels::new(client.labels(from, to)?.iter().map(String::as_str));
     let query = logql::compile(filter.as_ref(), &labels, client.settings().parser)
         .map_err(|e| ToolFailure::new(format!("filters: {e}")))?;
-    let field = aggregation
-        .field
-        .as_deref()
-        .map(|f| loki_label("aggregation.field", f, &labels))
-        .transpose()?;
-    let groups = args
-        .strings("groupBy")
-        .iter()
-        .map(|g| loki_label("groupBy", g, &labels))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (field, groups) = named_fields(args, &aggregation, |argument, text| {
+        loki_label(argument, text, &labels)
+    })?;
     let range = logql_range(buckets.as_ref().map_or(to - from, |b| b.step));
     let metric = loki_metric(&query, &aggregation, field.as_deref(), &groups, &range);
     let answered = match &buckets {
@@ -246,16 +259,7 @@ pub(super) fn run_tempo(
     let filter = parsed_filter(args)?;
     let span_set =
         traceql::compile(filter.as_ref()).map_err(|e| ToolFailure::new(format!("filters: {e}")))?;
-    let field = aggregation
-        .field
-        .as_deref()
-        .map(|f| tempo_attribute("aggregation.field", f))
-        .transpose()?;
-    let groups = args
-        .strings("groupBy")
-        .iter()
-        .map(|g| tempo_attribute("groupBy", g))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (field, groups) = named_fields(args, &aggregation, tempo_attribute)?;
     let metric = tempo_metric(&span_set, &aggregation, field.as_deref(), &groups)
         .map_err(ToolFailure::new)?;
     let answered = match &buckets {
