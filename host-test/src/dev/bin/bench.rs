@@ -186,6 +186,15 @@ fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
+/// A table row's note of failed requests (MCP / direct), empty when none failed.
+fn failures(mcp: &Stats, direct: &Stats) -> String {
+    if mcp.errors + direct.errors > 0 {
+        format!(" errors: {}/{}", mcp.errors, direct.errors)
+    } else {
+        String::new()
+    }
+}
+
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     process::status_field(pid, "VmHWM:")
 }
@@ -323,11 +332,7 @@ async fn main() -> anyhow::Result<()> {
                 direct.per_second,
                 ms(mcp.p50.saturating_sub(direct.p50)),
                 100.0 * mcp.per_second / direct.per_second.max(1.0),
-                if mcp.errors + direct.errors > 0 {
-                    format!(" errors: {}/{}", mcp.errors, direct.errors)
-                } else {
-                    String::new()
-                },
+                failures(&mcp, &direct),
             );
             if let Some(peer) = &peer {
                 peer.row(&w, &data, c, &direct).await;

@@ -10,7 +10,7 @@ use proms_mcp::datasources::DatasourceSet;
 use proms_mcp::http::{HttpClient, HttpError, HttpRequest, HttpResponse, Method};
 use serde_json::{Value, json};
 
-use super::{mcp_call, measure, ms, ok};
+use super::{failures, mcp_call, measure, ms, ok};
 
 /// The calls measured: (name, tool, arguments).
 fn calls() -> Vec<(&'static str, &'static str, Value)> {
@@ -163,11 +163,7 @@ where
                 requests.len(),
                 ms(mcp.p50.saturating_sub(direct.p50)),
                 100.0 * mcp.per_second / direct.per_second.max(1.0),
-                if mcp.errors + direct.errors > 0 {
-                    format!(" errors: {}/{}", mcp.errors, direct.errors)
-                } else {
-                    String::new()
-                },
+                failures(&mcp, &direct),
             );
         }
     }
