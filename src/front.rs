@@ -6,6 +6,7 @@
 //! negotiation through rmcp), the Streamable HTTP settings ([`HttpPolicy`]), and in submodules
 //! - `endpoint`: which path goes where on the MCP port, authentication before MCP, the caller
 //!   handed to the tools ([`serve`] over a [`Placement`]);
+//! - `admission`: `tools/call` requests held before rmcp while the tools are busy ([`CallGate`]);
 //! - `parse_error`: an MCP request through rmcp, with a body that is not JSON answered as a
 //!   JSON-RPC parse error ([`handle_mcp`]);
 //! - `in_process`: the tools called in-process over any [`crate::http::HttpClient`] ([`InProcess`]).
@@ -38,12 +39,14 @@ use tokio::sync::OnceCell;
 
 use crate::tools::Toolset;
 
+mod admission;
 mod complete;
 mod endpoint;
 mod in_process;
 mod parse_error;
 
 pub use crate::auth::Caller;
+pub use admission::{CallGate, GateExpired};
 pub use endpoint::{Body, Placement, Route, serve};
 pub use in_process::InProcess;
 pub use parse_error::{handle_mcp, json_syntax_error};
@@ -234,6 +237,12 @@ const METHODS_WITH_PARAMS: &[&str] = &["tools/call", "resources/read", "prompts/
 fn caller_of(context: &RequestContext<RoleServer>) -> Option<Caller> {
     let parts = context.extensions.get::<http::request::Parts>()?;
     parts.extensions.get::<Caller>().cloned()
+}
+
+/// Whether the request waited at the [`CallGate`] past its limit.
+fn gate_expired(context: &RequestContext<RoleServer>) -> Option<GateExpired> {
+    let parts = context.extensions.get::<http::request::Parts>()?;
+    parts.extensions.get::<GateExpired>().cloned()
 }
 
 /// What `initialize` answers for `toolset`: capabilities, server info and instructions.
@@ -451,10 +460,14 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
             ));
         }
         let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        let outcome = self
-            .provider
-            .call_tool(request.name.to_string(), arguments, caller_of(&context))
-            .await;
+        let outcome = match gate_expired(&context) {
+            Some(busy) => Err(ProviderError::Unavailable(busy.to_string())),
+            None => {
+                self.provider
+                    .call_tool(request.name.to_string(), arguments, caller_of(&context))
+                    .await
+            }
+        };
         let result = match outcome {
             Ok(mut result) => {
                 // 2026-07-28 requires resultType; rmcp drops it again for older peers.

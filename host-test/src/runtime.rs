@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use proms_mcp::front::{Caller, ProviderError, ToolProvider};
+use proms_mcp::front::{CallGate, Caller, ProviderError, ToolProvider};
 use proms_mcp::settings::{QUERY_TIMEOUT_ENV, Settings};
 use rmcp::model::CallToolResult;
 use serde_json::Value;
@@ -120,6 +120,13 @@ impl PluginRuntime {
         )?;
         let pre = PluginPre::new(linker.instantiate_pre(&component)?)?;
         Ok(PluginRuntime { sandbox, pre })
+    }
+
+    /// The gate the MCP front holds `tools/call` requests at: as many through at once as there
+    /// are sandbox slots, so that the calls waiting for one wait before rmcp builds a service for
+    /// them; each waits at most a call's deadline.
+    pub fn call_gate(&self) -> CallGate {
+        CallGate::new(MAX_CONCURRENT_CALLS as usize, self.sandbox.call_timeout)
     }
 }
 

@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use proms_mcp::auth::{AuthFailure, BearerAuth, Caller};
-use proms_mcp::front::{Body, McpFront, McpService, Placement};
+use proms_mcp::front::{Body, CallGate, GateExpired, McpFront, McpService, Placement};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -67,6 +67,7 @@ enum Endpoint {
 /// component.
 struct Front {
     mcp: McpService<PluginRuntime>,
+    gate: CallGate,
     auth: Option<BearerAuth<KubeReviewer>>,
     metrics: Arc<Metrics>,
 }
@@ -84,6 +85,15 @@ impl Placement for Front {
 
     fn service(&self) -> Result<Cow<'_, McpService<PluginRuntime>>, String> {
         Ok(Cow::Borrowed(&self.mcp))
+    }
+
+    fn call_gate(&self) -> Option<&CallGate> {
+        Some(&self.gate)
+    }
+
+    fn turned_away(&self, busy: &GateExpired) {
+        self.metrics.tool_call(&busy.tool, "busy", busy.waited);
+        tracing::warn!(tool = %busy.tool, waited_s = busy.waited.as_secs_f64(), "tool call turned away: every place was taken");
     }
 
     fn refused(&self, failure: &AuthFailure) {
@@ -120,6 +130,7 @@ fn front_endpoint(
         .http
         .server_config()
         .with_cancellation_token(stop.child_token());
+    let gate = runtime.call_gate();
     let mcp = McpFront::new(runtime)
         .with_toolset(config.settings.tools.clone())
         .into_service(http_config);
@@ -132,6 +143,7 @@ fn front_endpoint(
     };
     Ok(Endpoint::Front(Box::new(Front {
         mcp,
+        gate,
         auth,
         metrics: metrics.clone(),
     })))

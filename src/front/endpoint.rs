@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 
-use super::{Caller, McpService, ToolProvider, handle_mcp};
+use super::{CallGate, Caller, GateExpired, McpService, ToolProvider, handle_mcp};
 use crate::auth::{AuthFailure, BearerAuth, PROTECTED_RESOURCE_PATH, TokenReviewer};
 
 /// The body of every answer of the MCP port.
@@ -77,6 +77,15 @@ pub trait Placement: Send + Sync {
     /// is unreadable), which the client gets with HTTP 500.
     fn service(&self) -> Result<Cow<'_, McpService<Self::Provider>>, String>;
 
+    /// The gate `tools/call` requests wait at before MCP (see [`CallGate`]), or `None` to let every
+    /// request straight through (a placement that runs one request per instance).
+    fn call_gate(&self) -> Option<&CallGate> {
+        None
+    }
+
+    /// Sees a `tools/call` that found no place at the gate in time, before it is answered as busy.
+    fn turned_away(&self, _busy: &GateExpired) {}
+
     /// Sees a request refused by authentication, before it is answered.
     fn refused(&self, _failure: &AuthFailure) {}
 
@@ -131,7 +140,19 @@ where
         Err(reason) => return json(500, serde_json::json!({"error": reason}).to_string()),
     };
     request.extensions_mut().insert(caller);
-    handle_mcp(&service, request).await
+    let Some(gate) = placement.call_gate() else {
+        return handle_mcp(&service, request).await;
+    };
+    match gate.admit(request).await {
+        // The place is held until the answer is ready.
+        Ok((request, _place)) => {
+            if let Some(busy) = request.extensions().get::<GateExpired>() {
+                placement.turned_away(busy);
+            }
+            handle_mcp(&service, request).await
+        }
+        Err(refused) => refused,
+    }
 }
 
 fn boxed(response: http::Response<String>) -> http::Response<Body> {
@@ -149,6 +170,7 @@ fn json(status: u16, body: String) -> http::Response<Body> {
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
 
     use serde_json::{Value, json};
 
@@ -156,8 +178,11 @@ mod tests {
     use crate::auth::{AuthSettings, ReviewAnswer};
     use crate::front::{HttpPolicy, McpFront, ProviderError};
 
-    /// Tools that answer with the caller's name.
-    struct Echo;
+    /// Tools that answer with the caller's name; `wait` answers once `release` is notified.
+    #[derive(Default)]
+    struct Echo {
+        release: tokio::sync::Notify,
+    }
 
     impl ToolProvider for Echo {
         async fn list_tools(&self) -> Result<Vec<Value>, ProviderError> {
@@ -168,10 +193,13 @@ mod tests {
 
         async fn call_tool(
             &self,
-            _name: String,
+            name: String,
             _arguments: Value,
             caller: Option<Caller>,
         ) -> Result<rmcp::model::CallToolResult, ProviderError> {
+            if name == "wait" {
+                self.release.notified().await;
+            }
             let name = caller.map_or("nobody".to_string(), |c| c.username);
             Ok(rmcp::model::CallToolResult::success(vec![
                 rmcp::model::ContentBlock::text(name),
@@ -199,6 +227,9 @@ mod tests {
         mcp: McpService<Echo>,
         auth: Option<BearerAuth<Tokens>>,
         unavailable: Option<&'static str>,
+        gate: Option<CallGate>,
+        echo: Arc<Echo>,
+        turned_away: Mutex<Vec<String>>,
         refused: Mutex<Vec<&'static str>>,
         admitted: Mutex<Vec<String>>,
     }
@@ -220,6 +251,14 @@ mod tests {
             }
         }
 
+        fn call_gate(&self) -> Option<&CallGate> {
+            self.gate.as_ref()
+        }
+
+        fn turned_away(&self, busy: &GateExpired) {
+            self.turned_away.lock().unwrap().push(busy.tool.clone());
+        }
+
         fn refused(&self, failure: &AuthFailure) {
             self.refused.lock().unwrap().push(failure.outcome());
         }
@@ -238,10 +277,14 @@ mod tests {
         .unwrap()
         .unwrap();
         let policy = HttpPolicy::from_env(&|_| None, false);
+        let echo = Arc::new(Echo::default());
         Test {
-            mcp: McpFront::new(Arc::new(Echo)).into_service(policy.server_config()),
+            mcp: McpFront::new(echo.clone()).into_service(policy.server_config()),
             auth: auth.then(|| BearerAuth::new(Tokens, &settings)),
             unavailable: None,
+            gate: None,
+            echo,
+            turned_away: Mutex::new(Vec::new()),
             refused: Mutex::new(Vec::new()),
             admitted: Mutex::new(Vec::new()),
         }
@@ -403,6 +446,69 @@ mod tests {
         let guarded = placement::<false>(true);
         let (status, _, _) = send(&guarded, "POST", "/mcp", &[JSON, VERSION], broken).await;
         assert_eq!(status, 401);
+    }
+
+    #[tokio::test]
+    async fn tool_calls_wait_at_the_gate_and_other_requests_go_straight_through() {
+        let mut open = placement::<false>(false);
+        open.gate = Some(CallGate::new(1, Duration::from_millis(200)));
+        let wait = br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"wait"}}"#;
+        let call = br#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"whoami"}}"#;
+        let text = |body: &str| {
+            let answer: Value = serde_json::from_str(body).unwrap();
+            let result = &answer["result"];
+            (
+                result["content"][0]["text"].as_str().unwrap().to_string(),
+                result["isError"] == true,
+            )
+        };
+        let others = async {
+            // The first call holds the only place by now.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let started = Instant::now();
+            let (status, _, body) = send(&open, "POST", "/mcp", &[JSON, VERSION], PING).await;
+            assert_eq!(status, 200, "{body}");
+            let (status, _, body) = send(
+                &open,
+                "POST",
+                "/mcp",
+                &[JSON, VERSION],
+                br#"{"jsonrpc":"2.0","id":5,"method":"tools/list"}"#,
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            assert!(started.elapsed() < Duration::from_millis(150), "not held");
+            // A second call waits its limit, then is answered as busy, not run.
+            let started = Instant::now();
+            let (status, _, body) = send(&open, "POST", "/mcp", &[JSON, VERSION], call).await;
+            assert!(started.elapsed() >= Duration::from_millis(200));
+            assert_eq!(status, 200, "{body}");
+            let (message, is_error) = text(&body);
+            assert!(is_error, "{body}");
+            assert!(
+                message.starts_with(
+                    "the server is busy: it runs at most 1 tool calls at once, and this one waited 0.2s"
+                ),
+                "{message}"
+            );
+            open.echo.release.notify_one();
+        };
+        let (first, ()) = tokio::join!(send(&open, "POST", "/mcp", &[JSON, VERSION], wait), others);
+        assert_eq!(first.0, 200, "{}", first.2);
+        assert_eq!(text(&first.2), ("anonymous".to_string(), false));
+        assert_eq!(*open.turned_away.lock().unwrap(), ["whoami"]);
+        // The place is free again; bodies too large or not JSON are answered as without a gate.
+        let (status, _, body) = send(&open, "POST", "/mcp", &[JSON, VERSION], call).await;
+        assert_eq!(
+            (status, text(&body)),
+            (200, ("anonymous".to_string(), false))
+        );
+        let (status, _, body) = send(&open, "POST", "/mcp", &[JSON, VERSION], b"{,").await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("-32700"), "{body}");
+        let huge = vec![b' '; crate::front::MAX_REQUEST_BODY_BYTES + 1];
+        let (status, _, _) = send(&open, "POST", "/mcp", &[JSON, VERSION], &huge).await;
+        assert_eq!(status, 413);
     }
 
     #[test]
