@@ -134,8 +134,9 @@ where
     B: http_body::Body<Data = Bytes> + Unpin,
     B::Error: fmt::Display,
 {
+    // Copied out of the connection's read buffer (bodies are small): a call that waits at the gate
+    // must not keep hyper's 8 KiB buffer alive, or hyper allocates another for the next read.
     let mut whole = BytesMut::new();
-    let mut only: Option<Bytes> = None;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             plain(
@@ -146,24 +147,15 @@ where
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        let so_far = only.as_ref().map_or(whole.len(), Bytes::len);
-        if data.len() > MAX_REQUEST_BODY_BYTES.saturating_sub(so_far) {
+        if data.len() > MAX_REQUEST_BODY_BYTES.saturating_sub(whole.len()) {
             return Err(plain(
                 http::StatusCode::PAYLOAD_TOO_LARGE,
                 format!("Payload Too Large: request body exceeds {MAX_REQUEST_BODY_BYTES} bytes"),
             ));
         }
-        // One frame (the usual case) is kept as it came, without a copy.
-        match only.take() {
-            None if whole.is_empty() => only = Some(data),
-            None => whole.extend_from_slice(&data),
-            Some(first) => {
-                whole.extend_from_slice(&first);
-                whole.extend_from_slice(&data);
-            }
-        }
+        whole.extend_from_slice(&data);
     }
-    Ok(only.unwrap_or_else(|| whole.freeze()))
+    Ok(whole.freeze())
 }
 
 fn plain(status: http::StatusCode, text: String) -> http::Response<Body> {
