@@ -200,8 +200,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
         datasources.names().join(", ")
     );
     shutdown_signal().await;
-    tracing::info!("shutting down");
-    running.shutdown().await;
+    tracing::info!(
+        grace_s = server::SHUTDOWN_GRACE.as_secs(),
+        "shutting down: letting the requests being answered finish"
+    );
+    // A second signal stops at once.
+    tokio::select! {
+        _ = running.shutdown() => {}
+        _ = shutdown_signal() => tracing::warn!("second stop signal: stopping now"),
+    }
     Ok(())
 }
 

@@ -16,6 +16,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use proms_mcp::auth::{AuthFailure, BearerAuth, Caller};
 use proms_mcp::front::{Body, CallGate, GateExpired, McpFront, McpService, Placement};
 use tokio::net::TcpListener;
@@ -29,6 +30,10 @@ use crate::runtime::{PluginRuntime, ProxyRuntime};
 /// Time a client has to send its request headers.
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long a stopping server lets the requests it is answering finish: under Kubernetes' default
+/// 30 s between the stop signal and the kill, so that a rollout does not cut answers off.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(25);
+
 /// The running server's addresses and its stop switch.
 pub struct Running {
     /// Where MCP is served.
@@ -36,16 +41,21 @@ pub struct Running {
     /// Where `/health` and `/metrics` are served.
     pub health_addr: SocketAddr,
     stop: CancellationToken,
+    // Cancelled only after the drain: rmcp answers the requests it is serving with 500 once its
+    // token is cancelled.
+    mcp_stop: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
-    /// Stops accepting connections and waits for the listeners to end.
+    /// Stops accepting connections, lets the requests being answered finish (at most
+    /// [`SHUTDOWN_GRACE`]; idle connections close at once) and waits for the listeners to end.
     pub async fn shutdown(self) {
         self.stop.cancel();
         for t in self.tasks {
             let _ = t.await;
         }
+        self.mcp_stop.cancel();
     }
 }
 
@@ -157,8 +167,9 @@ pub async fn start(
     datasources: usize,
 ) -> anyhow::Result<Running> {
     let stop = CancellationToken::new();
+    let mcp_stop = CancellationToken::new();
     let endpoint = match serve {
-        Serve::Plugin(runtime) => front_endpoint(config, runtime, &metrics, &stop)?,
+        Serve::Plugin(runtime) => front_endpoint(config, runtime, &metrics, &mcp_stop)?,
         Serve::Component(runtime) => Endpoint::Component(runtime),
     };
     let shared = Arc::new(Shared {
@@ -205,6 +216,7 @@ pub async fn start(
         mcp_addr,
         health_addr,
         stop,
+        mcp_stop,
         tasks,
     })
 }
@@ -221,9 +233,10 @@ async fn accept_loop(
     stop: CancellationToken,
     port: Port,
 ) {
+    let connections = GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
-            _ = stop.cancelled() => return,
+            _ = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -235,24 +248,30 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let shared = shared.clone();
-                async move { Ok::<_, Infallible>(route(&shared, port, req, peer).await) }
-            });
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            // A client that never finishes its headers does not hold the connection forever.
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT);
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::select! {
-                _ = conn => {}
-                _ = stop.cancelled() => {}
-            }
+        let service = hyper::service::service_fn(move |req| {
+            let shared = shared.clone();
+            async move { Ok::<_, Infallible>(route(&shared, port, req, peer).await) }
         });
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        // A client that never finishes its headers does not hold the connection forever.
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT);
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        tokio::spawn(connections.watch(conn));
+    }
+    // Stopping: idle connections close now, busy ones after their answer.
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_s = SHUTDOWN_GRACE.as_secs(),
+            "stopping with requests still unanswered after the grace period"
+        );
     }
 }
 

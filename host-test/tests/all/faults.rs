@@ -57,6 +57,12 @@ fn serve(mut stream: TcpStream) {
             }
             Ok::<(), std::io::Error>(())
         })(),
+        // A good answer, late.
+        "slow" => {
+            std::thread::sleep(Duration::from_millis(1500));
+            let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up"},"value":[1700000000,"1"]}]}}"#;
+            write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len())
+        }
         "err500" => stream.write_all(
             b"HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 24\r\n\r\n<html>bad gateway</html>",
         ),
@@ -319,4 +325,53 @@ async fn bad_client_input_gets_clear_errors_and_nothing_crashes() {
         1
     );
     client.cancel().await.unwrap();
+}
+
+/// Whether process `pid` has ended (gone, or a zombie waiting for its parent).
+fn ended(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('Z'))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_signal_lets_the_calls_being_answered_finish() {
+    let port = misbehaving_backend();
+    let yaml = format!(
+        "datasources:\n- name: slow\n  type: prometheus\n  url: http://127.0.0.1:{port}/slow\n"
+    );
+    let host = Host::start(&yaml, &[]);
+    let client = host.client().await;
+    let pid = host.pid();
+    // The call's backend answers after 1.5 s; the stop signal comes while it waits.
+    let (answer, ()) = tokio::join!(
+        call_ok(&client, "query_instant", json!({"promql": "up"})),
+        async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let status = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+    );
+    assert_eq!(answer["result"][0]["metric"]["__name__"], "up", "{answer}");
+    // Nothing new is accepted, and with nothing left to answer the host ends.
+    let started = Instant::now();
+    while !ended(pid) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the host did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let log = host.log_text();
+    assert!(
+        log.contains("letting the requests being answered finish"),
+        "{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(!log.contains("still unanswered"), "{log}");
 }
