@@ -375,3 +375,45 @@ async fn a_stop_signal_lets_the_calls_being_answered_finish() {
     assert!(!log.contains("panicked"), "{log}");
     assert!(!log.contains("still unanswered"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_calls_than_sandboxes_wait_their_turn_and_are_all_answered() {
+    let port = misbehaving_backend();
+    let yaml = format!(
+        "datasources:\n- name: slow\n  type: prometheus\n  url: http://127.0.0.1:{port}/slow\n"
+    );
+    let host = Host::start(&yaml, &[]);
+    let client = host.client().await;
+    // 24 calls at once, each 1.5 s at the backend: 16 run (the host's sandboxes), 8 wait at the
+    // gate in front of MCP and run next; none is turned away as busy.
+    let started = Instant::now();
+    let calls: Vec<_> = (0..24)
+        .map(|_| {
+            let peer = client.peer().clone();
+            tokio::spawn(
+                async move { call_ok(&peer, "query_instant", json!({"promql": "up"})).await },
+            )
+        })
+        .collect();
+    for call in calls {
+        let answer = call.await.unwrap();
+        assert_eq!(answer["result"][0]["metric"]["__name__"], "up", "{answer}");
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(2900),
+        "more than 16 ran at once: {took:?}"
+    );
+    // Every call counted as answered, none as busy.
+    let metrics = reqwest::get(format!("{}/metrics", host.health_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"mcp_tool_calls_total{tool="query_instant",outcome="ok"} 24"#),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(r#"outcome="busy""#), "{metrics}");
+}
