@@ -2,7 +2,7 @@
 //! tool calls are inside rmcp at once, the others wait here. rmcp builds a service for every request
 //! (its channels and tasks, about 50 KiB) before the call waits for a sandbox; waiting here instead,
 //! a burst of callers costs the host a parked connection each (measured at 64 callers and 16
-//! sandboxes: 3.6 MiB less peak RSS).
+//! sandboxes: 2.2–2.6 MiB less peak RSS).
 //!
 //! Only `tools/call` waits: `initialize`, `tools/list` and the rest never queue behind slow calls. A
 //! call that waited longer than the gate's limit still goes on, with [`GateExpired`] in its
