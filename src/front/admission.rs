@@ -46,8 +46,8 @@ impl CallGate {
 
     /// Reads the body of `request` and, when it is a `tools/call`, waits for a place. The request
     /// comes back with its body in one piece and, while the call holds a place, the place; a call
-    /// that found none in time comes back with [`GateExpired`] in its extensions. An unreadable or
-    /// oversized body is answered here, as rmcp would answer it.
+    /// that found none in time comes back with [`GateExpired`] in its extensions. An oversized body
+    /// is answered here as rmcp answers it (413, same words), an unreadable one with 400.
     pub(super) async fn admit<B>(
         &self,
         request: http::Request<B>,
@@ -127,8 +127,8 @@ fn tool_called(body: &[u8]) -> Option<String> {
     })
 }
 
-/// The whole body, or the answer rmcp gives to one over [`MAX_REQUEST_BODY_BYTES`] (413, same
-/// words) or one that could not be read.
+/// The whole body; or the answer to one over [`MAX_REQUEST_BODY_BYTES`] (413 in rmcp's words), or to
+/// one that could not be read (400).
 async fn read_body<B>(mut body: B) -> Result<Bytes, http::Response<Body>>
 where
     B: http_body::Body<Data = Bytes> + Unpin,
