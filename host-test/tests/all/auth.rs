@@ -382,14 +382,7 @@ async fn bearer_tokens_are_reviewed_cached_and_never_forwarded() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    let metrics = http
-        .get(format!("{}/metrics", host.health_url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = host.metrics().await;
     assert!(
         metrics.contains(r#"mcp_auth_requests_total{outcome="ok"}"#),
         "{metrics}"

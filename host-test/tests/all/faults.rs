@@ -405,12 +405,7 @@ async fn more_calls_than_sandboxes_wait_their_turn_and_are_all_answered() {
         "more than 16 ran at once: {took:?}"
     );
     // Every call counted as answered, none as busy.
-    let metrics = reqwest::get(format!("{}/metrics", host.health_url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = host.metrics().await;
     assert!(
         metrics.contains(r#"mcp_tool_calls_total{tool="query_instant",outcome="ok"} 24"#),
         "{metrics}"

@@ -138,6 +138,16 @@ impl Host {
         self.child.id()
     }
 
+    /// What the host's `/metrics` says now.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.health_url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Everything the host logged so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

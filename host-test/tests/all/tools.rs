@@ -542,14 +542,7 @@ async fn protocol_basics_trailing_slash_health_and_metrics() {
         .await
         .unwrap();
     assert_eq!(health, json!({"status": "ok", "datasources": 2}));
-    let metrics = http
-        .get(format!("{}/metrics", stack.host.health_url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = stack.host.metrics().await;
     assert!(
         metrics.contains(r#"mcp_tool_calls_total{tool="list_datasources",outcome="ok"} 1"#),
         "{metrics}"
