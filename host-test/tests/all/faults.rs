@@ -327,6 +327,15 @@ async fn bad_client_input_gets_clear_errors_and_nothing_crashes() {
     client.cancel().await.unwrap();
 }
 
+/// A host whose only datasource, `slow`, answers every request well, 1.5 s late.
+fn host_over_a_slow_backend() -> Host {
+    let port = misbehaving_backend();
+    let yaml = format!(
+        "datasources:\n- name: slow\n  type: prometheus\n  url: http://127.0.0.1:{port}/slow\n"
+    );
+    Host::start(&yaml, &[])
+}
+
 /// Whether process `pid` has ended (gone, or a zombie waiting for its parent).
 fn ended(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
@@ -338,11 +347,7 @@ fn ended(pid: u32) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_signal_lets_the_calls_being_answered_finish() {
-    let port = misbehaving_backend();
-    let yaml = format!(
-        "datasources:\n- name: slow\n  type: prometheus\n  url: http://127.0.0.1:{port}/slow\n"
-    );
-    let host = Host::start(&yaml, &[]);
+    let host = host_over_a_slow_backend();
     let client = host.client().await;
     let pid = host.pid();
     // The call's backend answers after 1.5 s; the stop signal comes while it waits.
@@ -378,11 +383,7 @@ async fn a_stop_signal_lets_the_calls_being_answered_finish() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_calls_than_sandboxes_wait_their_turn_and_are_all_answered() {
-    let port = misbehaving_backend();
-    let yaml = format!(
-        "datasources:\n- name: slow\n  type: prometheus\n  url: http://127.0.0.1:{port}/slow\n"
-    );
-    let host = Host::start(&yaml, &[]);
+    let host = host_over_a_slow_backend();
     let client = host.client().await;
     // 24 calls at once, each 1.5 s at the backend: 16 run (the host's sandboxes), 8 wait at the
     // gate in front of MCP and run next; none is turned away as busy.
