@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use proms_mcp::front::{
@@ -751,7 +751,7 @@ fuzz_target!(|data: &[u8]| {
         }
         request = request.header(spec.name, value);
     }
-    let Ok(mut request) = request.body(Full::new(Bytes::from(body.clone()))) else {
+    let Ok(mut request) = request.body(Bytes::from(body.clone())) else {
         return;
     };
     request.extensions_mut().insert(Caller::anonymous());

@@ -2,8 +2,10 @@
 //! and who the tools are told is calling.
 //!
 //! - `/mcp` and `/mcp/` (one handler, never a redirect): the bearer token is reviewed
-//!   ([`BearerAuth`]; with authentication off everyone is [`Caller::anonymous`]), then the request
-//!   goes to MCP ([`handle_mcp`]) with the [`Caller`] in its extensions;
+//!   ([`BearerAuth`]; with authentication off everyone is [`Caller::anonymous`]), then the body is
+//!   read whole (at most [`MAX_REQUEST_BODY_BYTES`]: 413 beyond, as rmcp words it), a `tools/call`
+//!   waits at the placement's [`CallGate`], and the request goes to MCP ([`handle_mcp`]) with the
+//!   [`Caller`] in its extensions;
 //! - `/.well-known/oauth-protected-resource` and `…/mcp`: RFC 9728 metadata, 404 when
 //!   authentication is off;
 //! - `/health`: `{"status":"ok"}`, where the placement serves it on this port;
@@ -17,11 +19,13 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::fmt;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 
-use super::{CallGate, Caller, GateExpired, McpService, ToolProvider, handle_mcp};
+use super::{
+    CallGate, Caller, GateExpired, MAX_REQUEST_BODY_BYTES, McpService, ToolProvider, handle_mcp,
+};
 use crate::auth::{AuthFailure, BearerAuth, PROTECTED_RESOURCE_PATH, TokenReviewer};
 
 /// The body of every answer of the MCP port.
@@ -117,8 +121,9 @@ where
     }
 }
 
-/// Authenticates, then hands the request to MCP with the caller attached.
-async fn mcp<Pl, B>(placement: &Pl, mut request: http::Request<B>) -> http::Response<Body>
+/// Authenticates, reads the body, lets a tool call wait at the gate, then hands the request to MCP
+/// with the caller attached.
+async fn mcp<Pl, B>(placement: &Pl, request: http::Request<B>) -> http::Response<Body>
 where
     Pl: Placement,
     B: http_body::Body<Data = Bytes> + Unpin + Send + 'static,
@@ -139,20 +144,60 @@ where
         Ok(service) => service,
         Err(reason) => return json(500, serde_json::json!({"error": reason}).to_string()),
     };
-    request.extensions_mut().insert(caller);
-    let Some(gate) = placement.call_gate() else {
-        return handle_mcp(&service, request).await;
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(caller);
+    // Read once, here: the gate looks at it, rmcp parses it, and the parse-error answer quotes it.
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
-    match gate.admit(request).await {
-        // The place is held until the answer is ready.
-        Ok((request, _place)) => {
-            if let Some(busy) = request.extensions().get::<GateExpired>() {
-                placement.turned_away(busy);
-            }
-            handle_mcp(&service, request).await
-        }
-        Err(refused) => refused,
+    // The place, if any, is held until the answer is ready.
+    let _place = match placement.call_gate() {
+        Some(gate) => gate.admit(&body, &mut parts.extensions).await,
+        None => None,
+    };
+    if let Some(busy) = parts.extensions.get::<GateExpired>() {
+        placement.turned_away(busy);
     }
+    handle_mcp(&service, http::Request::from_parts(parts, body)).await
+}
+
+/// The whole body; or the answer to one over [`MAX_REQUEST_BODY_BYTES`] (413 in rmcp's words), or to
+/// one that could not be read (400).
+async fn read_body<B>(mut body: B) -> Result<Bytes, http::Response<Body>>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: fmt::Display,
+{
+    // Copied out of the connection's read buffer (bodies are small): a call that waits at the gate
+    // must not keep hyper's 8 KiB buffer alive, or hyper allocates another for the next read.
+    let mut whole = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            plain(
+                http::StatusCode::BAD_REQUEST,
+                format!("the request body could not be read: {e}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if data.len() > MAX_REQUEST_BODY_BYTES.saturating_sub(whole.len()) {
+            return Err(plain(
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!("Payload Too Large: request body exceeds {MAX_REQUEST_BODY_BYTES} bytes"),
+            ));
+        }
+        whole.extend_from_slice(&data);
+    }
+    Ok(whole.freeze())
+}
+
+fn plain(status: http::StatusCode, text: String) -> http::Response<Body> {
+    http::Response::builder()
+        .status(status)
+        .body(Full::new(Bytes::from(text)).boxed())
+        .expect("static response")
 }
 
 fn boxed(response: http::Response<String>) -> http::Response<Body> {
@@ -509,6 +554,45 @@ mod tests {
         let huge = vec![b' '; crate::front::MAX_REQUEST_BODY_BYTES + 1];
         let (status, _, _) = send(&open, "POST", "/mcp", &[JSON, VERSION], &huge).await;
         assert_eq!(status, 413);
+    }
+
+    /// A body of `frames` in as many frames.
+    struct Frames(std::collections::VecDeque<Bytes>);
+
+    impl http_body::Body for Frames {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(http_body::Frame::data(b))))
+        }
+    }
+
+    fn framed(frames: &[&[u8]]) -> Frames {
+        Frames(frames.iter().map(|f| Bytes::copy_from_slice(f)).collect())
+    }
+
+    #[tokio::test]
+    async fn bodies_are_read_whole_up_to_the_limit() {
+        assert_eq!(read_body(framed(&[])).await.unwrap(), Bytes::new());
+        assert_eq!(read_body(framed(&[b"{}"])).await.unwrap(), "{}");
+        assert_eq!(
+            read_body(framed(&[b"{\"a\"", b":", b"1}"])).await.unwrap(),
+            "{\"a\":1}"
+        );
+        let half = vec![b' '; MAX_REQUEST_BODY_BYTES / 2];
+        let at_limit = read_body(framed(&[&half, &half])).await.unwrap();
+        assert_eq!(at_limit.len(), MAX_REQUEST_BODY_BYTES);
+        let over = read_body(framed(&[&half, &half, b" "])).await.unwrap_err();
+        assert_eq!(over.status(), 413);
+        let text = over.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            text,
+            format!("Payload Too Large: request body exceeds {MAX_REQUEST_BODY_BYTES} bytes")
+        );
     }
 
     #[test]

@@ -2,21 +2,17 @@
 //! `application/json` that is not JSON gets HTTP 400 and the JSON-RPC parse error (`-32700`, id
 //! `null`) saying where the JSON broke, instead of rmcp's `415 Unsupported Media Type`.
 //!
-//! Good requests are parsed once, by rmcp: the body's frames are only kept (shared, not copied) on
-//! the way in, and read again when rmcp has refused the request with 400 or 415. Every other answer
-//! (a wrong `Content-Type` stays 415, valid JSON that is not JSON-RPC stays rmcp's) is passed on
-//! unchanged.
+//! Good requests are parsed once, by rmcp: the body arrives read whole (the endpoint reads it once,
+//! for the tool-call gate and for rmcp), and is read again here only when rmcp has refused it with
+//! 400 or 415. Every other answer (a wrong `Content-Type` stays 415, valid JSON that is not
+//! JSON-RPC stays rmcp's) is passed on unchanged.
 //!
 //! Not here: routing and authentication ([`super::serve`]), and the JSON-RPC methods themselves
 //! ([`super::McpFront`]).
 
 use std::fmt;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
-use http_body::{Frame, SizeHint};
+use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::json;
@@ -26,35 +22,20 @@ use super::{McpService, ToolProvider};
 /// The JSON-RPC code of a body that is not JSON.
 const PARSE_ERROR: i64 = -32700;
 
-/// Hands `request` to `service`; when rmcp refuses a body declared `application/json` (400 or 415)
-/// because it is not JSON, answers 400 with a JSON-RPC parse error instead (see the module doc).
-pub async fn handle_mcp<P, B>(
+/// Hands `request`, its body read whole, to `service`; when rmcp refuses a body declared
+/// `application/json` (400 or 415) because it is not JSON, answers 400 with a JSON-RPC parse error
+/// instead (see the module doc).
+pub async fn handle_mcp<P: ToolProvider>(
     service: &McpService<P>,
-    request: http::Request<B>,
-) -> http::Response<super::Body>
-where
-    P: ToolProvider,
-    B: http_body::Body<Data = Bytes> + Unpin + Send + 'static,
-    B::Error: fmt::Display,
-{
+    request: http::Request<Bytes>,
+) -> http::Response<super::Body> {
     let declares_json = declares_json(request.headers());
-    let recording = Arc::new(Mutex::new(Recording::default()));
-    let (parts, body) = request.into_parts();
-    let body = Recorded {
-        inner: body,
-        recording: recording.clone(),
-    };
-    let response = service.handle(http::Request::from_parts(parts, body)).await;
+    // A second handle on the same bytes, kept in case rmcp refuses them.
+    let body = request.body().clone();
+    let response = service.handle(request.map(Full::new)).await;
     if !declares_json || !matches!(response.status().as_u16(), 400 | 415) {
         return response;
     }
-    let Some(body) = recording
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .complete_body()
-    else {
-        return response;
-    };
     match json_syntax_error(&body) {
         Some(error) => parse_error_response(&error),
         None => response,
@@ -89,75 +70,6 @@ fn parse_error_response(error: &serde_json::Error) -> http::Response<super::Body
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(Full::new(Bytes::from(body.to_string())).boxed())
         .expect("static response")
-}
-
-/// The frames of a request body as rmcp read them, and whether it read to the end.
-#[derive(Default)]
-struct Recording {
-    frames: Vec<Bytes>,
-    complete: bool,
-}
-
-impl Recording {
-    /// The whole body, when it was read to the end.
-    fn complete_body(&mut self) -> Option<Bytes> {
-        if !self.complete {
-            return None;
-        }
-        Some(match self.frames.len() {
-            0 => Bytes::new(),
-            1 => self.frames[0].clone(),
-            _ => {
-                let mut whole = BytesMut::new();
-                for frame in &self.frames {
-                    whole.extend_from_slice(frame);
-                }
-                whole.freeze()
-            }
-        })
-    }
-}
-
-/// A request body that keeps (a reference to) every data frame read from it.
-struct Recorded<B> {
-    inner: B,
-    recording: Arc<Mutex<Recording>>,
-}
-
-impl<B> http_body::Body for Recorded<B>
-where
-    B: http_body::Body<Data = Bytes> + Unpin,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(item) = &polled {
-            let mut recording = self.recording.lock().unwrap_or_else(|p| p.into_inner());
-            match item {
-                Some(Ok(frame)) => {
-                    if let Some(data) = frame.data_ref() {
-                        recording.frames.push(data.clone());
-                    }
-                }
-                Some(Err(_)) => {}
-                None => recording.complete = true,
-            }
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
 }
 
 /// Any JSON value, checked and dropped as it is read: nothing is kept, but unlike
