@@ -1,10 +1,10 @@
-//! Runs `proms_mcp::promql::validate` over PromQL expressions collected from Prometheus' own test
-//! suites (v2.42 and head): nothing Prometheus accepts may be rejected, and most of what it
-//! rejects should be caught before a query is sent.
+//! Runs `proms_mcp::promql::validate` (and `check`, which must agree with it) over PromQL
+//! expressions collected from Prometheus' own test suites (v2.42 and head): nothing Prometheus
+//! accepts may be rejected, and most of what it rejects should be caught before a query is sent.
 //!
 //! An expression is acceptable when `expect_head` or `prom242_valid` is true, invalid otherwise.
 
-use proms_mcp::promql::validate;
+use proms_mcp::promql::{check, validate};
 
 /// Share of the invalid expressions that must be caught, in percent (measured 96.0%, 143 of 149;
 /// the 6 missed are accepted by Prometheus 3.x: `foo[1]`, `x[5m] OFFSET 1` and four
@@ -60,6 +60,12 @@ fn corpus_has_no_false_rejects() {
             v["expect_head"].as_bool() == Some(true) || v["prom242_valid"].as_bool() == Some(true);
         total += 1;
         let result = validate(expr);
+        // The tools' check (no canonical rendering) must give the same verdict and error.
+        assert_eq!(
+            check(expr),
+            result.as_ref().map(drop).map_err(Clone::clone),
+            "check and validate disagree on {expr:?}"
+        );
         if is_acceptable {
             acceptable += 1;
             if let Err(e) = result {

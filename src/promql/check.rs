@@ -330,27 +330,35 @@ impl Checker<'_> {
         }
         let mut all_empty = true;
         for m in &sel.matchers {
-            if matches!(m.op, T::EqlRegex | T::NeqRegex) {
-                if let Err(e) = check_go_regex(&m.value) {
-                    let at = e
-                        .pos
-                        .map(|p| format!(" at char {}", m.value[..p].chars().count()))
-                        .unwrap_or_default();
-                    return Err(PErr::new(
-                        m.span,
-                        format!(
-                            "invalid regular expression {:?} in label matcher{at}: {}",
-                            m.value, e.msg
-                        ),
-                    ));
+            let matches_empty = match m.op {
+                T::Eql => m.value.is_empty(),
+                T::Neq => !m.value.is_empty(),
+                T::EqlRegex | T::NeqRegex => {
+                    // Compiled once here; the crate is then spared its own compile (`validate`).
+                    let accepts_empty = check_go_regex(&m.value).map_err(|e| {
+                        let at = e
+                            .pos
+                            .map(|p| format!(" at char {}", m.value[..p].chars().count()))
+                            .unwrap_or_default();
+                        PErr::new(
+                            m.span,
+                            format!(
+                                "invalid regular expression {:?} in label matcher{at}: {}",
+                                m.value, e.msg
+                            ),
+                        )
+                    })?;
+                    let positive = m.op == T::EqlRegex;
+                    self.regexes.push(RegexUse {
+                        value_span: m.value_span,
+                        positive,
+                        matches_empty: accepts_empty == positive,
+                    });
+                    accepts_empty == positive
                 }
-                self.regexes.push(RegexUse {
-                    value_span: m.value_span,
-                    positive: m.op == T::EqlRegex,
-                    matches_empty: m.matches_empty().unwrap_or(false),
-                });
-            }
-            all_empty &= m.matches_empty().unwrap_or(false);
+                _ => false,
+            };
+            all_empty &= matches_empty;
         }
         if !sel.named && all_empty {
             if !info_labels {

@@ -1,7 +1,8 @@
 //! PromQL checks that run before a query is sent to a datasource.
 //!
 //! [`validate`] rejects an expression only when Prometheus itself would refuse to parse it, and
-//! then says what is wrong, where (a byte offset into the caller's string) and how to fix it.
+//! then says what is wrong, where (a byte offset into the caller's string) and how to fix it;
+//! [`check`] is the same verdict without the canonical rendering, for the tools.
 //! [`validate_metric_regex`] checks a regex that will be sent as `{__name__=~"<pattern>"}`, and
 //! [`quote_label_value`] builds PromQL string literals for selectors.
 //!
@@ -62,7 +63,7 @@
 //! | `foo @ start() [5m]`, `@ end()` before a range | Prometheus 2.x accepted it (it only refused a numeric `@` there) | Accepted; the `@` modifier is removed for the crate | `check` |
 //! | `0xce` at the end of the input | Prometheus 3.x's lexer takes the final `e` for an exponent and refuses it; 2.x read a hex integer (the crate does too) | Lexed as a hex integer | `lex` |
 //! | `foo[5s x 5s]`: one letter between range and step | Prometheus 2.x lexed any letter inside brackets as `:` | Accepted as `[5s:5s]`; the letter is replaced by `:` | `lex`, `check` |
-//! | Label regexes that Go's RE2 accepts but the Rust `regex` crate does not (`\Q...\E`, octal escapes, `a{bbb}`, `\p{^Greek}`, `[\d-z]`, Unicode 17 scripts) | The crate compiles matchers with the `regex` crate | Checked here with a Go-compatible translation; on the crate's "illegal regex" the values are replaced by regexes with the same empty-string behaviour | `go_regex`, `check`, [`validate`] |
+//! | Label regexes that Go's RE2 accepts but the Rust `regex` crate does not (`\Q...\E`, octal escapes, `a{bbb}`, `\p{^Greek}`, `[\d-z]`, Unicode 17 scripts) | The crate compiles matchers with the `regex` crate | Checked here with a Go-compatible translation; the values are replaced by regexes with the same empty-string behaviour (`""` or `"x"`): always in [`check`], on the crate's "illegal regex" in [`validate`] | `go_regex`, `check`, [`validate`] |
 //! | `# comments`, e.g. inside a range: `x[5m:1m # step\n]` | Prometheus skips them wherever a token may start; the crate only in some places | Removed | `lex`, [`validate`] |
 //! | Expressions more than 100 levels deep (long operator chains) | The crate recurses on the tree and can overflow the stack (a trap in wasm) | The crate is skipped; our own checks only | [`validate`] |
 //! | The crate reports a pure syntax error (a lexer error or "invalid promql query") on the rewritten text although our parser accepted it | The crate's grammar lags Prometheus in a way not listed above | Last resort: accepted, since syntax is our parser's call | [`validate`] |
@@ -87,7 +88,9 @@ use error::{PErr, Span};
 use go_regex::{RegexErr, check_go_regex};
 use lex::{T, lex};
 use parse::Parser;
-use rewrite::{Edit, apply_edits, crate_lex_fails, crate_parse, locate_complaint, token_edits};
+use rewrite::{
+    Edit, apply_edits, benign_regexes, crate_lex_fails, crate_parse, locate_complaint, token_edits,
+};
 
 /// Longest expression [`validate`] accepts, in characters (after trimming surrounding whitespace).
 pub const MAX_EXPR_CHARS: usize = 10_000;
@@ -124,6 +127,38 @@ impl std::error::Error for PromqlError {}
 /// from the module table was needed) the trimmed original. On error, the message says what is
 /// wrong and how to fix it, and the position is a byte offset into `expr`.
 pub fn validate(expr: &str) -> Result<String, PromqlError> {
+    Ok(match accept(expr, Form::Canonical)? {
+        Accepted::Canonical(tree) => tree.to_string(),
+        Accepted::AsGiven(body) => body.to_string(),
+    })
+}
+
+/// Checks a PromQL expression before it is sent, as [`validate`] does, without its canonical form:
+/// the tools send the caller's text. Skips the crate's rendering and its compiling of label regexes
+/// our own check has already compiled (most of the check's time for an expression with `=~`).
+pub fn check(expr: &str) -> Result<(), PromqlError> {
+    accept(expr, Form::Verdict).map(drop)
+}
+
+/// What [`accept`] must produce besides the verdict.
+#[derive(Clone, Copy, PartialEq)]
+enum Form {
+    /// The canonical rendering when the crate parses the text as given.
+    Canonical,
+    /// Nothing: label regexes are handed to the crate as equivalent trivial ones from the start.
+    Verdict,
+}
+
+/// What [`accept`] found an accepted expression to be.
+enum Accepted<'a> {
+    /// `promql-parser` parsed the text as given: its tree, for the canonical rendering.
+    Canonical(promql_parser::parser::Expr),
+    /// A workaround was needed, or the crate was skipped: the trimmed original.
+    AsGiven(&'a str),
+}
+
+/// The steps of the module doc, in order.
+fn accept(expr: &str, form: Form) -> Result<Accepted<'_>, PromqlError> {
     let body = expr.trim_matches(is_space);
     if body.is_empty() {
         return Err(PromqlError {
@@ -166,31 +201,28 @@ pub fn validate(expr: &str) -> Result<String, PromqlError> {
     edits.append(&mut parser.edits);
     edits.extend(comments.into_iter().map(|c| Edit::new(c, "")));
     if parser.ast[root].depth > CRATE_MAX_DEPTH {
-        return Ok(body.to_string());
+        return Ok(Accepted::AsGiven(body));
+    }
+    if form == Form::Verdict {
+        edits.extend(benign_regexes(&regexes));
     }
     let mut text = apply_edits(expr, &edits, 0, expr.len());
     let mut msg = match crate_parse(&text) {
-        Ok(canonical) if edits.is_empty() => return Ok(canonical),
-        Ok(_) => return Ok(body.to_string()),
+        Ok(tree) if edits.is_empty() => return Ok(Accepted::Canonical(tree)),
+        Ok(_) => return Ok(Accepted::AsGiven(body)),
         Err(msg) => msg,
     };
-    if msg.starts_with("illegal regex") && !regexes.is_empty() {
-        for r in &regexes {
-            let benign = match (r.positive, r.matches_empty) {
-                (true, true) | (false, false) => "\".*\"",
-                (true, false) | (false, true) => "\".+\"",
-            };
-            edits.push(Edit::new(r.value_span, benign));
-        }
+    if form == Form::Canonical && msg.starts_with("illegal regex") && !regexes.is_empty() {
+        edits.extend(benign_regexes(&regexes));
         text = apply_edits(expr, &edits, 0, expr.len());
         msg = match crate_parse(&text) {
-            Ok(_) => return Ok(body.to_string()),
+            Ok(_) => return Ok(Accepted::AsGiven(body)),
             Err(msg) => msg,
         };
     }
     // Last resort: a syntax complaint of the crate about text our parser accepted.
     if msg == "invalid promql query" || crate_lex_fails(&text) {
-        return Ok(body.to_string());
+        return Ok(Accepted::AsGiven(body));
     }
     // Locate the complaint: the innermost sub-expression the crate refuses the same way.
     let span = locate_complaint(expr, &edits, &spans, &msg).unwrap_or(parser.ast[root].span);
@@ -384,6 +416,31 @@ mod tests {
         let e = err("(1))");
         assert!(e.message.contains("unexpected right parenthesis"), "{e}");
         assert_eq!(e.position, Some(3));
+    }
+
+    #[test]
+    fn check_reads_regex_matchers_as_validate_does() {
+        // The crate sees `""` or `"x"` in place of each regex under `check`: which matchers match
+        // the empty string must not change.
+        for expr in [
+            "{job=~\".*\"}",
+            "{job!~\".+\"}",
+            "{job=~\"a|\"}",
+            "{job=~\"api|web\"}",
+            "{job!~\".*\"}",
+            "{job=~\".*\", env=~\"prod\"}",
+            "foo{job=~\".*\"}",
+            "rate(x{code=~\"5..\", path!~\"/health\"}[5m])",
+            "{job=~\"(\"}",
+            "{job=~\"\\\\Qa.b\\\\E\"}",
+            "{__name__=~\"http_.*\"}",
+        ] {
+            assert_eq!(check(expr), validate(expr).map(drop), "{expr}");
+        }
+        assert!(check("{job=~\".*\"}").is_err());
+        assert!(check("{job!~\".+\"}").is_err());
+        assert!(check("{job=~\"api|web\"}").is_ok());
+        assert!(check("{job!~\".*\"}").is_ok());
     }
 
     #[test]

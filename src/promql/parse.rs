@@ -9,7 +9,6 @@
 //! (`rewrite`).
 
 use super::error::{PErr, Span};
-use super::go_regex::check_go_regex;
 use super::lex::{
     AGGREGATORS, LABEL_KEYWORDS, METRIC_KEYWORDS, PARAM_AGGREGATORS, PREPROCESSORS, T, Tok,
     duration_out_of_range, parse_go_duration, parse_go_number, unquote,
@@ -117,19 +116,6 @@ pub(super) struct Matcher {
     pub(super) value: String,
     pub(super) span: Span,
     pub(super) value_span: Span,
-}
-
-impl Matcher {
-    /// Whether the matcher accepts the empty string (`None` if its regex does not compile).
-    pub(super) fn matches_empty(&self) -> Option<bool> {
-        match self.op {
-            T::Eql => Some(self.value.is_empty()),
-            T::Neq => Some(!self.value.is_empty()),
-            T::EqlRegex => check_go_regex(&self.value).ok(),
-            T::NeqRegex => check_go_regex(&self.value).ok().map(|m| !m),
-            _ => None,
-        }
-    }
 }
 
 /// A duration in a range, subquery step or offset.

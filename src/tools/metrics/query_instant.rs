@@ -78,7 +78,7 @@ fn output_schema() -> Value {
 /// Checks the expression; the failure tells the model what to fix.
 pub(super) fn checked_promql(args: &Args) -> Result<&str, ToolFailure> {
     let expr = args.required_str("promql")?;
-    crate::promql::validate(expr)
+    crate::promql::check(expr)
         .map_err(|e| ToolFailure::new(format!("invalid PromQL, nothing was sent: {e}")))?;
     Ok(expr)
 }

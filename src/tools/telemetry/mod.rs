@@ -398,7 +398,7 @@ fn parse_query(spec: &Value, shape: &Shape) -> Result<Source, ToolFailure> {
             let promql = string("promql")?
                 .ok_or_else(|| ToolFailure::new("a metrics query needs 'promql'"))?;
             let promql = substitute(&promql, shape);
-            crate::promql::validate(&promql)
+            crate::promql::check(&promql)
                 .map_err(|e| ToolFailure::new(format!("invalid PromQL, nothing was sent: {e}")))?;
             Ok(Source::Metrics {
                 promql,
