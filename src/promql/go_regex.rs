@@ -9,6 +9,8 @@
 //! expression (`check`), the messages around a refused regex (`check`,
 //! [`validate_metric_regex`](super::validate_metric_regex)).
 
+use regex_syntax::hir::{Hir, HirKind, Look};
+
 use super::go_unicode::crate_class;
 
 #[derive(Debug)]
@@ -18,15 +20,22 @@ pub(super) struct RegexErr {
     pub(super) msg: String,
 }
 
-/// Compiles `pattern` as Prometheus does (`^(?s:pattern)$`, Go syntax); returns whether it
+/// Checks `pattern` as Prometheus reads it (`^(?s:pattern)$`, Go syntax); returns whether it
 /// matches the empty string.
+///
+/// Parsed, not compiled: parsing is what refuses a pattern (the message is the one
+/// `regex::Regex::new` would give), and whether the anchored pattern matches `""` is read off the
+/// tree ([`matches_empty`]). Compiling took 10–45 µs per pattern natively (a Unicode class or `.`
+/// is a large automaton), parsing 2–4 µs. The `regex` crate's compiled-size limit is not applied:
+/// Go has none like it.
 pub(super) fn check_go_regex(pattern: &str) -> Result<bool, RegexErr> {
     const PREFIX: &str = "^(?s:";
     let (translated, map) = translate_go_regex(pattern)?;
     let full = format!("{PREFIX}{translated})$");
-    match regex::Regex::new(&full) {
-        Ok(re) => Ok(re.is_match("")),
-        Err(regex::Error::Syntax(text)) => {
+    match regex_syntax::Parser::new().parse(&full) {
+        Ok(hir) => Ok(matches_empty(&hir)),
+        Err(error) => {
+            let text = error.to_string();
             let caret = text.lines().find_map(|line| {
                 let body = line.strip_prefix("    ")?;
                 let col = body.find('^')?;
@@ -43,10 +52,29 @@ pub(super) fn check_go_regex(pattern: &str) -> Result<bool, RegexErr> {
                 .to_string();
             Err(RegexErr { pos, msg })
         }
-        Err(e) => Err(RegexErr {
-            pos: None,
-            msg: e.to_string(),
-        }),
+    }
+}
+
+/// Whether `hir` matches the empty string. On an empty haystack there is one position, with no
+/// character on either side: every assertion but a word boundary holds there.
+fn matches_empty(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Empty => true,
+        HirKind::Literal(literal) => literal.0.is_empty(),
+        HirKind::Class(_) => false,
+        HirKind::Look(look) => !matches!(
+            look,
+            Look::WordAscii
+                | Look::WordUnicode
+                | Look::WordStartAscii
+                | Look::WordEndAscii
+                | Look::WordStartUnicode
+                | Look::WordEndUnicode
+        ),
+        HirKind::Repetition(rep) => rep.min == 0 || matches_empty(&rep.sub),
+        HirKind::Capture(capture) => matches_empty(&capture.sub),
+        HirKind::Concat(parts) => parts.iter().all(matches_empty),
+        HirKind::Alternation(parts) => parts.iter().any(matches_empty),
     }
 }
 
@@ -304,6 +332,72 @@ mod tests {
 
     fn refused(pattern: &str) -> RegexErr {
         check_go_regex(pattern).expect_err(pattern)
+    }
+
+    #[test]
+    fn the_empty_string_verdict_agrees_with_a_compiled_regex() {
+        for pattern in [
+            "",
+            ".*",
+            ".+",
+            "a|",
+            "|a",
+            "a?",
+            "(a|b)*",
+            "(?:)",
+            "()",
+            r"\b",
+            r"\B",
+            r"\B\B",
+            "^$",
+            "$",
+            "^",
+            "(?m:^$)",
+            r"\A\z",
+            r"\Afoo",
+            "a{0}",
+            "a{0,3}",
+            "a{1,3}",
+            "(a*)+",
+            "(a+)?",
+            r"\bfoo\b",
+            "[a-z]*",
+            "[^a]",
+            r"\d*",
+            r"\d+",
+            "x*y*",
+            "x*y",
+            "(|x)",
+            r"\Qa\E",
+            r"\Q\E",
+            "(?i)a*",
+            r"\pL*",
+            r"\p{Greek}",
+            r"\P{^Any}*",
+            "(a|b?)c?",
+            "api|web",
+            "5..",
+            "/health",
+            r"(?U)a*?",
+            r"[\d-z]*",
+            "a**",
+            "(?s:.)*",
+            r"\x00*",
+            r"(\b|a)",
+            r"(\B|a)b",
+        ] {
+            let Ok((translated, _)) = translate_go_regex(pattern) else {
+                continue;
+            };
+            let Ok(compiled) = regex::Regex::new(&format!("^(?s:{translated})$")) else {
+                continue;
+            };
+            assert_eq!(
+                check_go_regex(pattern).ok(),
+                Some(compiled.is_match("")),
+                "{pattern}"
+            );
+        }
     }
 
     #[test]
