@@ -13,8 +13,8 @@
 use super::error::{PErr, Span};
 use super::go_regex::check_go_regex;
 use super::lex::T;
-use super::parse::{Dur, Kind, Node, NodeId, Sel};
 use super::rewrite::{Edit, RegexUse};
+use super::tree::{Dur, Kind, Node, NodeId, Sel};
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Mods {

@@ -35,9 +35,11 @@
 //! | Module | What lives there |
 //! |---|---|
 //! | here | The public API, [`PromqlError`], and [`validate`] running the steps above in order |
-//! | `lex` | Tokens, the lexer, the values of string, number and duration literals |
+//! | `lex` | Tokens and the lexer |
+//! | `literal` | The values of string, number and duration literals, as Go computes them |
 //! | `chars` | The lexer's character classes (whitespace, identifier letters), shared with `error` |
-//! | `parse` | The parser and the tree it builds; checks on literals; the nesting limit |
+//! | `parse` | The parser; checks on literals; the nesting limit |
+//! | `tree` | The tree the parser builds |
 //! | `check` | Structural checks on the tree; collects node rewrites, spans and regex matchers for step 4 |
 //! | `go_regex` | Regexes as Go's RE2 reads them: Go-only syntax translated for the `regex` crate |
 //! | `go_unicode` | The Unicode class names Go accepts in `\p{...}`, and the crate's name for each |
@@ -58,7 +60,7 @@
 //! | Trim operators `</` and `>/`: `h </ 0.5` | Prometheus 3.x native-histogram operators; unknown to the crate | Replaced by `/` with both operands parenthesised: same operand typing, original grouping kept | `check` |
 //! | `info(v, {data=~".*"})`: a second argument matching the empty string | Prometheus waives the empty-matcher rule for `info()`'s label selector; the crate does not | Checked here (label matchers only, no metric name); the braces are replaced by `{__name__="target_info"}` | `check` |
 //! | Raw strings with backslashes: `` {path=`a\dos`} `` | The crate interprets escapes inside backquotes | Replaced by the equivalent double-quoted literal | `rewrite` |
-//! | Numbers with `_` separators: `1_000`, `0x_1F` | Prometheus 3.x literals; the crate's lexer rejects them | Underscores removed (Go allows them only between digits, so the value is unchanged) | `lex`, `rewrite` |
+//! | Numbers with `_` separators: `1_000`, `0x_1F` | Prometheus 3.x literals; the crate's lexer rejects them | Underscores removed (Go allows them only between digits, so the value is unchanged) | `lex`, `literal`, `rewrite` |
 //! | `holt_winters(...)` | Prometheus 2.x name of `double_exponential_smoothing`; still valid on 2.x servers | Renamed for the crate | `check`, [`validate`] |
 //! | `foo @ start() [5m]`, `@ end()` before a range | Prometheus 2.x accepted it (it only refused a numeric `@` there) | Accepted; the `@` modifier is removed for the crate | `check` |
 //! | `0xce` at the end of the input | Prometheus 3.x's lexer takes the final `e` for an exponent and refuses it; 2.x read a hex integer (the crate does too) | Lexed as a hex integer | `lex` |
@@ -77,8 +79,10 @@ mod error;
 mod go_regex;
 mod go_unicode;
 mod lex;
+mod literal;
 mod parse;
 mod rewrite;
+mod tree;
 
 use std::fmt;
 
@@ -301,7 +305,7 @@ pub fn selectors(expr: &str) -> Vec<Selector> {
     }
     let mut found: Vec<(usize, Selector)> = Vec::new();
     for node in &parser.ast {
-        let parse::Kind::Sel(sel) = &node.kind else {
+        let tree::Kind::Sel(sel) = &node.kind else {
             continue;
         };
         let mut metric = (sel.named && !sel.name.is_empty()).then(|| sel.name.clone());
@@ -339,7 +343,7 @@ pub fn quote_label_value(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::lex::unquote;
+    use super::literal::unquote;
     use super::*;
 
     fn err(expr: &str) -> PromqlError {

@@ -1,5 +1,5 @@
-//! The recursive-descent parser, after Prometheus' `promql/parser/generated_parser.y`, and the
-//! tree it builds. Syntax errors are reported here in Prometheus' words, with the checks
+//! The recursive-descent parser, after Prometheus' `promql/parser/generated_parser.y`, building
+//! the tree of `tree`. Syntax errors are reported here in Prometheus' words, with the checks
 //! Prometheus makes on literals while parsing (number and duration values, ranges and steps
 //! greater than 0, division or modulo by a literal 0 in duration expressions) and the nesting
 //! limit. A few rewrites for `promql-parser` are found here too: keywords used as names,
@@ -11,122 +11,13 @@
 use super::error::{PErr, Span};
 use super::lex::{
     AGGREGATORS, LABEL_KEYWORDS, METRIC_KEYWORDS, PARAM_AGGREGATORS, PREPROCESSORS, T, Tok,
-    duration_out_of_range, parse_go_duration, parse_go_number, unquote,
 };
+use super::literal::{duration_out_of_range, parse_go_duration, parse_go_number, unquote};
 use super::rewrite::Edit;
+use super::tree::{Dur, Kind, Matcher, Node, NodeId, Sel};
 
 /// Deepest nesting our recursive parser and checker follow.
 const MAX_NESTING: usize = 100;
-
-pub(super) type NodeId = usize;
-
-#[derive(Debug)]
-pub(super) struct Node {
-    pub(super) span: Span,
-    pub(super) kind: Kind,
-    /// Height of the tree below and including this node.
-    pub(super) depth: u32,
-    /// Recursion our checker needs (operator chains are walked iteratively).
-    nest: u32,
-}
-
-#[derive(Debug)]
-pub(super) enum Kind {
-    Num,
-    Str,
-    Sel(Sel),
-    Paren(NodeId),
-    Unary(NodeId),
-    Binary {
-        op: T,
-        op_span: Span,
-        /// A `fill`, `fill_left` or `fill_right` modifier was given.
-        fill: bool,
-        /// `group_left` / `group_right` without a label list ends the modifiers.
-        bare_group: bool,
-        lhs: NodeId,
-        rhs: NodeId,
-    },
-    Call {
-        name: String,
-        name_span: Span,
-        args: Vec<NodeId>,
-    },
-    Agg {
-        param: bool,
-        args: Vec<NodeId>,
-    },
-    Range {
-        inner: NodeId,
-        brackets: Span,
-        range: Dur,
-    },
-    Subquery {
-        inner: NodeId,
-        range: Dur,
-        step: Option<Dur>,
-        legacy_colon: Option<Span>,
-    },
-    Offset {
-        inner: NodeId,
-        dur: Dur,
-    },
-    At {
-        inner: NodeId,
-        /// `None` for `start()` / `end()`.
-        ts: Option<f64>,
-        modifier: Span,
-    },
-    Modifier {
-        inner: NodeId,
-        smoothed: bool,
-        kw: Span,
-    },
-}
-
-impl Kind {
-    fn children(&self) -> Vec<NodeId> {
-        match self {
-            Kind::Num | Kind::Str | Kind::Sel(_) => Vec::new(),
-            Kind::Paren(i) | Kind::Unary(i) => vec![*i],
-            Kind::Binary { lhs, rhs, .. } => vec![*lhs, *rhs],
-            Kind::Call { args, .. } | Kind::Agg { args, .. } => args.clone(),
-            Kind::Range { inner, .. }
-            | Kind::Subquery { inner, .. }
-            | Kind::Offset { inner, .. }
-            | Kind::At { inner, .. }
-            | Kind::Modifier { inner, .. } => vec![*inner],
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-pub(super) struct Sel {
-    /// The metric name was given before the braces.
-    pub(super) named: bool,
-    pub(super) name: String,
-    pub(super) braces: Option<Span>,
-    pub(super) matchers: Vec<Matcher>,
-}
-
-#[derive(Debug)]
-pub(super) struct Matcher {
-    pub(super) name: String,
-    pub(super) op: T,
-    pub(super) value: String,
-    pub(super) span: Span,
-    pub(super) value_span: Span,
-}
-
-/// A duration in a range, subquery step or offset.
-#[derive(Debug, Clone)]
-pub(super) struct Dur {
-    pub(super) span: Span,
-    /// The value when the duration is a literal, possibly signed (not parenthesised).
-    lit: Option<f64>,
-    /// A single literal token (optionally signed, for offsets): `promql-parser` reads it.
-    pub(super) simple: bool,
-}
 
 pub(super) struct Parser<'a> {
     src: &'a str,

@@ -7,7 +7,8 @@
 //! the crate's verdict means is decided by [`validate`](super::validate).
 
 use super::error::Span;
-use super::lex::{T, Tok, unquote};
+use super::lex::{T, Tok};
+use super::literal::unquote;
 use super::quote_label_value;
 
 /// Sub-expressions re-parsed at most to locate a complaint of `promql-parser`.
