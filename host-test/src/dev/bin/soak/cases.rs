@@ -50,15 +50,13 @@ impl Case {
         weight: u32,
         check: impl Fn(&Value) -> Result<(), String> + Send + Sync + 'static,
     ) -> Case {
-        Case {
+        Case::new(
             name,
             tool,
             arguments,
             weight,
-            expect: Expect::Result(Box::new(check)),
-            late_after: None,
-            heavy: false,
-        }
+            Expect::Result(Box::new(check)),
+        )
     }
 
     pub(crate) fn err(
@@ -68,12 +66,23 @@ impl Case {
         weight: u32,
         needles: &'static [&'static str],
     ) -> Case {
+        Case::new(name, tool, arguments, weight, Expect::ToolError(needles))
+    }
+
+    /// A light call (see [`Case::heavy`]) with no lateness limit.
+    fn new(
+        name: &'static str,
+        tool: &'static str,
+        arguments: Value,
+        weight: u32,
+        expect: Expect,
+    ) -> Case {
         Case {
             name,
             tool,
             arguments,
             weight,
-            expect: Expect::ToolError(needles),
+            expect,
             late_after: None,
             heavy: false,
         }
