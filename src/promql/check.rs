@@ -334,7 +334,8 @@ impl Checker<'_> {
                 T::Eql => m.value.is_empty(),
                 T::Neq => !m.value.is_empty(),
                 T::EqlRegex | T::NeqRegex => {
-                    // Compiled once here; the crate is then spared its own compile (`validate`).
+                    // Read once here (parsed, see `go_regex`); under `check` the crate gets a
+                    // trivial regex with the same verdict on "" instead of compiling this one.
                     let accepts_empty = check_go_regex(&m.value).map_err(|e| {
                         let at = e
                             .pos

@@ -1,9 +1,9 @@
-//! Regexes as Go's `regexp` (RE2) reads them, checked with the `regex` crate: Go-only syntax
-//! (`\Q...\E`, octal escapes, a literal `a{bbb}`, `\p{^Greek}`, a literal `-` after a class in
-//! brackets as in `[\d-z]`) is translated for the crate, what Go refuses but the crate would
-//! accept (nested repetition such as `a**`, repeat counts over 1000, unknown flags, Unicode class
-//! names only the crate knows such as `\p{Latn}`) is refused, and error positions are mapped back
-//! into the pattern.
+//! Regexes as Go's `regexp` (RE2) reads them, checked with the `regex` crate's parser
+//! (`regex-syntax`): Go-only syntax (`\Q...\E`, octal escapes, a literal `a{bbb}`, `\p{^Greek}`, a
+//! literal `-` after a class in brackets as in `[\d-z]`) is translated for the crate, what Go refuses
+//! but the crate would accept (nested repetition such as `a**`, repeat counts over 1000, unknown
+//! flags, Unicode class names only the crate knows such as `\p{Latn}`) is refused, and error
+//! positions are mapped back into the pattern.
 //!
 //! Not here: which Unicode class names Go knows (`go_unicode`), where regexes occur in an
 //! expression (`check`), the messages around a refused regex (`check`,

@@ -139,7 +139,7 @@ pub fn validate(expr: &str) -> Result<String, PromqlError> {
 
 /// Checks a PromQL expression before it is sent, as [`validate`] does, without its canonical form:
 /// the tools send the caller's text. Skips the crate's rendering and its compiling of label regexes
-/// our own check has already compiled (most of the check's time for an expression with `=~`).
+/// our own check has already read (most of the check's time for an expression with `=~`).
 pub fn check(expr: &str) -> Result<(), PromqlError> {
     accept(expr, Form::Verdict).map(drop)
 }
