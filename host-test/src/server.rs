@@ -2,7 +2,7 @@
 //! What the MCP port answers (routing, authentication, MCP) is [`proms_mcp::front::serve`] over the
 //! `plugin` component, with the host's [`KubeReviewer`]; or, for `serve-component`, the `server`
 //! component answers everything on the MCP port itself. This module only accepts connections, hands
-//! MCP connections to the serving threads ([`ServeThread`]) and requests over, logs and counts.
+//! MCP connections to the serving threads (`ServeThread`) and requests over, logs and counts.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
