@@ -232,10 +232,28 @@ enum Port {
 /// times, and at one call at a time those wake-ups cost a sixth of the host's CPU (see README,
 /// Benchmark). Busy guest code yields at every epoch tick, so one long call does not hold the
 /// other connections of its thread.
-struct ServeThread {
-    connections: tokio::sync::mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>,
+struct ServeThread<C = (std::net::TcpStream, SocketAddr)> {
+    connections: tokio::sync::mpsc::UnboundedSender<C>,
     /// Connections open on this thread: a new one goes to the thread with the fewest.
     open: Arc<AtomicUsize>,
+}
+
+/// Hands `conn` to the thread with the fewest connections open; a thread that has ended (only while
+/// stopping) is passed over. Gives `conn` back when no thread took it.
+fn hand_over<C>(threads: &[ServeThread<C>], mut conn: C) -> Result<(), C> {
+    let mut order: Vec<&ServeThread<C>> = threads.iter().collect();
+    order.sort_by_key(|t| t.open.load(Ordering::Relaxed));
+    for thread in order {
+        thread.open.fetch_add(1, Ordering::Relaxed);
+        match thread.connections.send(conn) {
+            Ok(()) => return Ok(()),
+            Err(tokio::sync::mpsc::error::SendError(back)) => {
+                thread.open.fetch_sub(1, Ordering::Relaxed);
+                conn = back;
+            }
+        }
+    }
+    Err(conn)
 }
 
 impl ServeThread {
@@ -294,22 +312,13 @@ impl ServeThread {
 
 /// Accepts MCP connections and hands each to the serving thread with the fewest open.
 async fn serve_mcp(listener: TcpListener, threads: Vec<ServeThread>, stop: CancellationToken) {
-    accept_loop(&listener, &stop, |stream, peer| {
-        let Some(thread) = threads
-            .iter()
-            .min_by_key(|t| t.open.load(Ordering::Relaxed))
-        else {
-            return;
-        };
-        match stream.into_std() {
-            Ok(stream) => {
-                thread.open.fetch_add(1, Ordering::Relaxed);
-                if thread.connections.send((stream, peer)).is_err() {
-                    thread.open.fetch_sub(1, Ordering::Relaxed);
-                }
+    accept_loop(&listener, &stop, |stream, peer| match stream.into_std() {
+        Ok(stream) => {
+            if hand_over(&threads, (stream, peer)).is_err() {
+                tracing::warn!("no serving thread took an accepted connection");
             }
-            Err(e) => tracing::warn!(error = %e, "cannot hand over an accepted connection"),
         }
+        Err(e) => tracing::warn!(error = %e, "cannot hand over an accepted connection"),
     })
     .await;
 }
@@ -467,4 +476,38 @@ fn json(status: StatusCode, body: String) -> Response<Body> {
         .header("content-type", "application/json")
         .body(full(body))
         .expect("static response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thread(open: usize) -> (ServeThread<u32>, tokio::sync::mpsc::UnboundedReceiver<u32>) {
+        let (connections, handed) = tokio::sync::mpsc::unbounded_channel();
+        let open = Arc::new(AtomicUsize::new(open));
+        (ServeThread { connections, open }, handed)
+    }
+
+    #[test]
+    fn a_connection_goes_to_the_least_busy_thread_still_running() {
+        let (busy, mut busy_rx) = thread(3);
+        let (idle, mut idle_rx) = thread(1);
+        let (ended, ended_rx) = thread(0);
+        drop(ended_rx);
+        let threads = [busy, idle, ended];
+        assert_eq!(hand_over(&threads, 7), Ok(()));
+        // The ended thread had the fewest but took nothing, and its count is unchanged.
+        assert_eq!(idle_rx.try_recv(), Ok(7));
+        assert!(busy_rx.try_recv().is_err());
+        let open: Vec<usize> = threads
+            .iter()
+            .map(|t| t.open.load(Ordering::Relaxed))
+            .collect();
+        assert_eq!(open, [3, 2, 0]);
+        // The next one too (2 open against 3); once every thread has ended, it comes back.
+        assert_eq!(hand_over(&threads, 8), Ok(()));
+        assert_eq!(idle_rx.try_recv(), Ok(8));
+        drop((busy_rx, idle_rx));
+        assert_eq!(hand_over(&threads, 9), Err(9));
+    }
 }
