@@ -38,8 +38,6 @@ pub struct HostConfig {
     pub component: PathBuf,
     /// The `server` world component (`PROMS_MCP_SERVER_COMPONENT`), for `serve-component`.
     pub server_component: PathBuf,
-    /// Threads serving MCP connections (`SERVE_THREADS`, default the CPUs this process may use).
-    pub serve_threads: usize,
 }
 
 fn port(env: &impl Fn(&str) -> Option<String>, name: &str, default: u16) -> Result<u16, String> {
@@ -49,19 +47,6 @@ fn port(env: &impl Fn(&str) -> Option<String>, name: &str, default: u16) -> Resu
             .trim()
             .parse()
             .map_err(|_| format!("{name}: '{v}' is not a port number (expected e.g. {default})")),
-    }
-}
-
-/// `SERVE_THREADS`: 1 to 256; by default the CPUs this process may use (its cgroup quota included).
-fn serve_threads(env: &impl Fn(&str) -> Option<String>) -> Result<usize, String> {
-    match env("SERVE_THREADS") {
-        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
-        Some(v) => match v.trim().parse::<usize>() {
-            Ok(n @ 1..=256) => Ok(n),
-            _ => Err(format!(
-                "SERVE_THREADS: '{v}' is not a thread count from 1 to 256 (default: the CPUs this process may use)"
-            )),
-        },
     }
 }
 
@@ -91,7 +76,6 @@ impl HostConfig {
             component: env("PROMS_MCP_COMPONENT")
                 .map(PathBuf::from)
                 .unwrap_or_else(default_component),
-            serve_threads: serve_threads(&env)?,
             server_component: env("PROMS_MCP_SERVER_COMPONENT")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| {
@@ -133,9 +117,6 @@ mod tests {
         assert!(c.host.is_loopback());
         assert_eq!(c.http.allowed_hosts, ["localhost", "127.0.0.1", "::1"]);
         assert_eq!(c.auth_mode, AuthMode::None);
-        assert!(c.serve_threads >= 1);
-        let threads = from(&[("AUTH_MODE", "none"), ("SERVE_THREADS", " 3 ")]).unwrap();
-        assert_eq!(threads.serve_threads, 3);
         let AuthMode::Active(active) = from(&[]).unwrap().auth_mode else {
             panic!("active is the default");
         };
@@ -169,14 +150,6 @@ mod tests {
     fn bad_values_name_the_variable() {
         assert!(from(&[("PORT", "http")]).unwrap_err().contains("PORT"));
         assert!(from(&[("HOST", "example")]).unwrap_err().contains("HOST"));
-        for threads in ["0", "many", "1000"] {
-            assert!(
-                from(&[("SERVE_THREADS", threads)])
-                    .unwrap_err()
-                    .contains("SERVE_THREADS"),
-                "{threads}"
-            );
-        }
         assert!(
             from(&[("AUTH_MODE", "maybe")])
                 .unwrap_err()

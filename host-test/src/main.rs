@@ -66,9 +66,7 @@ fn main() -> std::process::ExitCode {
             };
         }
     };
-    // Start-up, the MCP acceptor, `/health`, `/metrics` and the stop signal: one thread is enough,
-    // and its heap is the main arena. Calls run on the serving threads (`server::ServeThread`).
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");

@@ -2,13 +2,12 @@
 //! What the MCP port answers (routing, authentication, MCP) is [`proms_mcp::front::serve`] over the
 //! `plugin` component, with the host's [`KubeReviewer`]; or, for `serve-component`, the `server`
 //! component answers everything on the MCP port itself. This module only accepts connections, hands
-//! MCP connections to the serving threads (`ServeThread`) and requests over, logs and counts.
+//! requests over, logs and counts.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -199,18 +198,20 @@ pub async fn start(
         })?;
     let mcp_addr = mcp_listener.local_addr()?;
     let health_addr = health_listener.local_addr()?;
-    let mut tasks = vec![tokio::spawn(serve_health(
-        health_listener,
-        shared.clone(),
-        stop.clone(),
-    ))];
-    let mut threads = Vec::with_capacity(config.serve_threads);
-    for index in 0..config.serve_threads {
-        let (thread, drained) = ServeThread::start(index, shared.clone(), stop.clone())?;
-        threads.push(thread);
-        tasks.push(drained);
-    }
-    tasks.push(tokio::spawn(serve_mcp(mcp_listener, threads, stop.clone())));
+    let tasks = vec![
+        tokio::spawn(accept_loop(
+            mcp_listener,
+            shared.clone(),
+            stop.clone(),
+            Port::Mcp,
+        )),
+        tokio::spawn(accept_loop(
+            health_listener,
+            shared,
+            stop.clone(),
+            Port::Health,
+        )),
+    ];
     Ok(Running {
         mcp_addr,
         health_addr,
@@ -226,119 +227,13 @@ enum Port {
     Health,
 }
 
-/// A thread that serves MCP connections: a single-threaded runtime that owns the connections handed
-/// to it, with every task they spawn (rmcp's, the call's, the outbound request's), so a call runs
-/// start to end on one thread. On one multi-threaded runtime a call woke the other worker several
-/// times, and at one call at a time those wake-ups cost a sixth of the host's CPU (see README,
-/// Benchmark). Busy guest code yields at every epoch tick, so one long call does not hold the
-/// other connections of its thread.
-struct ServeThread<C = (std::net::TcpStream, SocketAddr)> {
-    connections: tokio::sync::mpsc::UnboundedSender<C>,
-    /// Connections open on this thread: a new one goes to the thread with the fewest.
-    open: Arc<AtomicUsize>,
-}
-
-/// Hands `conn` to the thread with the fewest connections open; a thread that has ended (only while
-/// stopping) is passed over. Gives `conn` back when no thread took it.
-fn hand_over<C>(threads: &[ServeThread<C>], mut conn: C) -> Result<(), C> {
-    let mut order: Vec<&ServeThread<C>> = threads.iter().collect();
-    order.sort_by_key(|t| t.open.load(Ordering::Relaxed));
-    for thread in order {
-        thread.open.fetch_add(1, Ordering::Relaxed);
-        match thread.connections.send(conn) {
-            Ok(()) => return Ok(()),
-            Err(tokio::sync::mpsc::error::SendError(back)) => {
-                thread.open.fetch_sub(1, Ordering::Relaxed);
-                conn = back;
-            }
-        }
-    }
-    Err(conn)
-}
-
-impl ServeThread {
-    /// Starts thread `index`; the returned task ends once the thread has drained its connections.
-    fn start(
-        index: usize,
-        shared: Arc<Shared>,
-        stop: CancellationToken,
-    ) -> anyhow::Result<(ServeThread, tokio::task::JoinHandle<()>)> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let (connections, mut handed) = tokio::sync::mpsc::unbounded_channel();
-        let open = Arc::new(AtomicUsize::new(0));
-        let (done, drained) = tokio::sync::oneshot::channel::<()>();
-        let count = open.clone();
-        std::thread::Builder::new()
-            .name(format!("mcp-{index}"))
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let watched = GracefulShutdown::new();
-                    loop {
-                        let (stream, peer) = tokio::select! {
-                            _ = stop.cancelled() => break,
-                            next = handed.recv() => match next {
-                                Some(next) => next,
-                                None => break,
-                            },
-                        };
-                        match tokio::net::TcpStream::from_std(stream) {
-                            Ok(stream) => {
-                                let serving =
-                                    connection(stream, peer, &shared, Port::Mcp, &watched);
-                                let count = count.clone();
-                                tokio::spawn(async move {
-                                    serving.await;
-                                    count.fetch_sub(1, Ordering::Relaxed);
-                                });
-                            }
-                            Err(e) => {
-                                count.fetch_sub(1, Ordering::Relaxed);
-                                tracing::warn!(error = %e, "cannot serve an accepted connection");
-                            }
-                        }
-                    }
-                    drain(watched).await;
-                });
-                let _ = done.send(());
-            })?;
-        let drained = tokio::spawn(async move {
-            let _ = drained.await;
-        });
-        Ok((ServeThread { connections, open }, drained))
-    }
-}
-
-/// Accepts MCP connections and hands each to the serving thread with the fewest open.
-async fn serve_mcp(listener: TcpListener, threads: Vec<ServeThread>, stop: CancellationToken) {
-    accept_loop(&listener, &stop, |stream, peer| match stream.into_std() {
-        Ok(stream) => {
-            if hand_over(&threads, (stream, peer)).is_err() {
-                tracing::warn!("no serving thread took an accepted connection");
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot hand over an accepted connection"),
-    })
-    .await;
-}
-
-/// Serves `/health` and `/metrics` on the main runtime.
-async fn serve_health(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
-    let watched = GracefulShutdown::new();
-    accept_loop(&listener, &stop, |stream, peer| {
-        tokio::spawn(connection(stream, peer, &shared, Port::Health, &watched));
-    })
-    .await;
-    drain(watched).await;
-}
-
-/// Accepts connections until `stop`, passing each to `accepted`.
 async fn accept_loop(
-    listener: &TcpListener,
-    stop: &CancellationToken,
-    mut accepted: impl FnMut(tokio::net::TcpStream, SocketAddr),
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+    port: Port,
 ) {
+    let connections = GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
             _ = stop.cancelled() => break,
@@ -352,42 +247,24 @@ async fn accept_loop(
             },
         };
         let _ = stream.set_nodelay(true);
-        accepted(stream, peer);
-    }
-}
-
-/// Serves HTTP on `stream` for `port` until the connection ends; `watched` can drain it.
-fn connection(
-    stream: tokio::net::TcpStream,
-    peer: SocketAddr,
-    shared: &Arc<Shared>,
-    port: Port,
-    watched: &GracefulShutdown,
-) -> impl Future<Output = ()> + Send + 'static {
-    let shared = shared.clone();
-    let service = hyper::service::service_fn(move |req| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(route(&shared, port, req, peer).await) }
-    });
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // A client that never finishes its headers does not hold the connection forever.
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    let serving = watched.watch(
+        let service = hyper::service::service_fn(move |req| {
+            let shared = shared.clone();
+            async move { Ok::<_, Infallible>(route(&shared, port, req, peer).await) }
+        });
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        // A client that never finishes its headers does not hold the connection forever.
         builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT);
+        let conn = builder
             .serve_connection(TokioIo::new(stream), service)
-            .into_owned(),
-    );
-    async move {
-        let _ = serving.await;
+            .into_owned();
+        tokio::spawn(connections.watch(conn));
     }
-}
-
-/// Stopping: idle connections close now, busy ones after their answer.
-async fn drain(watched: GracefulShutdown) {
-    if tokio::time::timeout(SHUTDOWN_GRACE, watched.shutdown())
+    // Stopping: idle connections close now, busy ones after their answer.
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown())
         .await
         .is_err()
     {
@@ -476,38 +353,4 @@ fn json(status: StatusCode, body: String) -> Response<Body> {
         .header("content-type", "application/json")
         .body(full(body))
         .expect("static response")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn thread(open: usize) -> (ServeThread<u32>, tokio::sync::mpsc::UnboundedReceiver<u32>) {
-        let (connections, handed) = tokio::sync::mpsc::unbounded_channel();
-        let open = Arc::new(AtomicUsize::new(open));
-        (ServeThread { connections, open }, handed)
-    }
-
-    #[test]
-    fn a_connection_goes_to_the_least_busy_thread_still_running() {
-        let (busy, mut busy_rx) = thread(3);
-        let (idle, mut idle_rx) = thread(1);
-        let (ended, ended_rx) = thread(0);
-        drop(ended_rx);
-        let threads = [busy, idle, ended];
-        assert_eq!(hand_over(&threads, 7), Ok(()));
-        // The ended thread had the fewest but took nothing, and its count is unchanged.
-        assert_eq!(idle_rx.try_recv(), Ok(7));
-        assert!(busy_rx.try_recv().is_err());
-        let open: Vec<usize> = threads
-            .iter()
-            .map(|t| t.open.load(Ordering::Relaxed))
-            .collect();
-        assert_eq!(open, [3, 2, 0]);
-        // The next one too (2 open against 3); once every thread has ended, it comes back.
-        assert_eq!(hand_over(&threads, 8), Ok(()));
-        assert_eq!(idle_rx.try_recv(), Ok(8));
-        drop((busy_rx, idle_rx));
-        assert_eq!(hand_over(&threads, 9), Err(9));
-    }
 }
