@@ -25,6 +25,7 @@ Settings (environment): GRAFANA_DATASOURCES_PATH, QUERY_TIMEOUT, HOST, PORT, HEA
 LOG_LEVEL, AUTH_MODE, ALLOWED_HOSTS, ALLOWED_ORIGINS, PROMS_MCP_COMPONENT — see README.md.";
 
 fn main() -> std::process::ExitCode {
+    fix_mmap_threshold();
     let command = match std::env::args().nth(1).as_deref() {
         None | Some("serve") => Command::Serve,
         Some("demo") => Command::Demo,
@@ -76,6 +77,24 @@ fn main() -> std::process::ExitCode {
             tracing::error!(error = format!("{e:#}"), "fatal");
             eprintln!("proms-mcp: {e:#}");
             1.into()
+        }
+    }
+}
+
+/// Allocations of 64 KiB and more get their own mapping, returned to the kernel when freed.
+///
+/// glibc starts at 128 KiB but raises the threshold to the size of each large block freed (up to
+/// 32 MiB), after which request and answer buffers come from the arenas, which keep freed memory
+/// (see README, "Sixth pass"). Measured: 1.3 MiB less peak RSS under 64 connections and no
+/// measurable CPU per call. An operator's own `MALLOC_MMAP_THRESHOLD_` or `GLIBC_TUNABLES` wins.
+fn fix_mmap_threshold() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none()
+        && std::env::var_os("GLIBC_TUNABLES").is_none()
+    {
+        // SAFETY: `mallopt` only sets a parameter of the allocator; nothing else runs yet.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 10);
         }
     }
 }
