@@ -85,6 +85,13 @@ fn start(request: &HttpRequest) -> Result<Pending, HttpError> {
             .append(name, value.as_bytes())
             .map_err(|e| HttpError::Other(format!("header '{name}' rejected: {e:?}")))?;
     }
+    // A body of known length goes with its length, not chunked: some proxies in front of
+    // backends refuse chunked requests, and the host checks that the body written matches.
+    if let Some(body) = &request.body {
+        headers
+            .append("content-length", body.len().to_string().as_bytes())
+            .map_err(|e| HttpError::Other(format!("header 'content-length' rejected: {e:?}")))?;
+    }
     let outgoing = OutgoingRequest::new(headers);
     let invalid = |what: &str| HttpError::Other(format!("invalid request {what}"));
     outgoing

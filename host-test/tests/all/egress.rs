@@ -157,3 +157,72 @@ async fn tls_uses_the_datasource_ca_and_refuses_unknown_certificates() {
     server.abort();
     other_server.abort();
 }
+
+/// A query's form body goes out with its `content-length`, not chunked (some proxies in front of a
+/// backend refuse chunked requests): the component, through the real host, against a stand-in that
+/// records the request it receives and answers like Prometheus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_body_is_sent_with_its_length() {
+    use crate::fixture::{Host, call_ok};
+    use std::io::{BufRead, BufReader};
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel::<(Vec<String>, Vec<u8>)>();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = Vec::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                head.push(line.trim_end().to_ascii_lowercase());
+                line.clear();
+            }
+            let length = head
+                .iter()
+                .find_map(|h| h.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = seen_tx.send((head, body));
+            let answer = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up"},"value":[1700000000,"1"]}]}}"#;
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+
+    let yaml =
+        format!("datasources:\n- name: p\n  type: prometheus\n  url: http://127.0.0.1:{port}\n");
+    let host = Host::start(&yaml, &[]);
+    let client = host.client().await;
+    let answer = call_ok(
+        &client,
+        "query_instant",
+        serde_json::json!({"datasource_id": "p", "promql": "up", "time": "1700000000"}),
+    )
+    .await;
+    assert_eq!(
+        answer["result"][0]["value"],
+        serde_json::json!(1.0),
+        "{answer}"
+    );
+
+    let (head, body) = seen_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(head[0].starts_with("post /api/v1/query "), "{head:?}");
+    assert!(
+        !head.iter().any(|h| h.starts_with("transfer-encoding:")),
+        "chunked: {head:?}"
+    );
+    assert!(
+        head.contains(&format!("content-length: {}", body.len())),
+        "{head:?}"
+    );
+    let body = String::from_utf8(body).unwrap();
+    assert!(body.starts_with("query=up&time=1700000000"), "{body}");
+    client.cancel().await.unwrap();
+}
