@@ -17,6 +17,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 
 #[expect(
     deprecated,
@@ -237,6 +238,25 @@ const METHODS_WITH_PARAMS: &[&str] = &["tools/call", "resources/read", "prompts/
 fn caller_of(context: &RequestContext<RoleServer>) -> Option<Caller> {
     let parts = context.extensions.get::<http::request::Parts>()?;
     parts.extensions.get::<Caller>().cloned()
+}
+
+/// `call`'s output, or `None` once `cancelled` completes first; `call` is then dropped, which stops
+/// it. rmcp cancels a request's token when its client hangs up (or sends `notifications/cancelled`),
+/// so an abandoned call frees its sandbox and its backend request instead of running to the end
+/// for nobody.
+async fn unless_cancelled<T>(
+    call: impl Future<Output = T>,
+    cancelled: impl Future<Output = ()>,
+) -> Option<T> {
+    let mut call = std::pin::pin!(call);
+    let mut cancelled = std::pin::pin!(cancelled);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = call.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        cancelled.as_mut().poll(cx).map(|()| None)
+    })
+    .await
 }
 
 /// Whether the request waited at the [`CallGate`] past its limit.
@@ -463,9 +483,16 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
         let outcome = match gate_expired(&context) {
             Some(busy) => Err(ProviderError::Unavailable(busy.to_string())),
             None => {
-                self.provider
-                    .call_tool(request.name.to_string(), arguments, caller_of(&context))
-                    .await
+                let call = self.provider.call_tool(
+                    request.name.to_string(),
+                    arguments,
+                    caller_of(&context),
+                );
+                match unless_cancelled(call, context.ct.cancelled()).await {
+                    Some(outcome) => outcome,
+                    // Nobody reads this answer; the call was stopped by dropping it.
+                    None => return Err(ErrorData::internal_error("request cancelled", None)),
+                }
             }
         };
         let result = match outcome {
@@ -482,5 +509,48 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
             }
         };
         Ok(result.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unless_cancelled;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Sets its flag when dropped.
+    struct DropFlag(Arc<AtomicBool>);
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_finished_call_wins_over_a_cancellation() {
+        let out = unless_cancelled(async { 7 }, async {}).await;
+        assert_eq!(out, Some(7));
+        let out = unless_cancelled(async { 7 }, std::future::pending::<()>()).await;
+        assert_eq!(out, Some(7));
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_call_is_dropped_unfinished() {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let flag = DropFlag(dropped.clone());
+        let call = async move {
+            let _flag = flag;
+            std::future::pending::<()>().await;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let cancelled = async move {
+            let _ = rx.await;
+        };
+        let waiting = tokio::spawn(unless_cancelled(call, cancelled));
+        tokio::task::yield_now().await;
+        assert!(!dropped.load(Ordering::SeqCst));
+        tx.send(()).unwrap();
+        assert_eq!(waiting.await.unwrap(), None);
+        assert!(dropped.load(Ordering::SeqCst));
     }
 }

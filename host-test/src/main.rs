@@ -257,9 +257,57 @@ fn init_logging(level: &str) {
         );
         tracing_subscriber::EnvFilter::new("info")
     });
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .finish()
+        .with(ClientHangups)
         .init();
+}
+
+/// Drops rmcp's ERRORs for an answer it could not write because the client has gone: it hung up
+/// mid-call, so the channel to its HTTP response is closed. That is not a server error and nothing
+/// an operator can act on; the call itself is logged and counted with `outcome="cancelled"`
+/// (`runtime::Abandoned`). Any other error from rmcp is logged as it comes.
+struct ClientHangups;
+
+/// What rmcp 3.9 logs (`rmcp::service`, at ERROR) when sending an answer fails, during its serve
+/// loop and while draining; with the error "channel closed" the receiving side is gone.
+const RMCP_UNSENT_RESPONSE: [&str; 2] = [
+    "fail to response message",
+    "failed to send pending response during drain",
+];
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ClientHangups {
+    fn event_enabled(
+        &self,
+        event: &tracing::Event<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        let meta = event.metadata();
+        if *meta.level() != tracing::Level::ERROR || meta.target() != "rmcp::service" {
+            return true;
+        }
+        #[derive(Default)]
+        struct Fields {
+            unsent: bool,
+            closed: bool,
+        }
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                let text = format!("{value:?}");
+                match field.name() {
+                    "message" => self.unsent = RMCP_UNSENT_RESPONSE.contains(&text.as_str()),
+                    "error" => self.closed = text == "channel closed",
+                    _ => {}
+                }
+            }
+        }
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        !(fields.unsent && fields.closed)
+    }
 }

@@ -61,7 +61,7 @@ impl Default for Metrics {
         );
         registry.register(
             "tool_calls",
-            "Tool calls, by tool and outcome (ok, error, unknown_tool, trap, timeout, busy)",
+            "Tool calls, by tool and outcome (ok, error, unknown_tool, trap, timeout, busy, cancelled)",
             m.tool_calls.clone(),
         );
         registry.register(

@@ -601,6 +601,12 @@ impl ToolProvider for PluginRuntime {
             groups: c.groups,
         });
         let args = arguments.to_string();
+        let abandoned = Abandoned {
+            metrics: &self.sandbox.metrics,
+            tool: &name,
+            user: &user,
+            started,
+        };
         let outcome = self
             .with_instance(async |store, plugin| {
                 plugin
@@ -643,10 +649,44 @@ impl ToolProvider for PluginRuntime {
                 Err(ProviderError::Unavailable(self.failure_message(&f))),
             ),
         };
-        let elapsed = started.elapsed();
-        self.sandbox.metrics.tool_call(&name, label, elapsed);
-        tracing::info!(tool = %name, user = %user, outcome = label, duration_ms = elapsed.as_secs_f64() * 1000.0, "tool call");
+        abandoned.disarm();
+        record_call(&self.sandbox.metrics, &name, &user, label, started);
         result
+    }
+}
+
+/// Counts and logs one finished (or abandoned) tool call.
+fn record_call(metrics: &Metrics, tool: &str, user: &str, outcome: &'static str, started: Instant) {
+    let elapsed = started.elapsed();
+    metrics.tool_call(tool, outcome, elapsed);
+    tracing::info!(tool = %tool, user = %user, outcome, duration_ms = elapsed.as_secs_f64() * 1000.0, "tool call");
+}
+
+/// Armed while a call runs: if the front drops the call (its client hung up, see
+/// `proms_mcp::front`), the call is counted and logged as `cancelled` on the way out.
+struct Abandoned<'a> {
+    metrics: &'a Metrics,
+    tool: &'a str,
+    user: &'a str,
+    started: Instant,
+}
+
+impl Abandoned<'_> {
+    /// The call finished: it is recorded with its own outcome instead.
+    fn disarm(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        record_call(
+            self.metrics,
+            self.tool,
+            self.user,
+            "cancelled",
+            self.started,
+        );
     }
 }
 

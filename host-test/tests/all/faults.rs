@@ -2,13 +2,17 @@
 //! URL path) behind the real host. Every fault must give a bounded, clear tool error within the
 //! deadline, keep the host's memory bounded, and leave the server serving the next request.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::fixture::{Host, call_err, call_ok};
+
+/// Requests to the `hangup` fault whose connection the host closed.
+static HUNG_UP: AtomicUsize = AtomicUsize::new(0);
 
 /// Answers according to the first path segment of each request.
 fn misbehaving_backend() -> u16 {
@@ -47,6 +51,13 @@ fn serve(mut stream: TcpStream) {
     let _ = match fault.as_str() {
         "hang" => {
             std::thread::sleep(Duration::from_secs(60));
+            Ok(())
+        }
+        // Never answers; counts the requests whose connection the host closed.
+        "hangup" => {
+            let mut rest = [0u8; 1024];
+            while reader.read(&mut rest).is_ok_and(|n| n > 0) {}
+            HUNG_UP.fetch_add(1, Ordering::SeqCst);
             Ok(())
         }
         "drip" => (|| {
@@ -412,4 +423,74 @@ async fn more_calls_than_sandboxes_wait_their_turn_and_are_all_answered() {
         "{metrics}"
     );
     assert!(!metrics.contains(r#"outcome="busy""#), "{metrics}");
+}
+
+/// Clients that hang up mid-call (an agent's own timeout) stop their calls: the 16 sandboxes they
+/// held are free at once for the next caller, and the backend sees its requests closed, instead of
+/// both waiting on a backend that never answers until the query timeout. Each call is counted as
+/// `cancelled`, and nothing is logged as an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_whose_clients_hang_up_are_stopped_and_free_their_sandboxes() {
+    let port = misbehaving_backend();
+    let yaml = format!(
+        "datasources:\n- name: hang\n  type: prometheus\n  url: http://127.0.0.1:{port}/hangup\n- name: slow\n  type: prometheus\n  url: http://127.0.0.1:{port}/slow\n"
+    );
+    let host = Host::start(&yaml, &[("QUERY_TIMEOUT", "20s")]);
+    let address = host
+        .mcp_url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_string();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "query_instant", "arguments": {"datasource_id": "hang", "promql": "up", "time": "1700000000"}}})
+    .to_string();
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nmcp-protocol-version: 2025-11-25\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    // As many hanging calls as there are sandboxes; their clients leave after half a second.
+    let mut sockets: Vec<TcpStream> = (0..16)
+        .map(|_| {
+            let mut s = TcpStream::connect(&address).unwrap();
+            s.write_all(request.as_bytes()).unwrap();
+            s
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    sockets.clear();
+
+    let client = host.client().await;
+    let started = Instant::now();
+    let answer = call_ok(
+        &client,
+        "query_instant",
+        json!({"datasource_id": "slow", "promql": "up", "time": "1700000000"}),
+    )
+    .await;
+    assert_eq!(answer["result"][0]["value"], json!(1.0), "{answer}");
+    // The slow backend alone takes 1.5 s; a held sandbox would have kept this call waiting ~20 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "waited {:?} for a sandbox",
+        started.elapsed()
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let needle = r#"mcp_tool_calls_total{tool="query_instant",outcome="cancelled"} 16"#;
+    let mut metrics = host.metrics().await;
+    while !(metrics.contains(needle) && HUNG_UP.load(Ordering::SeqCst) == 16)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        metrics = host.metrics().await;
+    }
+    assert!(metrics.contains(needle), "{metrics}");
+    assert_eq!(
+        HUNG_UP.load(Ordering::SeqCst),
+        16,
+        "backend requests closed"
+    );
+    let log = host.log_text();
+    assert!(!log.contains(r#""level":"ERROR""#), "{log}");
+    client.cancel().await.unwrap();
 }
