@@ -488,11 +488,13 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
                     arguments,
                     caller_of(&context),
                 );
-                match unless_cancelled(call, context.ct.cancelled()).await {
-                    Some(outcome) => outcome,
-                    // Nobody reads this answer; the call was stopped by dropping it.
-                    None => return Err(ErrorData::internal_error("request cancelled", None)),
-                }
+                // Nobody reads the answer to a cancelled call; it is an ordinary result, not a
+                // JSON-RPC error, so that rmcp does not log it as one.
+                unless_cancelled(call, context.ct.cancelled())
+                    .await
+                    .unwrap_or_else(|| {
+                        Err(ProviderError::Unavailable("the call was cancelled".into()))
+                    })
             }
         };
         let result = match outcome {

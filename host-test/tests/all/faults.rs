@@ -492,5 +492,6 @@ async fn calls_whose_clients_hang_up_are_stopped_and_free_their_sandboxes() {
     );
     let log = host.log_text();
     assert!(!log.contains(r#""level":"ERROR""#), "{log}");
+    assert!(!log.contains(r#""level":"WARN""#), "{log}");
     client.cancel().await.unwrap();
 }
