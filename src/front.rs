@@ -241,9 +241,8 @@ fn caller_of(context: &RequestContext<RoleServer>) -> Option<Caller> {
 }
 
 /// `call`'s output, or `None` once `cancelled` completes first; `call` is then dropped, which stops
-/// it. rmcp cancels a request's token when its client hangs up (or sends `notifications/cancelled`),
-/// so an abandoned call frees its sandbox and its backend request instead of running to the end
-/// for nobody.
+/// it. rmcp cancels a request's token when its client hangs up, so an abandoned call frees its
+/// sandbox and its backend request instead of running to the end for nobody.
 async fn unless_cancelled<T>(
     call: impl Future<Output = T>,
     cancelled: impl Future<Output = ()>,
