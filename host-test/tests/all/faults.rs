@@ -428,7 +428,7 @@ async fn more_calls_than_sandboxes_wait_their_turn_and_are_all_answered() {
 /// Clients that hang up mid-call (an agent's own timeout) stop their calls: the 16 sandboxes they
 /// held are free at once for the next caller, and the backend sees its requests closed, instead of
 /// both waiting on a backend that never answers until the query timeout. Each call is counted as
-/// `cancelled`, and nothing is logged as an error.
+/// `cancelled`, and nothing is logged as a warning or an error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_whose_clients_hang_up_are_stopped_and_free_their_sandboxes() {
     let port = misbehaving_backend();
