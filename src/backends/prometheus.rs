@@ -139,8 +139,8 @@ pub struct ApiResult {
     /// in `series`.
     pub data: Value,
     /// The series of a vector or matrix answer, each still as its JSON text: a tool parses in full
-    /// only those it shows, so a large answer costs about its own size in memory, not the several
-    /// times more a parsed tree of every sample would.
+    /// only those it shows (all of them when they are small), so a large answer costs about its own
+    /// size in memory, not the several times more a parsed tree of every sample would.
     pub series: Vec<Box<RawValue>>,
     /// Server warnings (e.g. "results truncated due to limit").
     pub warnings: Vec<String>,
@@ -331,15 +331,9 @@ fn decode(response: Result<HttpResponse, HttpError>) -> Result<ApiResult, Promet
         }
     };
     if envelope.status == "success" && (200..300).contains(&status) {
-        let (data, series) = read_data(envelope.data).map_err(|e| {
-            PrometheusError::new(
-                format!("not a Prometheus API response: {e}"),
-                ErrorKind::BadResponse,
-                Some(status),
-            )
-        })?;
+        let Data { tree, series } = envelope.data.unwrap_or_default();
         return Ok(ApiResult {
-            data,
+            data: tree,
             series,
             warnings: strings(envelope.warnings),
             infos: strings(envelope.infos),
@@ -357,12 +351,12 @@ fn decode(response: Result<HttpResponse, HttpError>) -> Result<ApiResult, Promet
     Err(PrometheusError::new(message, kind, Some(status)))
 }
 
-/// The API envelope, with `data` left as text until we know what it holds.
+/// The API envelope, read in one pass over the body, `data` included.
 #[derive(Deserialize)]
-struct Envelope<'a> {
+struct Envelope {
     status: String,
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
+    #[serde(default)]
+    data: Option<Data>,
     #[serde(rename = "errorType", default)]
     error_type: Option<Value>,
     #[serde(default)]
@@ -373,29 +367,164 @@ struct Envelope<'a> {
     infos: Option<Value>,
 }
 
-/// The `data` of a vector or matrix answer.
-#[derive(Deserialize)]
-struct QueryData<'a> {
-    #[serde(rename = "resultType")]
-    result_type: String,
-    #[serde(borrow)]
-    result: Vec<&'a RawValue>,
+/// The envelope's `data`: the series of a vector or matrix answer kept as text (see [`ApiResult`]),
+/// with only `resultType` left in the tree; any other `data` (a label list, a scalar) as a tree.
+/// Read while the envelope is, so a large answer is scanned once, not once per layer.
+#[derive(Default)]
+struct Data {
+    tree: Value,
+    series: Vec<Box<RawValue>>,
 }
 
-/// `data` as a tree, except the series of a vector or matrix, which stay text (see [`ApiResult`]).
-fn read_data(data: Option<&RawValue>) -> serde_json::Result<(Value, Vec<Box<RawValue>>)> {
-    let Some(data) = data else {
-        return Ok((Value::Null, Vec::new()));
-    };
-    // Only an object can be query data: a label list goes straight to the full parse.
-    if data.get().starts_with('{')
-        && let Ok(query) = serde_json::from_str::<QueryData>(data.get())
-        && matches!(query.result_type.as_str(), "vector" | "matrix")
-    {
-        let series = query.result.into_iter().map(ToOwned::to_owned).collect();
-        return Ok((serde_json::json!({"resultType": query.result_type}), series));
+impl<'de> Deserialize<'de> for Data {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DataVisitor)
     }
-    Ok((serde_json::from_str(data.get())?, Vec::new()))
+}
+
+/// A member of `data` as read: an array's items still as text, anything else as a tree.
+enum Member {
+    Items(Vec<Box<RawValue>>),
+    Tree(Value),
+}
+
+impl<'de> Deserialize<'de> for Member {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(MemberVisitor)
+    }
+}
+
+/// Reads `data`: an object is taken member by member (its `result` as a [`Member`]); any other
+/// value is a tree.
+struct DataVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DataVisitor {
+    type Value = Data;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the data of a Prometheus API response")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
+        let mut members = serde_json::Map::new();
+        let mut result = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "result" {
+                result = Some(map.next_value::<Member>()?);
+            } else {
+                members.insert(key, map.next_value()?);
+            }
+        }
+        let result_type = members.get("resultType").and_then(Value::as_str);
+        let result = match result {
+            Some(Member::Items(series)) if matches!(result_type, Some("vector" | "matrix")) => {
+                let tree = serde_json::json!({ "resultType": result_type });
+                return Ok(Data { tree, series });
+            }
+            Some(member) => member.into_tree().map_err(serde::de::Error::custom)?,
+            None => return Ok(Data::tree(Value::Object(members))),
+        };
+        members.insert("result".into(), result);
+        Ok(Data::tree(Value::Object(members)))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Data, A::Error> {
+        Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(Data::tree)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Data, E> {
+        Ok(Data::tree(Value::Bool(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Data, E> {
+        Ok(Data::tree(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Data, E> {
+        Ok(Data::tree(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Data, E> {
+        Ok(Data::tree(v.into()))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Data, E> {
+        Ok(Data::tree(v.into()))
+    }
+
+    fn visit_unit<E>(self) -> Result<Data, E> {
+        Ok(Data::default())
+    }
+}
+
+impl Data {
+    fn tree(tree: Value) -> Self {
+        Data {
+            tree,
+            series: Vec::new(),
+        }
+    }
+}
+
+impl Member {
+    /// The member as a tree: an array's items parsed from their text.
+    fn into_tree(self) -> serde_json::Result<Value> {
+        match self {
+            Member::Items(items) => items
+                .iter()
+                .map(|raw| serde_json::from_str(raw.get()))
+                .collect::<Result<Vec<Value>, _>>()
+                .map(Value::Array),
+            Member::Tree(tree) => Ok(tree),
+        }
+    }
+}
+
+/// Reads a member of `data`: an array item by item as text, anything else as a tree.
+struct MemberVisitor;
+
+impl<'de> serde::de::Visitor<'de> for MemberVisitor {
+    type Value = Member;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Member, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element::<Box<RawValue>>()? {
+            items.push(item);
+        }
+        Ok(Member::Items(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Member, A::Error> {
+        Value::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Member::Tree)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Member, E> {
+        Ok(Member::Tree(Value::Bool(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Member, E> {
+        Ok(Member::Tree(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Member, E> {
+        Ok(Member::Tree(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Member, E> {
+        Ok(Member::Tree(v.into()))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Member, E> {
+        Ok(Member::Tree(v.into()))
+    }
+
+    fn visit_unit<E>(self) -> Result<Member, E> {
+        Ok(Member::Tree(Value::Null))
+    }
 }
 
 #[cfg(test)]
@@ -477,6 +606,48 @@ mod tests {
         assert!(
             req.headers
                 .contains(&("Authorization".to_string(), "Basic dTpwdw==".to_string()))
+        );
+    }
+
+    #[test]
+    fn data_is_read_in_one_pass_series_as_text_the_rest_as_a_tree() {
+        let read = |body: &str| decode(ok(200, body)).unwrap();
+        let r = read(
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"1"},"values":[[1,"2"]]}, {"metric":{}}],"stats":{"x":1}}}"#,
+        );
+        assert_eq!(r.data, serde_json::json!({"resultType": "matrix"}));
+        let texts: Vec<&str> = r.series.iter().map(|s| s.get()).collect();
+        assert_eq!(
+            texts,
+            [
+                r#"{"metric":{"a":"1"},"values":[[1,"2"]]}"#,
+                r#"{"metric":{}}"#
+            ]
+        );
+        // `result` before `resultType`: the type is known only at the end of the object.
+        let r = read(
+            r#"{"status":"success","data":{"result":[{"value":[1,"2"]}],"resultType":"vector"}}"#,
+        );
+        assert_eq!(r.series.len(), 1);
+        let r = read(r#"{"status":"success","data":{"resultType":"scalar","result":[1,"2"]}}"#);
+        assert_eq!(
+            r.data,
+            serde_json::json!({"resultType": "scalar", "result": [1, "2"]})
+        );
+        assert!(r.series.is_empty());
+        let r = read(r#"{"status":"success","data":{"resultType":"vector","result":null}}"#);
+        assert_eq!(
+            r.data,
+            serde_json::json!({"resultType": "vector", "result": null})
+        );
+        assert_eq!(
+            read(r#"{"status":"success","data":["up","go_gc"]}"#).data,
+            serde_json::json!(["up", "go_gc"])
+        );
+        assert_eq!(read(r#"{"status":"success"}"#).data, Value::Null);
+        assert_eq!(
+            read(r#"{"status":"success","data":{"a":{"b":[1]}}}"#).data,
+            serde_json::json!({"a": {"b": [1]}})
         );
     }
 
