@@ -73,33 +73,59 @@ struct Labels {
     metric: std::collections::BTreeMap<String, Value>,
 }
 
-/// The series to show, still as text: sorted by labels (unless the expression orders them), the
-/// first `limit`; and how many there were. The others are never parsed beyond their labels, and the
-/// kept ones only when shaped, so memory follows what is shown, not what the datasource sent.
-fn kept_series(
-    mut series: Vec<Box<RawValue>>,
+/// Series text up to this size in all is parsed in full, then sorted: one pass over each series.
+/// A larger answer is sorted by labels alone first, so that only the series shown are parsed and
+/// memory follows what is shown, not what the datasource sent.
+const PARSE_ALL_BYTES: usize = 1 << 20;
+
+/// The series to show, parsed by `parse` (a series it refuses is left out): sorted by labels
+/// (unless the expression orders them), the first `limit`.
+fn shown<'a, T>(
+    series: &'a [Box<RawValue>],
     limit: u64,
     keep_order: bool,
-) -> (Vec<Box<RawValue>>, usize) {
-    let total = series.len();
-    if !keep_order {
-        series.sort_by_cached_key(|raw| {
-            serde_json::from_str::<Labels>(raw.get())
-                .map(|l| {
-                    l.metric
-                        .into_iter()
-                        .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        });
+    parse: impl Fn(&'a str) -> Option<T>,
+    metric: impl Fn(&T) -> Option<&Map<String, Value>>,
+) -> Vec<T> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if keep_order {
+        return series
+            .iter()
+            .take(limit)
+            .filter_map(|raw| parse(raw.get()))
+            .collect();
     }
-    series.truncate(limit as usize);
-    (series, total)
+    if series.iter().map(|raw| raw.get().len()).sum::<usize>() <= PARSE_ALL_BYTES {
+        let mut parsed: Vec<T> = series.iter().filter_map(|raw| parse(raw.get())).collect();
+        parsed.sort_by_cached_key(|s| sort_key(metric(s).into_iter().flatten()));
+        parsed.truncate(limit);
+        return parsed;
+    }
+    let mut texts: Vec<&'a str> = series.iter().map(|raw| raw.get()).collect();
+    texts.sort_by_cached_key(|text| {
+        let labels = serde_json::from_str::<Labels>(text).map(|l| l.metric);
+        sort_key(labels.iter().flatten())
+    });
+    texts.truncate(limit);
+    texts.into_iter().filter_map(parse).collect()
 }
 
-fn parse(raw: &RawValue) -> Value {
-    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
+/// The order of series: by their labels, name by name (a series without labels first).
+fn sort_key<'v>(labels: impl Iterator<Item = (&'v String, &'v Value)>) -> Vec<(String, String)> {
+    let mut key: Vec<(String, String)> = labels
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect();
+    key.sort();
+    key
+}
+
+/// The labels of a parsed instant-vector series.
+fn labels(series: &Value) -> Option<&Map<String, Value>> {
+    series.get("metric").and_then(Value::as_object)
+}
+
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
 /// Shaped series plus counts.
@@ -127,11 +153,10 @@ impl Shaped {
 
 /// Shapes an instant vector: `[{metric, value}]`, at most `limit` series.
 pub fn vector(series: Vec<Box<RawValue>>, limit: u64, keep_order: bool) -> Shaped {
-    let (series, total) = kept_series(series, limit, keep_order);
-    let series: Vec<Value> = series
-        .iter()
-        .map(|raw| {
-            let mut s = parse(raw);
+    let total = series.len();
+    let series: Vec<Value> = shown(&series, limit, keep_order, |t| Some(parse(t)), labels)
+        .into_iter()
+        .map(|mut s| {
             let mut out = Map::new();
             out.insert("metric".into(), metric_of(&mut s));
             if let Some(pair) = s.get("value").and_then(Value::as_array) {
@@ -211,20 +236,21 @@ pub fn significant(f: f64, digits: u32) -> f64 {
             .parse()
             .unwrap_or(f)
     };
-    // The decimal exponent of `f`; log10 can be off by one next to a power of ten, so the number of
-    // digits kept is checked below and the exponent corrected.
-    let mut exponent = f.abs().log10().floor() as i32;
+    // The decimal exponent of `f`, looked up among the exact powers of ten (a range series has
+    // thousands of values, and `log10` is a software routine in wasm); either way it can be off by
+    // one next to a power of ten, so the number of digits kept is checked below and corrected.
+    let mut exponent = decimal_exponent(f.abs());
     for _ in 0..2 {
         let k = digits - 1 - exponent;
         if !(-22..=22).contains(&k) {
             return text();
         }
-        let scale = 10f64.powi(k.abs());
+        let scale = POW10[k.unsigned_abs() as usize];
         let n = if k >= 0 { f * scale } else { f / scale }.round();
         let magnitude = n.abs();
-        if magnitude >= 10f64.powi(digits) {
+        if magnitude >= POW10[digits as usize] {
             exponent += 1;
-        } else if magnitude < 10f64.powi(digits - 1) && magnitude != 0.0 {
+        } else if magnitude < POW10[digits as usize - 1] && magnitude != 0.0 {
             exponent -= 1;
         } else if n.abs() >= 9.0e15 {
             return text();
@@ -233,6 +259,23 @@ pub fn significant(f: f64, digits: u32) -> f64 {
         }
     }
     text()
+}
+
+/// The powers of ten a float holds exactly: `10^0` to `10^22`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `floor(log10(a))` for a positive finite `a`, possibly off by one next to a power of ten.
+fn decimal_exponent(a: f64) -> i32 {
+    if (1.0..POW10[22]).contains(&a) {
+        POW10.partition_point(|p| *p <= a) as i32 - 1
+    } else if (1e-22..1.0).contains(&a) {
+        -(POW10.partition_point(|p| a * p < 1.0) as i32)
+    } else {
+        a.log10().floor() as i32
+    }
 }
 
 /// Shapes a range matrix into compact series, at most `limit`: each `{metric, start, step, values,
@@ -248,14 +291,13 @@ pub fn matrix(
     step: Option<f64>,
     precision: Precision,
 ) -> Shaped {
-    let (kept, total) = kept_series(series, limit, keep_order);
+    let total = series.len();
+    let parse = |text| serde_json::from_str::<RangeSeries>(text).ok();
+    let kept = shown(&series, limit, keep_order, parse, RangeSeries::labels);
     let mut points = 0;
     let mut points_capped = false;
-    let mut series = Vec::with_capacity(kept.len());
-    for raw in &kept {
-        let Ok(mut s) = serde_json::from_str::<RangeSeries>(raw.get()) else {
-            continue;
-        };
+    let mut shaped = Vec::with_capacity(kept.len());
+    for mut s in kept {
         let n = s.values.len() + s.histograms.len();
         if points + n > POINTS_MAX {
             points_capped = true;
@@ -269,15 +311,15 @@ pub fn matrix(
             s.histograms
                 .drain(..(cut - from_values).min(s.histograms.len()));
         }
-        let (shaped, n) = range_series(s, step, precision);
+        let (one, n) = range_series(s, step, precision);
         points += n;
-        series.push(shaped);
+        shaped.push(one);
         if points_capped {
             break;
         }
     }
     Shaped {
-        series,
+        series: shaped,
         total,
         points,
         points_capped,
@@ -294,6 +336,13 @@ struct RangeSeries<'a> {
     values: Vec<(f64, Sample<'a>)>,
     #[serde(default)]
     histograms: Vec<(f64, Value)>,
+}
+
+impl RangeSeries<'_> {
+    /// The series' labels, when it has any.
+    fn labels(&self) -> Option<&Map<String, Value>> {
+        self.metric.as_ref()
+    }
 }
 
 /// A sample value: a finite number, or the text of one that JSON cannot hold (`NaN`, `+Inf`, or
@@ -624,6 +673,17 @@ mod tests {
             }
         }
         assert_eq!(significant(9.9996, 4), 10.0);
+        for k in -30..=30 {
+            let p = 10f64.powi(k);
+            for a in [p, p * 0.999_999, p * 1.000_001, p * 3.7] {
+                let exact = a.log10().floor() as i32;
+                assert!((decimal_exponent(a) - exact).abs() <= 1, "{a}");
+            }
+            if (0..=22).contains(&k) {
+                assert_eq!(decimal_exponent(p), k);
+                assert_eq!(decimal_exponent(p * 3.7), k);
+            }
+        }
     }
 
     #[test]
@@ -656,6 +716,38 @@ mod tests {
         );
         assert!(series.get("values").is_none() && series.get("stats").is_none());
         assert_eq!(s.points, 2);
+    }
+
+    #[test]
+    fn small_and_large_answers_are_sorted_alike() {
+        let answer = |padding: usize| {
+            let long: Vec<Value> = (0..padding).map(|t| json!([t, "1"])).collect();
+            raw_series(json!([
+                {"metric": {"i": "b", "j": "x"}, "values": long},
+                {"metric": {"j": "y", "i": "a"}, "values": [[0, "1"]]},
+                {"metric": {}, "values": [[0, "2"]]},
+                {"metric": {"i": "c"}, "values": [[0, "3"]]},
+            ]))
+        };
+        // Parsed in full, then sorted; and (over 1 MiB of text) sorted by labels, then parsed.
+        for padding in [1, 150_000] {
+            let raw = answer(padding);
+            let size: usize = raw.iter().map(|r| r.get().len()).sum();
+            assert_eq!(size > PARSE_ALL_BYTES, padding > 1);
+            let parse = |t| serde_json::from_str::<RangeSeries>(t).ok();
+            let kept = shown(&raw, 3, false, parse, RangeSeries::labels);
+            let labels: Vec<Value> = kept.iter().map(|s| json!(s.metric)).collect();
+            assert_eq!(
+                labels,
+                [
+                    json!({}),
+                    json!({"i": "a", "j": "y"}),
+                    json!({"i": "b", "j": "x"})
+                ]
+            );
+            let kept = shown(&raw, 2, true, parse, RangeSeries::labels);
+            assert_eq!(json!(kept[1].metric), json!({"i": "a", "j": "y"}));
+        }
     }
 
     #[test]
