@@ -394,8 +394,8 @@ impl<'de> Deserialize<'de> for Member {
     }
 }
 
-/// Reads `data`: an object is taken member by member (its `result` as a [`Member`]); any other
-/// value is a tree.
+/// Reads `data`: an object is taken member by member (its `result` as a [`Member`]), an array (a
+/// list of names or values) is a tree. Prometheus' `data` is never a bare string or number.
 struct DataVisitor;
 
 impl<'de> serde::de::Visitor<'de> for DataVisitor {
@@ -430,30 +430,6 @@ impl<'de> serde::de::Visitor<'de> for DataVisitor {
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Data, A::Error> {
         Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(Data::tree)
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Data, E> {
-        Ok(Data::tree(Value::Bool(v)))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Data, E> {
-        Ok(Data::tree(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Data, E> {
-        Ok(Data::tree(v.into()))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Data, E> {
-        Ok(Data::tree(v.into()))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Data, E> {
-        Ok(Data::tree(v.into()))
-    }
-
-    fn visit_unit<E>(self) -> Result<Data, E> {
-        Ok(Data::default())
     }
 }
 
@@ -645,6 +621,8 @@ mod tests {
             serde_json::json!(["up", "go_gc"])
         );
         assert_eq!(read(r#"{"status":"success"}"#).data, Value::Null);
+        let bare = decode(ok(200, r#"{"status":"success","data":5}"#)).unwrap_err();
+        assert_eq!(bare.kind, ErrorKind::BadResponse);
         assert_eq!(
             read(r#"{"status":"success","data":{"a":{"b":[1]}}}"#).data,
             serde_json::json!({"a": {"b": [1]}})
