@@ -5,9 +5,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::digits::round;
 use super::query_instant::{PROMQL_PARAM, checked_promql};
 use super::query_range::resolve_step;
-use super::shape::{SERIES_MAX, round};
+use super::shape::SERIES_MAX;
 use crate::backends::prometheus::Client;
 use crate::timespec::{format_duration, format_time, parse_duration};
 use crate::tools::args::{Args, Param, ParamKind};

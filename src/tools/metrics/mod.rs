@@ -8,6 +8,7 @@ use super::ToolFailure;
 use crate::backends::prometheus::ApiResult;
 
 pub(in crate::tools) mod analyze_metrics;
+pub(in crate::tools) mod digits;
 pub(super) mod find_metrics;
 pub(super) mod label_values;
 pub(super) mod list_metrics;

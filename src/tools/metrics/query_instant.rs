@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::shape::{self, Precision, SERIES_MAX, order_matters};
+use super::digits::Precision;
+use super::shape::{self, SERIES_MAX, order_matters};
 use super::suggest;
 use crate::backends::prometheus::Client;
 use crate::timespec::format_time;

@@ -3,8 +3,9 @@
 
 use serde_json::{Value, json};
 
+use super::digits::{DEFAULT_DIGITS, Precision};
 use super::query_instant::{PROMQL_PARAM, checked_promql};
-use super::shape::{self, DEFAULT_DIGITS, Precision, SERIES_MAX, order_matters};
+use super::shape::{self, SERIES_MAX, order_matters};
 use crate::backends::prometheus::Client;
 use crate::timespec::{format_duration, format_time, parse_duration};
 use crate::tools::args::{Param, ParamKind};

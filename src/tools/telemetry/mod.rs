@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::args::{Args, Param, ParamKind};
 use super::metrics::analyze_metrics::Series;
-use super::metrics::shape::round;
+use super::metrics::digits::round;
 use super::records::analyze::{self, Buckets};
 use super::{
     Context, FROM_PARAM, Handler, TO_PARAM, ToolDef, ToolFailure, chosen, concurrent,
