@@ -25,7 +25,11 @@
 //! 4. Types, functions and operators are left to `promql-parser`: it parses the expression,
 //!    rewritten where needed (table below, `rewrite`); its complaint is located by re-parsing
 //!    sub-expressions. The canonical form returned is the crate's `Display` of the expression
-//!    when it parsed the original text unchanged, else the trimmed original.
+//!    when it parsed the original text unchanged, else the trimmed original. [`check`] skips the
+//!    crate when `types` can tell from our tree that the crate would accept the text as written
+//!    (most queries: selectors, ranges, listed functions, aggregations, plain binary operators);
+//!    everything else, and every type error, still goes to the crate, so the words of an error
+//!    are always the crate's.
 //!
 //! Errors carry a byte position; `error` renders them with the text near the position and a
 //! hint on how to fix the problem.
@@ -44,6 +48,7 @@
 //! | `go_regex` | Regexes as Go's RE2 reads them: Go-only syntax translated for the `regex` crate |
 //! | `go_unicode` | The Unicode class names Go accepts in `\p{...}`, and the crate's name for each |
 //! | `rewrite` | Edits applied to the text for `promql-parser`, calls into the crate, locating its complaints |
+//! | `types` | Whether the crate would accept a tree, without calling it: value types, its function table |
 //! | `error` | Errors with positions, their messages and fix hints |
 //!
 //! # Workarounds around `promql-parser` 0.11.1
@@ -83,6 +88,7 @@ mod literal;
 mod parse;
 mod rewrite;
 mod tree;
+mod types;
 
 use std::fmt;
 
@@ -139,7 +145,8 @@ pub fn validate(expr: &str) -> Result<String, PromqlError> {
 
 /// Checks a PromQL expression before it is sent, as [`validate`] does, without its canonical form:
 /// the tools send the caller's text. Skips the crate's rendering and its compiling of label regexes
-/// our own check has already read (most of the check's time for an expression with `=~`).
+/// our own check has already read (most of the check's time for an expression with `=~`), and the
+/// crate itself when `types` shows it would accept (its LR parse was the dearest step).
 pub fn check(expr: &str) -> Result<(), PromqlError> {
     accept(expr, Form::Verdict).map(drop)
 }
@@ -203,8 +210,16 @@ fn accept(expr: &str, form: Form) -> Result<Accepted<'_>, PromqlError> {
     // Types, functions and operators: promql-parser, on the text rewritten per the module table.
     edits.extend(token_edits(expr, &parser.toks));
     edits.append(&mut parser.edits);
+    let rewritten = !edits.is_empty();
     edits.extend(comments.into_iter().map(|c| Edit::new(c, "")));
     if parser.ast[root].depth > CRATE_MAX_DEPTH {
+        return Ok(Accepted::AsGiven(body));
+    }
+    // The tools need only the verdict: skip the crate when it surely accepts the text as written.
+    if form == Form::Verdict
+        && !rewritten
+        && types::crate_accepts(expr, &parser.toks, &parser.ast, root)
+    {
         return Ok(Accepted::AsGiven(body));
     }
     if form == Form::Verdict {
