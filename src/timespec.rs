@@ -127,7 +127,26 @@ pub fn parse_duration(input: &str) -> Result<f64, TimeError> {
 pub fn format_time(t: f64) -> String {
     let secs = t.floor() as i64;
     let nanos = ((t - t.floor()) * 1e9).round() as u32;
+    use chrono::{Datelike, Timelike};
     match chrono::DateTime::from_timestamp(secs, nanos.min(999_999_999)) {
+        // Written field by field: chrono's `format` parses its pattern on every call, and every
+        // answer carries a few times.
+        Some(dt) if (0..=9999).contains(&dt.year()) => {
+            let mut out = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                dt.year(),
+                dt.month(),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second()
+            );
+            if nanos != 0 {
+                out.push_str(&format!(".{:03}", dt.timestamp_subsec_millis()));
+            }
+            out.push('Z');
+            out
+        }
         Some(dt) if nanos == 0 => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         None => format!("{t}"),
@@ -232,6 +251,28 @@ mod tests {
     #[test]
     fn formatting_round_trips() {
         assert_eq!(format_time(NOW), "2025-11-21T10:00:00Z");
+        // Field by field, as chrono's pattern writes it, across the years it can name.
+        for t in [
+            -62_167_219_200.0,
+            -1.5,
+            0.0,
+            0.0005,
+            951_782_400.999,
+            NOW + 0.0015,
+            253_402_300_799.0,
+            253_402_300_800.0,
+            -62_167_219_201.0,
+        ] {
+            let dt = chrono::DateTime::from_timestamp(t.floor() as i64, 0).unwrap();
+            let nanos = ((t - t.floor()) * 1e9).round() as u32;
+            let dt = dt + chrono::Duration::nanoseconds(nanos.into());
+            let pattern = if nanos == 0 {
+                "%Y-%m-%dT%H:%M:%SZ"
+            } else {
+                "%Y-%m-%dT%H:%M:%S%.3fZ"
+            };
+            assert_eq!(format_time(t), dt.format(pattern).to_string(), "{t}");
+        }
         assert_eq!(format_time(NOW + 0.25), "2025-11-21T10:00:00.250Z");
         assert_eq!(format_duration(90.0), "1m30s");
         assert_eq!(format_duration(0.5), "500ms");
