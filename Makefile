@@ -25,10 +25,14 @@ help:
 	@echo "make soak       SOAK_CLIENTS (64) clients for SOAK_SECONDS (300) with failing calls mixed in: every answer checked, memory flat"
 	@echo "make fuzz       every fuzz target for FUZZ_SECONDS (60) on nightly"
 
+# The component's compile target: lint needs it too, and a fresh machine lacks it.
+.PHONY: wasm-target
+wasm-target:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
 # Everything the build and the tests need on a fresh Debian machine; each step is skipped when present.
 .PHONY: deps
-deps:
-	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+deps: wasm-target
 	@missing=""; \
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v victoria-metrics >/dev/null || missing="$$missing victoria-metrics"; \
@@ -133,7 +137,7 @@ fuzz:
 	done
 
 .PHONY: lint
-lint:
+lint: wasm-target
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p proms-mcp --lib --target $(WASM_TARGET) -- -D warnings
