@@ -176,8 +176,9 @@ fn plugin_headers(json_data: &Mapping, secure: &Mapping) -> Result<Vec<(String, 
         let Value::Mapping(item) = item else {
             return Err(format!("{label} must be a mapping with name and value"));
         };
-        let name = string_field(item, "name", &format!("{label}.name"))?.unwrap_or_default();
-        let is_secure = bool_field(item, "secure", &format!("{label}.secure"))?.unwrap_or(false);
+        let name = string_field(item, "name", format_args!("{label}.name"))?.unwrap_or_default();
+        let is_secure =
+            bool_field(item, "secure", format_args!("{label}.secure"))?.unwrap_or(false);
         let (value, value_label) = if is_secure {
             let key = format!("secureHttpHeaders.{}", name.trim());
             let label = format!("secureJsonData.\"{key}\"");
@@ -223,9 +224,11 @@ fn table(
     let config = mapping_field(json_data, section)
         .map_err(|e| format!("jsonData.{e}"))?
         .unwrap_or(&empty);
+    // Labels are written only into errors and warnings: the file is parsed on every call.
     let label = |key: &str| format!("jsonData.{section}.{key}");
     let set = |key: &str, slot: &mut String| -> Result<(), String> {
-        if let Some(v) = string_field(config, key, &label(key))?.filter(|v| !v.trim().is_empty()) {
+        let field = format_args!("jsonData.{section}.{key}");
+        if let Some(v) = string_field(config, key, field)?.filter(|v| !v.trim().is_empty()) {
             *slot = v.trim().to_string();
         }
         Ok(())
@@ -247,7 +250,11 @@ fn table(
             set("spanIdColumn", &mut table.span_id_column)?;
             set("parentSpanIdColumn", &mut table.parent_span_id_column)?;
             table.text_column = table.service_column.clone();
-            if let Some(unit) = string_field(config, "durationUnit", &label("durationUnit"))? {
+            if let Some(unit) = string_field(
+                config,
+                "durationUnit",
+                format_args!("jsonData.{section}.durationUnit"),
+            )? {
                 table.duration_unit_ns = match unit.trim().to_ascii_lowercase().as_str() {
                     "" | "nanoseconds" | "ns" => 1,
                     "microseconds" | "us" => 1_000,
@@ -263,7 +270,12 @@ fn table(
             }
         }
     }
-    if bool_field(config, "otelEnabled", &label("otelEnabled"))? == Some(false) {
+    if bool_field(
+        config,
+        "otelEnabled",
+        format_args!("jsonData.{section}.otelEnabled"),
+    )? == Some(false)
+    {
         warn(format!(
             "{} is false, but the {section} tools read the OpenTelemetry exporter's schema (attribute maps ResourceAttributes and {}); a table without them fails at query time",
             label("otelEnabled"),

@@ -5,6 +5,7 @@
 //! What a field means for a given kind is not here (see `common` and the per-kind modules).
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use serde_yaml_ng::{Mapping, Value};
 
@@ -60,33 +61,35 @@ pub fn as_json(text: &str) -> Option<String> {
     serde_json::to_string(&value).ok()
 }
 
-/// Interpolates every string value (not keys) of `value`; unresolved names are added to `unset`.
-/// YAML tags are dropped, keeping the tagged value.
+/// Interpolates every string value (not keys) of `value` in place; unresolved names are added to
+/// `unset`. YAML tags are dropped, keeping the tagged value. In place, because the file is parsed
+/// on every call and a copy of each entry was a tenth of that parse.
 pub(super) fn interpolate_value(
-    value: &Value,
+    value: &mut Value,
     env: &dyn Fn(&str) -> Option<String>,
     unset: &mut BTreeSet<String>,
-) -> Value {
+) {
     match value {
-        Value::String(s) => Value::String(expand(s, |name| {
-            env(name).unwrap_or_else(|| {
-                unset.insert(name.to_string());
-                String::new()
-            })
-        })),
-        Value::Sequence(items) => Value::Sequence(
-            items
-                .iter()
-                .map(|v| interpolate_value(v, env, unset))
-                .collect(),
-        ),
-        Value::Mapping(m) => Value::Mapping(
-            m.iter()
-                .map(|(k, v)| (k.clone(), interpolate_value(v, env, unset)))
-                .collect(),
-        ),
-        Value::Tagged(tagged) => interpolate_value(&tagged.value, env, unset),
-        other => other.clone(),
+        Value::String(s) if s.contains('$') => {
+            *s = expand(s, |name| {
+                env(name).unwrap_or_else(|| {
+                    unset.insert(name.to_string());
+                    String::new()
+                })
+            });
+        }
+        Value::Sequence(items) => items
+            .iter_mut()
+            .for_each(|v| interpolate_value(v, env, unset)),
+        Value::Mapping(m) => m
+            .values_mut()
+            .for_each(|v| interpolate_value(v, env, unset)),
+        Value::Tagged(tagged) => {
+            let mut inner = std::mem::take(&mut tagged.value);
+            interpolate_value(&mut inner, env, unset);
+            *value = inner;
+        }
+        _ => {}
     }
 }
 
@@ -199,7 +202,7 @@ pub(super) fn kind_of(value: &Value) -> &'static str {
 pub(super) fn secret_field(
     map: &Mapping,
     key: &str,
-    label: &str,
+    label: impl fmt::Display,
 ) -> Result<Option<String>, String> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -215,7 +218,7 @@ pub(super) fn secret_field(
 pub(super) fn string_field(
     map: &Mapping,
     key: &str,
-    label: &str,
+    label: impl fmt::Display,
 ) -> Result<Option<String>, String> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -227,7 +230,11 @@ pub(super) fn string_field(
 
 /// A boolean field; also accepts the strings "true"/"false" (any case), as interpolation yields
 /// strings, and treats an empty string (an unset variable) as absent.
-pub(super) fn bool_field(map: &Mapping, key: &str, label: &str) -> Result<Option<bool>, String> {
+pub(super) fn bool_field(
+    map: &Mapping,
+    key: &str,
+    label: impl fmt::Display,
+) -> Result<Option<bool>, String> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),

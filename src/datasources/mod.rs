@@ -389,14 +389,14 @@ pub fn parse(
     };
     let no_datasources = |why: &str| file_error(format!("no datasources to serve: {why}"));
 
-    let root = parse_document(text).map_err(file_error)?;
-    let list = match &root {
+    let mut root = parse_document(text).map_err(file_error)?;
+    let list = match &mut root {
         Value::Null => {
             return Err(no_datasources(
                 "the file is empty; expected a 'datasources' list",
             ));
         }
-        Value::Mapping(m) => match m.get("datasources") {
+        Value::Mapping(m) => match m.get_mut("datasources") {
             None | Some(Value::Null) => {
                 return Err(no_datasources("the file has no 'datasources' list"));
             }
@@ -425,17 +425,18 @@ pub fn parse(
     let mut uids: HashMap<String, (usize, String)> = HashMap::new();
     let mut default: Option<String> = None;
 
-    for (i, raw) in list.iter().enumerate() {
+    for (i, entry) in list.iter_mut().enumerate() {
         let mut unset = BTreeSet::new();
-        let entry = interpolate_value(raw, env, &mut unset);
-        let label = entry_label(i + 1, entry_name(&entry).as_deref());
+        interpolate_value(entry, env, &mut unset);
+        let entry = &*entry;
+        let label = entry_label(i + 1, entry_name(entry).as_deref());
         let entry_error = |problem: String| DatasourceError {
             file: file.to_string(),
             entry: Some(label.clone()),
             problem: with_unset_note(problem, &unset),
         };
 
-        match parse_entry(&entry, &label, &mut set.warnings).map_err(entry_error)? {
+        match parse_entry(entry, &label, &mut set.warnings).map_err(entry_error)? {
             Parsed::Skipped(skipped) => set.skipped.push(skipped),
             Parsed::Served(ds) => {
                 if let Some((_, first)) = names.get(&ds.name) {

@@ -251,6 +251,23 @@ fn interpolates_dollar_var_braced_var_and_escapes() {
 }
 
 #[test]
+fn tagged_values_are_interpolated_and_untagged() {
+    let text = one(concat!(
+        "    url: !env ${PROM_URL}\n",
+        "    jsonData: !settings\n",
+        "      timeInterval: !dur \"$STEP\"\n",
+    ));
+    let env = env_of(&[("PROM_URL", "http://prom:9090"), ("STEP", "30s")]);
+    let set = parse(&text, FILE, &env).unwrap();
+    let ds = &set.all()[0];
+    assert_eq!(ds.url, "http://prom:9090");
+    let Kind::Metrics(metrics) = &ds.kind else {
+        panic!("{:?}", ds.kind)
+    };
+    assert_eq!(metrics.scrape_interval.as_deref(), Some("30s"));
+}
+
+#[test]
 fn unset_variable_becomes_empty_with_a_warning() {
     let text = one(concat!(
         "    url: http://prom:9090\n",
