@@ -116,8 +116,9 @@ bench: component
 .PHONY: soak
 # SOAK_CLIENTS (64) MCP clients for SOAK_SECONDS (300) against Prometheus and a backend that never
 # answers, with failing calls mixed in; fails on a lost or malformed answer or growing memory.
+# Built as `bench` builds it (symbols kept), so that one host build serves both.
 soak: component
-	cargo build --profile host -p host-test --bin proms-mcp --bin soak
+	CARGO_PROFILE_HOST_STRIP=false cargo build --profile host -p host-test --bin proms-mcp --bin soak
 	PROMS_MCP_COMPONENT=$(abspath $(COMPONENT)) $(TARGET_DIR)/host/soak
 
 .PHONY: fuzz

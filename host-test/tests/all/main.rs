@@ -7,6 +7,7 @@
 
 mod auth;
 mod clients;
+mod compiled_code;
 mod conformance;
 mod contract;
 mod deploy;
