@@ -41,7 +41,8 @@ pub const MAX_CONCURRENT_CALLS: u32 = 16;
 /// How often the epoch advances; guest CPU deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Environment variable: `perfmap` makes wasmtime write `/tmp/perf-<pid>.map`, naming the guest's
-/// compiled functions for `perf report` (development only; off by default).
+/// compiled functions for `perf report`, and compiles at every start (development only; off by
+/// default).
 pub const PROFILER_ENV: &str = "PROMS_MCP_PROFILER";
 /// Environment variable: a directory of compiled code made by `proms-mcp compile` at image build
 /// (read-only; checked before the writable cache).
@@ -433,6 +434,15 @@ struct CodeDirs {
 
 impl CodeDirs {
     fn from_env(env: &impl Fn(&str) -> Option<String>) -> CodeDirs {
+        // Profiling compiles into memory and never reads or writes code files: `perf` names JIT code
+        // from the perf map only where it is not backed by a file.
+        if env(PROFILER_ENV).as_deref() == Some("perfmap") {
+            return CodeDirs {
+                shipped: None,
+                cache: None,
+                preinit: env(PREINIT_ENV).as_deref() != Some("off"),
+            };
+        }
         CodeDirs {
             shipped: env(COMPILED_DIR_ENV).map(PathBuf::from),
             cache: env("PROMS_MCP_CACHE_DIR").map(PathBuf::from).or_else(|| {

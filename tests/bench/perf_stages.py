@@ -39,7 +39,9 @@ HOST = [
 KERNEL_ONLY = [('kernel: network syscalls', r'writev|sendto|recv|read|write|epoll')]
 
 def is_guest(sym, dso):
-    return 'perf-' in dso
+    # Named through the perf map; or, in a host that loaded compiled code from a file (started
+    # without PROMS_MCP_PROFILER=perfmap), that file's unnamed code ("guest: other").
+    return 'perf-' in dso or dso.endswith('.cwasm')
 
 def main():
     samples, cur = [], []
