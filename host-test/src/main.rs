@@ -138,8 +138,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         None
     };
 
-    // GRAFANA_DATASOURCES (the content) wins over the file; either way the component reads a
-    // snapshot of this text.
+    // GRAFANA_DATASOURCES (the content) wins over the file. Parsed once, here: the `plugin`
+    // component gets the checked set, the `server` component a snapshot of this text.
     let (text, source) = match &config.settings.datasources_inline {
         Some(text) => (
             text.clone(),
@@ -192,7 +192,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         let runtime = PluginRuntime::load(
             &config.component,
             &config.settings,
-            &text,
+            &datasources,
             Arc::new(egress),
             metrics.clone(),
             env,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use proms_mcp::datasources::DatasourceSet;
 use proms_mcp::front::{CallGate, Caller, ProviderError, ToolProvider};
 use proms_mcp::settings::{QUERY_TIMEOUT_ENV, Settings};
 use rmcp::model::CallToolResult;
@@ -105,7 +106,7 @@ impl PluginRuntime {
     pub fn load(
         component: &Path,
         settings: &Settings,
-        datasources_text: &str,
+        datasources: &DatasourceSet,
         egress: Arc<Egress>,
         metrics: Arc<Metrics>,
         env: impl Fn(&str) -> Option<String>,
@@ -113,7 +114,7 @@ impl PluginRuntime {
         let (sandbox, component, linker) = Sandbox::load(
             component,
             settings,
-            datasources_text,
+            GuestDatasources::Checked(datasources),
             egress,
             metrics,
             &env,
@@ -152,7 +153,7 @@ impl ProxyRuntime {
         let (mut sandbox, component, mut linker) = Sandbox::load(
             component,
             settings,
-            datasources_text,
+            GuestDatasources::Text(datasources_text),
             egress,
             metrics,
             &env,
@@ -217,6 +218,15 @@ impl ProxyRuntime {
     }
 }
 
+/// How a component gets its datasources.
+enum GuestDatasources<'a> {
+    /// The set the host checked, read back without a parse (the `plugin` world).
+    Checked(&'a DatasourceSet),
+    /// The provisioning file's text, which the component parses itself (the `server` world, which
+    /// reads it as it would under Spin).
+    Text(&'a str),
+}
+
 impl Sandbox {
     /// The engine (pooling, epochs), the compiled component and a linker with WASI and WASI HTTP;
     /// `pass_env` names host variables handed to the guest as they are.
@@ -224,7 +234,7 @@ impl Sandbox {
     fn load(
         component: &Path,
         settings: &Settings,
-        datasources_text: &str,
+        datasources: GuestDatasources,
         egress: Arc<Egress>,
         metrics: Arc<Metrics>,
         env: &impl Fn(&str) -> Option<String>,
@@ -247,31 +257,39 @@ impl Sandbox {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
 
-        // Only what the component reads: its settings and the variables the file interpolates.
-        // The datasources reach the component as the file's text in `GRAFANA_DATASOURCES` (the
-        // same text the egress policy was built from): reading it from the environment costs the
-        // guest no file-system calls, and the host no directory to open for every call. It goes as
-        // JSON when JSON can say it: the guest parses it on every call, JSON five times faster.
-        let mut guest_env = vec![
-            (
-                proms_mcp::settings::DATASOURCES_ENV.to_string(),
-                proms_mcp::datasources::as_json(datasources_text)
-                    .unwrap_or_else(|| datasources_text.to_string()),
-            ),
-            (
-                QUERY_TIMEOUT_ENV.to_string(),
-                format!("{}ms", settings.query_timeout.as_millis()),
-            ),
-        ];
-        for name in proms_mcp::datasources::referenced_env_vars(datasources_text) {
-            // The component's own settings are set above, never taken from the file's references.
-            if guest_env.iter().any(|(reserved, _)| *reserved == name)
-                || name == proms_mcp::datasources::PATH_ENV
-            {
-                continue;
-            }
-            if let Some(value) = env(&name) {
-                guest_env.push((name, value));
+        // Only what the component reads: its settings and its datasources.
+        let mut guest_env = vec![(
+            QUERY_TIMEOUT_ENV.to_string(),
+            format!("{}ms", settings.query_timeout.as_millis()),
+        )];
+        match datasources {
+            // The set the egress policy was built from, already checked: a call reads it back
+            // without parsing the file again (`datasources/checked.rs`).
+            GuestDatasources::Checked(set) => guest_env.push((
+                proms_mcp::datasources::CHECKED_ENV.to_string(),
+                proms_mcp::datasources::to_checked(set),
+            )),
+            // The file's text in `GRAFANA_DATASOURCES` (the same text the egress policy was built
+            // from), with the variables it interpolates: reading it from the environment costs the
+            // guest no file-system calls. It goes as JSON when JSON can say it: the guest parses it
+            // on every call, JSON five times faster.
+            GuestDatasources::Text(text) => {
+                guest_env.push((
+                    proms_mcp::settings::DATASOURCES_ENV.to_string(),
+                    proms_mcp::datasources::as_json(text).unwrap_or_else(|| text.to_string()),
+                ));
+                for name in proms_mcp::datasources::referenced_env_vars(text) {
+                    // The component's own settings are set above, never taken from the file's
+                    // references.
+                    if guest_env.iter().any(|(reserved, _)| *reserved == name)
+                        || name == proms_mcp::datasources::PATH_ENV
+                    {
+                        continue;
+                    }
+                    if let Some(value) = env(&name) {
+                        guest_env.push((name, value));
+                    }
+                }
             }
         }
         for name in pass_env {

@@ -32,9 +32,12 @@ impl tools::Guest for Component {
         })?;
         let env = |k: &str| std::env::var(k).ok();
         let settings = Settings::from_env(env).map_err(tools::ToolError::Unavailable)?;
-        let datasources = settings
-            .datasources(&env)
-            .map_err(|e| tools::ToolError::Unavailable(e.to_string()))?;
+        // The host's checked set when it gave one (no parse per call), else the file or its text.
+        let datasources = match env(crate::datasources::CHECKED_ENV) {
+            Some(checked) => crate::datasources::from_checked(&checked),
+            None => settings.datasources(&env),
+        }
+        .map_err(|e| tools::ToolError::Unavailable(e.to_string()))?;
         let ctx = crate::tools::Context {
             datasources: &datasources,
             http: &WasiHttp,

@@ -9,6 +9,7 @@
 //! OTel on/off, the column names it lets users override). Names that reach SQL as identifiers are
 //! checked here, once.
 
+use serde::{Deserialize, Serialize};
 use serde_yaml_ng::{Mapping, Value};
 
 use super::envelope::{bool_field, mapping_field, scalar_string, secret_field, string_field};
@@ -20,7 +21,7 @@ use crate::backends::clickhouse::schema::{Signal, Table, is_identifier};
 pub(super) const TYPE: &str = "grafana-clickhouse-datasource";
 
 /// What only a ClickHouse datasource has: where its logs and traces are.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClickHouseSettings {
     /// The logs table (`otel.otel_logs` unless `jsonData.logs` says otherwise).
     pub logs: Table,

@@ -6,6 +6,7 @@
 //! setting (Grafana ignores it), which says whether log lines are structured, so that filters on
 //! fields inside the lines become label filters after a `| json` or `| logfmt` stage.
 
+use serde::{Deserialize, Serialize};
 use serde_yaml_ng::Mapping;
 
 use super::envelope::string_field;
@@ -14,7 +15,7 @@ use super::envelope::string_field;
 pub(super) const TYPE: &str = "loki";
 
 /// How the lines of a Loki datasource are structured.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LineParser {
     /// Plain text (the default): only stream labels and structured metadata are fields.
     #[default]
@@ -37,7 +38,7 @@ impl LineParser {
 }
 
 /// What only a Loki datasource has.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LokiSettings {
     /// `jsonData.parser`: how lines are structured.
     pub parser: LineParser,

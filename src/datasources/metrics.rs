@@ -7,10 +7,12 @@ use std::fmt;
 
 use serde_yaml_ng::Mapping;
 
+use serde::{Deserialize, Serialize};
+
 use super::envelope::string_field;
 
 /// Which Prometheus-compatible server answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Flavour {
     /// Prometheus itself (Grafana type `prometheus`, `prometheusType` absent or `Prometheus`).
     Prometheus,
@@ -59,7 +61,7 @@ impl fmt::Display for Flavour {
 }
 
 /// The HTTP method used for query endpoints (`jsonData.httpMethod`); Grafana's default is POST.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum HttpMethod {
     /// Parameters in the query string.
     Get,
@@ -79,7 +81,7 @@ impl HttpMethod {
 }
 
 /// What only a metrics datasource has.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetricsSettings {
     /// Which server this is.
     pub flavour: Flavour,

@@ -21,9 +21,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map as JsonMap, Value as Json};
 use serde_yaml_ng::Value;
 
+mod checked;
 pub mod clickhouse;
 mod common;
 mod envelope;
@@ -33,6 +35,7 @@ pub mod metrics;
 mod tempo;
 mod url;
 
+pub use checked::{CHECKED_ENV, from_checked, to_checked};
 pub use clickhouse::ClickHouseSettings;
 use common::{Parsed, parse_entry};
 pub use envelope::as_json;
@@ -112,7 +115,7 @@ impl fmt::Display for Family {
 }
 
 /// Which backend a datasource is, with the settings only that kind has.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Kind {
     /// A Prometheus-compatible server.
@@ -276,7 +279,7 @@ impl Datasource {
 }
 
 /// An entry of a type this version does not serve (or not yet); the host logs it at start-up.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     /// The entry's `name`.
     pub name: String,

@@ -795,3 +795,74 @@ fn json_form_of_a_document_reads_the_same() {
     assert_eq!(as_json("datasources:\n  - 1: x\n"), None);
     assert_eq!(as_json("datasources: [\n"), None);
 }
+
+/// What the host hands the `plugin` component reads back as the very set it parsed, for every kind
+/// and every field, secrets included; the skipped entries and warnings come along.
+#[test]
+fn checked_form_reads_back_as_the_parsed_set() {
+    let text = format!(
+        "{}  - name: loki
+    type: loki
+    url: http://loki:3100
+    jsonData: {{parser: json}}
+  - name: tempo
+    type: tempo
+    url: http://tempo:3200
+  - name: clickhouse
+    type: grafana-clickhouse-datasource
+    jsonData:
+      host: clickhouse
+      port: 8443
+      protocol: http
+      secure: true
+      username: reader
+      logs: {{defaultDatabase: telemetry, defaultTable: logs, timeColumn: ts}}
+      traces: {{defaultTable: spans, durationColumn: dur_ms, durationUnit: milliseconds}}
+    secureJsonData: {{password: $CH_PASSWORD}}
+  - name: thanos
+    type: prometheus
+    url: http://thanos:10902
+    jsonData: {{prometheusType: Thanos, timeout: 10}}
+  - name: graphite
+    type: graphite
+    url: http://graphite:8080
+",
+        full_example()
+    );
+    let set = parse(&text, FILE, &no_env).unwrap();
+    assert!(
+        !set.warnings.is_empty(),
+        "the unset variable is warned about"
+    );
+    assert_eq!(set.skipped.len(), 1);
+    let back = from_checked(&to_checked(&set)).unwrap();
+    assert_eq!(back.all(), set.all());
+    assert_eq!(back.skipped, set.skipped);
+    assert_eq!(back.warnings, set.warnings);
+    assert_eq!(back.all()[0].headers[0].1.expose(), "Bearer abc.def");
+    assert_eq!(
+        back.all()[0].basic_auth.as_ref().unwrap().password.expose(),
+        "hunter2"
+    );
+    assert_eq!(
+        back.get("clickhouse")
+            .unwrap()
+            .clickhouse()
+            .unwrap()
+            .traces
+            .duration_unit_ns,
+        1_000_000
+    );
+}
+
+/// A damaged checked form is an error that names the variable and quotes none of its values.
+#[test]
+fn unreadable_checked_form_names_the_variable_not_the_values() {
+    let set = parse_ok(&full_example());
+    let checked = to_checked(&set);
+    let damaged = checked.replace("\"is_default\":true", "\"is_default\":\"hunter2\"");
+    assert_ne!(damaged, checked);
+    let e = from_checked(&damaged).unwrap_err().to_string();
+    assert!(e.contains(CHECKED_ENV), "{e}");
+    assert!(!e.contains("hunter2"), "{e}");
+}

@@ -5,9 +5,11 @@
 use std::fmt;
 use std::net::Ipv6Addr;
 
+use serde::{Deserialize, Serialize};
+
 /// The origin of a datasource URL: scheme, lowercase host (IPv6 without brackets) and port (explicit,
 /// or the scheme's default 80/443). The host uses these for its egress allow-list.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Origin {
     /// `"http"` or `"https"`.
     pub scheme: String,

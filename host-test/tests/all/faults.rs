@@ -26,6 +26,8 @@ fn misbehaving_backend() -> u16 {
     port
 }
 
+/// Answers one request and closes the connection, saying so (`connection: close`): a reply without
+/// it would invite the host's pooled client to reuse a connection this side is closing.
 fn serve(mut stream: TcpStream) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut request_line = String::new();
@@ -61,7 +63,7 @@ fn serve(mut stream: TcpStream) {
             Ok(())
         }
         "drip" => (|| {
-            stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n")?;
+            stream.write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n")?;
             for _ in 0..60 {
                 stream.write_all(b" ")?;
                 std::thread::sleep(Duration::from_millis(500));
@@ -72,19 +74,19 @@ fn serve(mut stream: TcpStream) {
         "slow" => {
             std::thread::sleep(Duration::from_millis(1500));
             let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up"},"value":[1700000000,"1"]}]}}"#;
-            write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len())
+            write!(stream, "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len())
         }
         "err500" => stream.write_all(
-            b"HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 24\r\n\r\n<html>bad gateway</html>",
+            b"HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-type: text/html\r\ncontent-length: 24\r\n\r\n<html>bad gateway</html>",
         ),
         "err400" => {
             let body = r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error: unexpected end of input"}"#;
-            write!(stream, "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len())
+            write!(stream, "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len())
         }
-        "garbage" => stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\nnot json {["),
+        "garbage" => stream.write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\nnot json {["),
         // 200 MB of a real-looking answer, or a million series: both far past the 20 MiB read limit.
         "huge" | "million" => (|| {
-            stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n")?;
+            stream.write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n")?;
             stream.write_all(br#"{"status":"success","data":{"resultType":"vector","result":["#)?;
             let series = br#"{"metric":{"__name__":"up","job":"a-rather-long-job-name","instance":"10.0.0.1:9100"},"value":[1700000000,"1"]},"#;
             let total: usize = if fault == "huge" { 200 << 20 } else { series.len() * 1_000_000 };
@@ -105,7 +107,7 @@ fn serve(mut stream: TcpStream) {
                 body.push_str(if i == 0 { r#""a""# } else { r#","a""# });
             }
             body.push_str("]}");
-            write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", body.len())?;
+            write!(stream, "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", body.len())?;
             stream.write_all(body.as_bytes())
         })(),
         _ => Ok(()),

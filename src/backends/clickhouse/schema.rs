@@ -8,8 +8,10 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Which kind of record a table holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Signal {
     /// `otel_logs`.
     Logs,
@@ -36,7 +38,7 @@ impl fmt::Display for Signal {
 /// Where a signal's records live and what the columns the tools rely on are called. The defaults
 /// are the exporter's; Grafana's ClickHouse plugin lets a datasource override the table and some
 /// column names (`jsonData.logs`, `jsonData.traces`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
     /// Which signal.
     pub signal: Signal,
