@@ -12,6 +12,8 @@
 //! - `metrics`: Prometheus and its flavours; `clickhouse`: ClickHouse with the OpenTelemetry
 //!   exporter's tables (logs and traces); `loki` and `tempo`: Grafana Loki (logs) and Tempo (traces).
 //!   Entries of other types are [`Skipped`] and the host logs them.
+//! - `checked`: a parsed set written for the `plugin` component ([`to_checked`]), which each call
+//!   reads back ([`from_checked`]) instead of parsing the file again.
 //!
 //! Secret material (header values, passwords) is held in [`Secret`], which never prints, and no error,
 //! warning or summary ever contains it. What does not live here: HTTP requests and TLS handshakes
