@@ -1,8 +1,11 @@
 //! Where each call's CPU goes, at concurrency 8: the host's CPU time per `tools/call` (user plus
 //! system over all its threads, from `/proc/<pid>/stat`, divided by the calls answered), the
-//! Prometheus CPU behind it, Prometheus' CPU per direct request, and the peer's CPU per call.
-//! CPU per call hardly depends on what else the machine is doing, unlike latency and throughput, so
-//! these figures compare across runs on a busy machine.
+//! Prometheus CPU behind it, Prometheus' CPU per direct request (at 8 and at 1: a Go server that
+//! sleeps between requests pays for waking up, and behind MCP it sleeps between most of them), and
+//! the peer's CPU per call; and how much of the machine sat idle or was taken by the hypervisor
+//! (steal) during the MCP run, which says whether a throughput ratio was bound by CPU and how
+//! noisy the run was. CPU per call hardly depends on what else the machine is doing, unlike
+//! latency and throughput, so these figures compare across runs on a busy machine.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,18 +21,42 @@ use super::{Workload, mcp_call, measure, ok};
 /// Concurrency of these runs: enough to keep both cores busy.
 const CONCURRENCY: usize = 8;
 
-/// Runs `send` at [`CONCURRENCY`] for the bench's fixed time; returns the CPU seconds each of `pids`
-/// used per answered request, in milliseconds.
-async fn cpu_per_request<F, Fut>(pids: &[u32], send: F) -> Vec<Option<f64>>
+/// What one run cost.
+struct Run {
+    /// CPU milliseconds per answered request, for each pid asked about.
+    per_request: Vec<Option<f64>>,
+    /// The machine's idle and steal time over the run, in percent of all its CPU time.
+    machine: Option<(f64, f64)>,
+}
+
+/// The machine's CPU time so far from `/proc/stat`'s first line: (all, idle, steal), in ticks.
+fn machine_ticks() -> Option<(u64, u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    let all: u64 = fields.iter().take(8).sum();
+    Some((all, *fields.get(3)? + *fields.get(4)?, *fields.get(7)?))
+}
+
+/// Runs `send` at `concurrency` for the bench's fixed time; returns the CPU each of `pids` used per
+/// answered request and the machine's idle and steal shares.
+async fn cpu_per_request<F, Fut>(pids: &[u32], concurrency: usize, send: F) -> Run
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = bool> + Send,
 {
     let answered = Arc::new(AtomicU64::new(0));
     let before: Vec<Option<f64>> = pids.iter().map(|p| cpu_seconds(*p)).collect();
+    let machine_before = machine_ticks();
     let counter = answered.clone();
     let send = Arc::new(send);
-    measure(CONCURRENCY, move || {
+    measure(concurrency, move || {
         let (send, counter) = (send.clone(), counter.clone());
         async move {
             let ok = send().await;
@@ -41,10 +68,21 @@ where
     })
     .await;
     let calls = answered.load(Ordering::Relaxed).max(1) as f64;
-    pids.iter()
-        .zip(before)
-        .map(|(pid, before)| Some((cpu_seconds(*pid)? - before?) * 1000.0 / calls))
-        .collect()
+    let machine = machine_before.zip(machine_ticks()).and_then(|(b, a)| {
+        let all = a.0.checked_sub(b.0).filter(|t| *t > 0)? as f64;
+        Some((
+            100.0 * a.1.saturating_sub(b.1) as f64 / all,
+            100.0 * a.2.saturating_sub(b.2) as f64 / all,
+        ))
+    });
+    Run {
+        per_request: pids
+            .iter()
+            .zip(before)
+            .map(|(pid, before)| Some((cpu_seconds(*pid)? - before?) * 1000.0 / calls))
+            .collect(),
+        machine,
+    }
 }
 
 fn cell(v: Option<f64>) -> String {
@@ -66,20 +104,26 @@ pub async fn table<P, F>(
 {
     println!();
     println!(
-        "| workload (c={CONCURRENCY}) | host CPU ms/call | Prometheus CPU ms/call behind MCP | Prometheus CPU ms/request direct | peer CPU ms/call | Prometheus CPU ms/call behind the peer |"
+        "| workload (c={CONCURRENCY}) | host CPU ms/call | Prometheus CPU ms/call behind MCP | Prometheus CPU ms/request direct | same, direct at c=1 | machine idle / steal % (MCP run) | peer CPU ms/call | Prometheus CPU ms/call behind the peer |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for w in workloads {
         let body = json_call(w);
-        let mcp = cpu_per_request(&[host_pid, prometheus.pid()], mcp_call(post, body)).await;
-        let direct = {
+        let mcp = cpu_per_request(
+            &[host_pid, prometheus.pid()],
+            CONCURRENCY,
+            mcp_call(post, body),
+        )
+        .await;
+        let prometheus_pid = [prometheus.pid()];
+        let direct = |concurrency| {
             let (client, url, form) = (
                 client.clone(),
                 format!("{}{}", prometheus.url, w.direct.0),
                 w.direct.1.clone(),
             );
             let get = url.contains("/label/");
-            cpu_per_request(&[prometheus.pid()], move || {
+            cpu_per_request(&prometheus_pid, concurrency, move || {
                 let request = if get {
                     client.get(&url).query(&form).send()
                 } else {
@@ -87,25 +131,34 @@ pub async fn table<P, F>(
                 };
                 async move { ok(request.await).await }
             })
-            .await
         };
+        let (direct, one_at_a_time) = (direct(CONCURRENCY).await, direct(1).await);
         let by_peer = match (peer, peer.and_then(|_| Peer::call_body(w, data))) {
             (Some(peer), Some(body)) => {
                 let endpoint = peer.endpoint();
-                cpu_per_request(&[peer.process.0.id(), prometheus.pid()], move || {
-                    let request = endpoint.post(body.clone()).send();
-                    async move { ok(request.await).await }
-                })
+                cpu_per_request(
+                    &[peer.process.0.id(), prometheus.pid()],
+                    CONCURRENCY,
+                    move || {
+                        let request = endpoint.post(body.clone()).send();
+                        async move { ok(request.await).await }
+                    },
+                )
                 .await
+                .per_request
             }
             _ => vec![None, None],
         };
         println!(
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             w.name,
-            cell(mcp[0]),
-            cell(mcp[1]),
-            cell(direct[0]),
+            cell(mcp.per_request[0]),
+            cell(mcp.per_request[1]),
+            cell(direct.per_request[0]),
+            cell(one_at_a_time.per_request[0]),
+            mcp.machine.map_or("–".into(), |(idle, steal)| format!(
+                "{idle:.0} / {steal:.0}"
+            )),
             cell(by_peer[0]),
             cell(by_peer[1]),
         );
