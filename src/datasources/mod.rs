@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -294,52 +295,112 @@ pub struct Skipped {
 /// The datasources of one provisioning file that this server queries, in file order.
 #[derive(Clone, Debug)]
 pub struct DatasourceSet {
-    datasources: Vec<Datasource>,
+    slots: Vec<Slot>,
     /// Entries of types not served, in file order.
     pub skipped: Vec<Skipped>,
     /// Non-fatal findings (unset environment variables, ignored settings); never contain secrets.
     pub warnings: Vec<String>,
 }
 
+/// One datasource of a set: what finding it takes (name, uid, families, default) at hand, and the
+/// [`Datasource`] itself, which a set read back from the checked form reads only when a tool first
+/// asks for it, so that a call costs the same with fifty datasources as with one.
+#[derive(Clone)]
+struct Slot {
+    name: String,
+    uid: Option<String>,
+    families: FamilySet,
+    is_default: bool,
+    datasource: OnceLock<Datasource>,
+    /// Where the entry's checked form is, while it is unread; `None` in a set parsed from the file.
+    checked: Option<checked::Unread>,
+}
+
+impl Slot {
+    fn parsed(datasource: Datasource) -> Slot {
+        Slot {
+            name: datasource.name.clone(),
+            uid: datasource.uid.clone(),
+            families: FamilySet::of(datasource.kind.families()),
+            is_default: datasource.is_default,
+            datasource: OnceLock::from(datasource),
+            checked: None,
+        }
+    }
+
+    fn datasource(&self) -> &Datasource {
+        self.datasource.get_or_init(|| checked::read_entry(self))
+    }
+}
+
+// By hand: the checked form holds secret values, and a set's debug output must not.
+impl fmt::Debug for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.datasource.get() {
+            Some(datasource) => datasource.fmt(f),
+            None => write!(f, "Datasource {{ name: {:?}, .. (unread) }}", self.name),
+        }
+    }
+}
+
+/// The families a datasource serves, as bits (its [`Kind`] without the settings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+struct FamilySet(u8);
+
+impl FamilySet {
+    fn of(families: &[Family]) -> FamilySet {
+        FamilySet(families.iter().fold(0, |bits, f| bits | 1 << *f as u8))
+    }
+
+    fn contains(self, family: Family) -> bool {
+        self.0 & 1 << family as u8 != 0
+    }
+}
+
 impl DatasourceSet {
     /// All datasources, in file order.
-    pub fn all(&self) -> &[Datasource] {
-        &self.datasources
+    pub fn all(&self) -> Vec<&Datasource> {
+        self.slots.iter().map(Slot::datasource).collect()
     }
 
     /// The datasource with this exact name or, failing that, this uid.
     pub fn get(&self, name: &str) -> Option<&Datasource> {
-        self.datasources
+        self.slots
             .iter()
-            .find(|d| d.name == name)
-            .or_else(|| {
-                self.datasources
-                    .iter()
-                    .find(|d| d.uid.as_deref() == Some(name))
-            })
+            .find(|s| s.name == name)
+            .or_else(|| self.slots.iter().find(|s| s.uid.as_deref() == Some(name)))
+            .map(Slot::datasource)
     }
 
     /// The datasources serving `family`, in file order.
     pub fn of_family(&self, family: Family) -> impl Iterator<Item = &Datasource> {
-        self.datasources.iter().filter(move |d| d.serves(family))
+        self.serving(family).map(Slot::datasource)
     }
 
     /// The default of `family`: the `isDefault` entry when it serves the family, otherwise the
     /// family's first entry; `None` when no datasource serves it.
     pub fn default_for(&self, family: Family) -> Option<&Datasource> {
-        self.of_family(family)
-            .find(|d| d.is_default)
-            .or_else(|| self.of_family(family).next())
+        self.serving(family)
+            .find(|s| s.is_default)
+            .or_else(|| self.serving(family).next())
+            .map(Slot::datasource)
     }
 
     /// The datasource names, in file order.
     pub fn names(&self) -> Vec<&str> {
-        self.datasources.iter().map(|d| d.name.as_str()).collect()
+        self.slots.iter().map(|s| s.name.as_str()).collect()
     }
 
     /// Each datasource with its origin, in file order (origins may repeat).
     pub fn origins(&self) -> Vec<(&Origin, &Datasource)> {
-        self.datasources.iter().map(|d| (&d.origin, d)).collect()
+        self.all().into_iter().map(|d| (&d.origin, d)).collect()
+    }
+
+    fn serving(&self, family: Family) -> impl Iterator<Item = &Slot> {
+        self.slots
+            .iter()
+            .filter(move |s| s.families.contains(family))
     }
 }
 
@@ -420,7 +481,7 @@ pub fn parse(
     };
 
     let mut set = DatasourceSet {
-        datasources: Vec::new(),
+        slots: Vec::new(),
         skipped: Vec::new(),
         warnings: Vec::new(),
     };
@@ -467,13 +528,13 @@ pub fn parse(
                     default = Some(label.clone());
                 }
                 names.insert(ds.name.clone(), (i + 1, label.clone()));
-                set.datasources.push(*ds);
+                set.slots.push(Slot::parsed(*ds));
             }
         }
         unset_all.extend(unset);
     }
 
-    if set.datasources.is_empty() {
+    if set.slots.is_empty() {
         let why = if set.skipped.is_empty() {
             "the 'datasources' list is empty".to_string()
         } else {
@@ -492,17 +553,20 @@ pub fn parse(
     }
 
     // A uid equal to another datasource's name is ambiguous as an id; `get` prefers names.
-    for ds in &set.datasources {
+    let mut ambiguous = Vec::new();
+    for ds in set.all() {
         if let Some(uid) = &ds.uid
             && let Some((_, other)) = names.get(uid)
             && *uid != ds.name
         {
-            set.warnings.push(format!(
+            ambiguous.push(format!(
                 "uid '{uid}' of datasource '{}' is also the name of entry {other}; '{uid}' refers to entry {other}",
                 ds.name
             ));
         }
     }
+    set.warnings.extend(ambiguous);
+
     for name in unset_all {
         set.warnings.push(format!(
             "environment variable '{name}' is not set; it was replaced by an empty string"

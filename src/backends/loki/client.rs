@@ -263,12 +263,8 @@ mod tests {
             urls: RefCell::new(Vec::new()),
         };
         let out = {
-            let client = Client::new(Connection::new(
-                &set.all()[0],
-                &http,
-                Duration::from_secs(5),
-            ))
-            .unwrap();
+            let client =
+                Client::new(Connection::new(set.all()[0], &http, Duration::from_secs(5))).unwrap();
             f(&client)
         };
         (out, http.urls.into_inner())
