@@ -553,19 +553,17 @@ pub fn parse(
     }
 
     // A uid equal to another datasource's name is ambiguous as an id; `get` prefers names.
-    let mut ambiguous = Vec::new();
-    for ds in set.all() {
+    for ds in &set.slots {
         if let Some(uid) = &ds.uid
             && let Some((_, other)) = names.get(uid)
             && *uid != ds.name
         {
-            ambiguous.push(format!(
+            set.warnings.push(format!(
                 "uid '{uid}' of datasource '{}' is also the name of entry {other}; '{uid}' refers to entry {other}",
                 ds.name
             ));
         }
     }
-    set.warnings.extend(ambiguous);
 
     for name in unset_all {
         set.warnings.push(format!(
