@@ -3,7 +3,8 @@
 //! Starts a local Prometheus with the demo data and the host (`proms-mcp serve`, the binary next to
 //! this one) on loopback, then for each workload and concurrency sends requests for a fixed time
 //! through MCP (`tools/call` over Streamable HTTP) and directly to Prometheus' HTTP API, and prints
-//! latency percentiles, throughput and their ratio, plus the host's peak RSS, time from start to first
+//! latency percentiles, throughput and their ratio, where a call's time goes at c=1 layer by layer
+//! (`bench/stages.rs`), plus the host's peak RSS, time from start to first
 //! answer, component size, the cost of a call that only instantiates the component, and the bytes of
 //! tool content per call; then the answer size of every tool on the demo data (`dev::sizes`; the
 //! logs and traces tools when ClickHouse's engine is installed) and of `tools/list`; with ClickHouse,
@@ -32,6 +33,8 @@ mod peer;
 mod records;
 #[path = "bench/shipped.rs"]
 mod shipped;
+#[path = "bench/stages.rs"]
+mod stages;
 
 const SECONDS_PER_POINT: f64 = 3.0;
 const CONCURRENCY: [usize; 3] = [1, 8, 64];
@@ -102,6 +105,7 @@ fn workloads(data: &DemoData) -> Vec<Workload> {
 }
 
 struct Stats {
+    mean: Duration,
     p50: Duration,
     p95: Duration,
     p99: Duration,
@@ -149,7 +153,9 @@ where
             .copied()
             .unwrap_or_default()
     };
+    let total: Duration = all.iter().sum();
     Stats {
+        mean: total / (all.len().max(1) as u32),
         p50: pick(0.50),
         p95: pick(0.95),
         p99: pick(0.99),
@@ -296,6 +302,7 @@ async fn main() -> anyhow::Result<()> {
         "| workload | c | MCP p50 ms | p95 | p99 | MCP req/s | direct p50 ms | p95 | p99 | direct req/s | overhead p50 ms | throughput ratio | content bytes |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut stages = Vec::new();
     for w in workloads(&data) {
         let body = call_body(1, w.tool, &w.arguments);
         let sample: Value = post(body.clone()).await?.json().await?;
@@ -307,7 +314,16 @@ async fn main() -> anyhow::Result<()> {
         let direct_url = format!("{}{}", prometheus.url, w.direct.0);
         let form = w.direct.1.clone();
         for c in CONCURRENCY {
+            let before = if c == 1 {
+                stages::scrape(&client, health).await
+            } else {
+                None
+            };
             let mcp = measure(c, mcp_call(&post, body.clone())).await;
+            let after = match before {
+                Some(_) => stages::scrape(&client, health).await,
+                None => None,
+            };
             let direct = {
                 let (client, url, form) = (client.clone(), direct_url.clone(), form.clone());
                 let get = url.contains("/label/");
@@ -339,8 +355,20 @@ async fn main() -> anyhow::Result<()> {
             if let Some(peer) = &peer {
                 peer.row(&w, &data, c, &direct).await;
             }
+            if let (Some(before), Some(after)) = (&before, &after) {
+                stages.push(stages::Stages::new(
+                    w.name,
+                    w.tool,
+                    before,
+                    after,
+                    mcp.mean,
+                    direct.mean,
+                ));
+            }
         }
     }
+    // Where a c=1 call's time goes, layer by layer, from the host's own histograms.
+    stages::table(&stages);
     // Where each call's CPU goes: host, Prometheus behind it, and the peer, per call at c=8.
     cpu::table(
         &workloads(&data),
