@@ -29,8 +29,6 @@
 //! out, also on a panic or a signal.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read};
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -49,8 +47,11 @@ use serde_json::{Value, json};
 mod cases;
 #[path = "soak/record.rs"]
 mod record;
+#[path = "soak/trouble.rs"]
+mod trouble;
 use cases::{Case, Check, Expect, failing_cases, normal_cases};
 use record::{MINUTE_HEADER, Record, Sample, mib, ms, print_minute, quantile_ms, sample};
+use trouble::Trouble;
 
 /// The host's `QUERY_TIMEOUT`: each backend request is bounded by it.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -190,47 +191,6 @@ fn judge(id: u64, case: &Case, bytes: &[u8]) -> Result<Outcome, String> {
 // ---------------------------------------------------------------------------------------------------------
 // Processes
 // ---------------------------------------------------------------------------------------------------------
-
-/// A loopback backend that reads requests and never answers; it counts connections so a connection
-/// the host keeps after giving up shows.
-struct Trouble {
-    port: u16,
-    accepted: Arc<AtomicU64>,
-    open: Arc<AtomicUsize>,
-}
-
-impl Trouble {
-    fn start() -> io::Result<Trouble> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let port = listener.local_addr()?.port();
-        let accepted = Arc::new(AtomicU64::new(0));
-        let open = Arc::new(AtomicUsize::new(0));
-        let (a, o) = (accepted.clone(), open.clone());
-        std::thread::Builder::new()
-            .name("trouble-backend".into())
-            .spawn(move || {
-                for mut stream in listener.incoming().flatten() {
-                    a.fetch_add(1, Ordering::Relaxed);
-                    o.fetch_add(1, Ordering::Relaxed);
-                    let open = o.clone();
-                    let spawned = std::thread::Builder::new().spawn(move || {
-                        // Read (and ignore) whatever comes until the peer closes; never write.
-                        let mut buf = [0u8; 4096];
-                        while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-                        open.fetch_sub(1, Ordering::Relaxed);
-                    });
-                    if spawned.is_err() {
-                        o.fetch_sub(1, Ordering::Relaxed);
-                    }
-                }
-            })?;
-        Ok(Trouble {
-            port,
-            accepted,
-            open,
-        })
-    }
-}
 
 fn env_number(name: &str, default: u64) -> anyhow::Result<u64> {
     match std::env::var(name) {
