@@ -2,10 +2,10 @@
 //! (`/metrics` on the health port, scraped before and after each c=1 MCP run): the whole MCP
 //! request as the host served it, the tool call inside it (the sandbox and the guest), and the
 //! backend request inside that (per request to Prometheus: the host's pooled client up to the
-//! response headers, plus Prometheus' own time), next to the same request sent directly. Each step's difference is what
-//! that layer adds: the MCP front (HTTP, JSON-RPC, rmcp), the sandbox and guest, and the outbound
-//! path with Prometheus' cost of waking up between a proxy's requests. Means, not percentiles: the
-//! histograms keep only sums and counts exactly.
+//! response headers, plus Prometheus' own time), next to the same request sent directly. Each
+//! step's difference is what that layer adds: the MCP front (HTTP, JSON-RPC, rmcp), the sandbox
+//! and guest, and the outbound path with Prometheus' cost of waking up between a proxy's
+//! requests. Means, not percentiles: the histograms keep only sums and counts exactly.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -26,21 +26,17 @@ pub async fn scrape(client: &reqwest::Client, health: u16) -> Option<Durations> 
             continue;
         };
         let (metric, labels) = name.split_at(name.find('{').unwrap_or(name.len()));
-        let (base, slot) = if let Some(base) = metric.strip_suffix("_sum") {
-            (base, 0)
-        } else if let Some(base) = metric.strip_suffix("_count") {
-            (base, 1)
-        } else {
-            continue;
+        let (base, is_sum) = match metric.strip_suffix("_sum") {
+            Some(base) => (base, true),
+            None => match metric.strip_suffix("_count") {
+                Some(base) => (base, false),
+                None => continue,
+            },
         };
-        let entry = series
+        let (sum, count) = series
             .entry(format!("{base}{labels}"))
             .or_insert((0.0, 0.0));
-        if slot == 0 {
-            entry.0 = value;
-        } else {
-            entry.1 = value;
-        }
+        *if is_sum { sum } else { count } = value;
     }
     Some(Durations(series))
 }
