@@ -7,8 +7,10 @@
 //! - `endpoint`: which path goes where on the MCP port, authentication before MCP, the caller
 //!   handed to the tools ([`serve`] over a [`Placement`]);
 //! - `admission`: `tools/call` requests held before rmcp while the tools are busy ([`CallGate`]);
-//! - `parse_error`: an MCP request through rmcp, with a body that is not JSON answered as a
-//!   JSON-RPC parse error ([`handle_mcp`]);
+//! - `direct`: a plain `tools/call` answered without rmcp's per-request tasks, as rmcp would answer
+//!   it (every other request goes to rmcp);
+//! - `parse_error`: an MCP request through the [`McpService`], with a body that is not JSON
+//!   answered as a JSON-RPC parse error ([`handle_mcp`]);
 //! - `in_process`: the tools called in-process over any [`crate::http::HttpClient`] ([`InProcess`]).
 //!
 //! What does not: sockets and connections (hyper in the host, `wasi:http` in the `server`
@@ -19,6 +21,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::task::Poll;
 
+use bytes::Bytes;
+use http_body_util::Full;
 #[expect(
     deprecated,
     reason = "logging is deprecated (SEP-2577) but clients before 2026-07-28 use it"
@@ -42,6 +46,7 @@ use crate::tools::Toolset;
 
 mod admission;
 mod complete;
+mod direct;
 mod endpoint;
 mod in_process;
 mod parse_error;
@@ -178,17 +183,56 @@ impl<P> Clone for McpFront<P> {
 
 /// The Streamable HTTP endpoint of a front: stateless (no sessions), with `config` from
 /// [`HttpPolicy::server_config`] (plus whatever the placement adds, such as a cancellation token).
-/// The native host, the `server` component and the fuzz target all serve MCP through this.
-pub type McpService<P> = StreamableHttpService<McpFront<P>, NeverSessionManager>;
+/// A plain `tools/call` is answered by the front directly ([`direct`]); every other request by
+/// rmcp's Streamable HTTP service over the same front. The native host, the `server` component and
+/// the fuzz target all serve MCP through this.
+pub struct McpService<P> {
+    front: McpFront<P>,
+    rmcp: StreamableHttpService<McpFront<P>, NeverSessionManager>,
+}
+
+impl<P> Clone for McpService<P> {
+    fn clone(&self) -> Self {
+        McpService {
+            front: self.front.clone(),
+            rmcp: self.rmcp.clone(),
+        }
+    }
+}
+
+impl<P: ToolProvider> McpService<P> {
+    /// Answers one MCP request whose body has been read whole.
+    pub async fn handle(&self, request: http::Request<Bytes>) -> http::Response<Body> {
+        let (parts, body) = request.into_parts();
+        match direct::plain_call(&parts, &body, &self.rmcp.config) {
+            Some(call) => direct::answer(&self.front, call, &parts.extensions).await,
+            None => {
+                self.rmcp
+                    .handle(http::Request::from_parts(parts, Full::new(body)))
+                    .await
+            }
+        }
+    }
+
+    /// The same request through rmcp alone, whatever it is (tests compare the two paths).
+    #[cfg(test)]
+    async fn handle_by_rmcp(&self, request: http::Request<Bytes>) -> http::Response<Body> {
+        self.rmcp.handle(request.map(Full::new)).await
+    }
+}
 
 impl<P: ToolProvider> McpFront<P> {
     /// The Streamable HTTP endpoint serving this front (see [`McpService`]).
     pub fn into_service(self, config: StreamableHttpServerConfig) -> McpService<P> {
-        StreamableHttpService::new(
-            move || Ok(self.clone()),
-            Arc::new(NeverSessionManager::default()),
-            config,
-        )
+        let front = self.clone();
+        McpService {
+            rmcp: StreamableHttpService::new(
+                move || Ok(front.clone()),
+                Arc::new(NeverSessionManager::default()),
+                config,
+            ),
+            front: self,
+        }
     }
 
     /// A front over `provider`, offering every tool.
@@ -461,8 +505,36 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let mut result = self
+            .answer_call(
+                request.name.to_string(),
+                request.arguments,
+                caller_of(&context),
+                gate_expired(&context),
+                context.ct.cancelled_owned(),
+            )
+            .await?;
+        // 2026-07-28 requires resultType; rmcp drops it again for older peers.
+        result.result_type = Some(ResultType::COMPLETE);
+        Ok(result.into())
+    }
+}
+
+impl<P: ToolProvider> McpFront<P> {
+    /// What `tools/call` answers, on rmcp's path and on the [`direct`] one: the tool's result; an
+    /// `isError` result when the arguments cannot be used, the tools cannot run, the call waited
+    /// past its limit at the gate (`busy`) or `cancelled` completed first; -32602 for a tool the
+    /// deployment does not offer.
+    async fn answer_call(
+        &self,
+        name: String,
+        arguments: Option<rmcp::model::JsonObject>,
+        caller: Option<Caller>,
+        busy: Option<GateExpired>,
+        cancelled: impl Future<Output = ()>,
+    ) -> Result<CallToolResult, ErrorData> {
         // A tool the deployment does not offer is an unknown tool, named with those it offers.
-        if !self.toolset.contains(&request.name) {
+        if !self.toolset.contains(&name) {
             let names: Vec<&str> = self
                 .tools()
                 .await?
@@ -470,46 +542,31 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
                 .map(|t| t.name.as_ref())
                 .collect();
             return Err(ErrorData::invalid_params(
-                format!(
-                    "unknown tool '{}'; tools: {}",
-                    request.name,
-                    names.join(", ")
-                ),
+                format!("unknown tool '{name}'; tools: {}", names.join(", ")),
                 None,
             ));
         }
-        let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        let outcome = match gate_expired(&context) {
+        let arguments = arguments.map(Value::Object).unwrap_or(Value::Null);
+        let outcome = match busy {
             Some(busy) => Err(ProviderError::Unavailable(busy.to_string())),
             None => {
-                let call = self.provider.call_tool(
-                    request.name.to_string(),
-                    arguments,
-                    caller_of(&context),
-                );
+                let call = self.provider.call_tool(name, arguments, caller);
                 // Nobody reads the answer to a cancelled call; it is an ordinary result, not a
                 // JSON-RPC error, so that rmcp does not log it as one.
-                unless_cancelled(call, context.ct.cancelled())
-                    .await
-                    .unwrap_or_else(|| {
-                        Err(ProviderError::Unavailable("the call was cancelled".into()))
-                    })
+                unless_cancelled(call, cancelled).await.unwrap_or_else(|| {
+                    Err(ProviderError::Unavailable("the call was cancelled".into()))
+                })
             }
         };
-        let result = match outcome {
-            Ok(mut result) => {
-                // 2026-07-28 requires resultType; rmcp drops it again for older peers.
-                result.result_type = Some(ResultType::COMPLETE);
-                result
-            }
+        match outcome {
+            Ok(result) => Ok(result),
             Err(ProviderError::UnknownTool(message)) => {
-                return Err(ErrorData::invalid_params(message, None));
+                Err(ErrorData::invalid_params(message, None))
             }
             Err(ProviderError::InvalidArguments(message) | ProviderError::Unavailable(message)) => {
-                CallToolResult::error(vec![ContentBlock::text(message)])
+                Ok(CallToolResult::error(vec![ContentBlock::text(message)]))
             }
-        };
-        Ok(result.into())
+        }
     }
 }
 

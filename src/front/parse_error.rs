@@ -1,10 +1,12 @@
-//! One MCP request through rmcp's Streamable HTTP service, with one correction: a body declared
+//! One MCP request through the [`McpService`] (rmcp's Streamable HTTP service, or the direct path
+//! for a plain `tools/call`), with one correction: a body declared
 //! `application/json` that is not JSON gets HTTP 400 and the JSON-RPC parse error (`-32700`, id
 //! `null`) saying where the JSON broke, instead of rmcp's `415 Unsupported Media Type`.
 //!
-//! Good requests are parsed once, by rmcp: the body arrives read whole (the endpoint reads it once,
-//! for the tool-call gate and for rmcp), and is read again here only when rmcp has refused it with
-//! 400 or 415. Every other answer (a wrong `Content-Type` stays 415, valid JSON that is not
+//! The body arrives read whole (the endpoint reads it once, for the tool-call gate and for MCP). A
+//! plain `tools/call` is parsed once, by the direct path; any other request by rmcp (after the
+//! direct path has declined it, at the latest where the method is not `tools/call`), and read again
+//! here only when rmcp has refused it with 400 or 415. Every other answer (a wrong `Content-Type` stays 415, valid JSON that is not
 //! JSON-RPC stays rmcp's) is passed on unchanged.
 //!
 //! Not here: routing and authentication ([`super::serve`]), and the JSON-RPC methods themselves
@@ -32,7 +34,7 @@ pub async fn handle_mcp<P: ToolProvider>(
     let declares_json = declares_json(request.headers());
     // A second handle on the same bytes, kept in case rmcp refuses them.
     let body = request.body().clone();
-    let response = service.handle(request.map(Full::new)).await;
+    let response = service.handle(request).await;
     if !declares_json || !matches!(response.status().as_u16(), 400 | 415) {
         return response;
     }
@@ -49,7 +51,7 @@ pub fn json_syntax_error(body: &[u8]) -> Option<serde_json::Error> {
 }
 
 /// Whether `Content-Type` is `application/json` (parameters aside), as rmcp reads it.
-fn declares_json(headers: &http::HeaderMap) -> bool {
+pub(super) fn declares_json(headers: &http::HeaderMap) -> bool {
     headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
