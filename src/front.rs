@@ -11,7 +11,8 @@
 //!   it (every other request goes to rmcp);
 //! - `parse_error`: an MCP request through the [`McpService`], with a body that is not JSON
 //!   answered as a JSON-RPC parse error ([`handle_mcp`]);
-//! - `in_process`: the tools called in-process over any [`crate::http::HttpClient`] ([`InProcess`]).
+//! - `in_process`: the tools called in-process over any [`crate::http::HttpClient`] ([`InProcess`]);
+//! - `tool_result`: a tool's answer as checked JSON text ([`ToolResult`]).
 //!
 //! What does not: sockets and connections (hyper in the host, `wasi:http` in the `server`
 //! component), wasmtime, the HTTP client that reaches backends or the API server, logs and metrics,
@@ -50,12 +51,14 @@ mod direct;
 mod endpoint;
 mod in_process;
 mod parse_error;
+mod tool_result;
 
 pub use crate::auth::Caller;
 pub use admission::{CallGate, GateExpired};
 pub use endpoint::{Body, Placement, Route, serve};
 pub use in_process::InProcess;
 pub use parse_error::{handle_mcp, json_syntax_error};
+pub use tool_result::ToolResult;
 
 /// Why the provider could not produce a tool result.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,19 +72,20 @@ pub enum ProviderError {
     Unavailable(String),
 }
 
-/// Where tools come from: MCP `Tool` objects and `CallToolResult` objects as JSON.
+/// Where tools come from: MCP `Tool` objects as JSON values, and each call's `CallToolResult` as
+/// JSON text ([`ToolResult`]).
 pub trait ToolProvider: Send + Sync + 'static {
     /// All tools as MCP `Tool` JSON objects, in a stable order.
     fn list_tools(&self) -> impl Future<Output = Result<Vec<Value>, ProviderError>> + Send;
 
-    /// Runs `name` with `arguments` for `caller`; returns the MCP `CallToolResult` (a provider that
-    /// has it as JSON text parses it straight into this type: one parse per result).
+    /// Runs `name` for `caller` with `arguments_json` (the JSON text of the arguments object, or
+    /// `null` when the request has none: the tools parse it, the front does not).
     fn call_tool(
         &self,
         name: String,
-        arguments: Value,
+        arguments_json: String,
         caller: Option<Caller>,
-    ) -> impl Future<Output = Result<CallToolResult, ProviderError>> + Send;
+    ) -> impl Future<Output = Result<ToolResult, ProviderError>> + Send;
 }
 
 /// Largest MCP request body accepted; a larger one gets 413 with the limit in the message.
@@ -505,15 +509,25 @@ impl<P: ToolProvider> ServerHandler for McpFront<P> {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let mut result = self
+        let arguments_json = match &request.arguments {
+            Some(arguments) => serde_json::to_string(arguments).expect("a JSON object serialises"),
+            None => "null".into(),
+        };
+        let answer = self
             .answer_call(
                 request.name.to_string(),
-                request.arguments,
+                arguments_json,
                 caller_of(&context),
                 gate_expired(&context),
                 context.ct.cancelled_owned(),
             )
             .await?;
+        // rmcp answers with its own type: the one path that reads the result back.
+        let mut result = answer.to_rmcp().unwrap_or_else(|e| {
+            CallToolResult::error(vec![ContentBlock::text(format!(
+                "the tool's result could not be read: {e}"
+            ))])
+        });
         // 2026-07-28 requires resultType; rmcp drops it again for older peers.
         result.result_type = Some(ResultType::COMPLETE);
         Ok(result.into())
@@ -528,11 +542,11 @@ impl<P: ToolProvider> McpFront<P> {
     async fn answer_call(
         &self,
         name: String,
-        arguments: Option<rmcp::model::JsonObject>,
+        arguments_json: String,
         caller: Option<Caller>,
         busy: Option<GateExpired>,
         cancelled: impl Future<Output = ()>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<ToolResult, ErrorData> {
         // A tool the deployment does not offer is an unknown tool, named with those it offers.
         if !self.toolset.contains(&name) {
             let names: Vec<&str> = self
@@ -546,11 +560,10 @@ impl<P: ToolProvider> McpFront<P> {
                 None,
             ));
         }
-        let arguments = arguments.map(Value::Object).unwrap_or(Value::Null);
         let outcome = match busy {
             Some(busy) => Err(ProviderError::Unavailable(busy.to_string())),
             None => {
-                let call = self.provider.call_tool(name, arguments, caller);
+                let call = self.provider.call_tool(name, arguments_json, caller);
                 // Nobody reads the answer to a cancelled call; it is an ordinary result, not a
                 // JSON-RPC error, so that rmcp does not log it as one.
                 unless_cancelled(call, cancelled).await.unwrap_or_else(|| {
@@ -564,7 +577,7 @@ impl<P: ToolProvider> McpFront<P> {
                 Err(ErrorData::invalid_params(message, None))
             }
             Err(ProviderError::InvalidArguments(message) | ProviderError::Unavailable(message)) => {
-                Ok(CallToolResult::error(vec![ContentBlock::text(message)]))
+                Ok(ToolResult::error(&message))
             }
         }
     }

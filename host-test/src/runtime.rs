@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use proms_mcp::datasources::DatasourceSet;
-use proms_mcp::front::{CallGate, Caller, ProviderError, ToolProvider};
+use proms_mcp::front::{CallGate, Caller, ProviderError, ToolProvider, ToolResult};
 use proms_mcp::settings::{QUERY_TIMEOUT_ENV, Settings};
-use rmcp::model::CallToolResult;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -657,9 +656,9 @@ impl ToolProvider for PluginRuntime {
     async fn call_tool(
         &self,
         name: String,
-        arguments: Value,
+        arguments_json: String,
         caller: Option<Caller>,
-    ) -> Result<CallToolResult, ProviderError> {
+    ) -> Result<ToolResult, ProviderError> {
         let started = Instant::now();
         let user = caller
             .as_ref()
@@ -669,7 +668,6 @@ impl ToolProvider for PluginRuntime {
             uid: c.uid,
             groups: c.groups,
         });
-        let args = arguments.to_string();
         let abandoned = Abandoned {
             metrics: &self.sandbox.metrics,
             tool: &name,
@@ -680,25 +678,18 @@ impl ToolProvider for PluginRuntime {
             .with_instance(async |store, plugin| {
                 plugin
                     .proms_mcp_tools()
-                    .call_call_tool(store, &name, &args, caller.as_ref())
+                    .call_call_tool(store, &name, &arguments_json, caller.as_ref())
                     .await
             })
             .await;
         let (label, result) = match outcome {
-            // Straight into rmcp's type: the one parse of the result on the host.
-            Ok(Ok(r)) => match serde_json::from_str::<CallToolResult>(&r.result_json) {
-                Ok(result) => {
-                    let label = if result.is_error == Some(true) {
-                        "error"
-                    } else {
-                        "ok"
-                    };
-                    (label, Ok(result))
-                }
+            // Checked once here, then written to the client as the guest wrote it.
+            Ok(Ok(r)) => match ToolResult::from_json(r.result_json) {
+                Ok(result) => (if result.is_error() { "error" } else { "ok" }, Ok(result)),
                 Err(e) => (
                     "trap",
                     Err(ProviderError::Unavailable(format!(
-                        "the tool returned invalid JSON: {e}"
+                        "the tool returned a result that is {e}"
                     ))),
                 ),
             },

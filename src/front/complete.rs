@@ -107,10 +107,11 @@ pub async fn complete<P: ToolProvider>(
 
 /// `structuredContent` of a successful call, `null` otherwise.
 async fn structured<P: ToolProvider>(provider: &P, tool: &str, args: Value) -> Value {
-    match provider.call_tool(tool.to_string(), args, None).await {
-        Ok(result) if result.is_error != Some(true) => {
-            result.structured_content.unwrap_or(Value::Null)
-        }
+    match provider
+        .call_tool(tool.to_string(), args.to_string(), None)
+        .await
+    {
+        Ok(result) if !result.is_error() => result.structured_content().unwrap_or(Value::Null),
         _ => Value::Null,
     }
 }
@@ -163,8 +164,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::front::{Caller, ProviderError};
-    use rmcp::model::CallToolResult;
+    use crate::front::{Caller, ProviderError, ToolResult};
 
     /// Answers like the real tools over a small estate; remembers every call.
     struct Estate {
@@ -179,9 +179,10 @@ mod tests {
         async fn call_tool(
             &self,
             name: String,
-            arguments: Value,
+            arguments_json: String,
             _caller: Option<Caller>,
-        ) -> Result<CallToolResult, ProviderError> {
+        ) -> Result<ToolResult, ProviderError> {
+            let arguments = serde_json::from_str(&arguments_json).unwrap();
             self.calls.lock().unwrap().push((name.clone(), arguments));
             let structured = match name.as_str() {
                 "analyze_traces" => json!({"groups": [
@@ -191,12 +192,12 @@ mod tests {
                 // As when no logs datasource is configured.
                 "analyze_logs" => {
                     let failed = crate::tools::error_result("no logs datasource");
-                    return Ok(serde_json::from_value(failed).unwrap());
+                    return Ok(ToolResult::from_value(&failed).unwrap());
                 }
                 "get_label_values" => json!({"values": ["checkout", "node-exporter", "demo"]}),
                 _ => return Err(ProviderError::UnknownTool(name)),
             };
-            Ok(serde_json::from_value(crate::tools::success(structured)).unwrap())
+            Ok(ToolResult::from_value(&crate::tools::success(structured)).unwrap())
         }
     }
 

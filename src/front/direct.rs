@@ -5,7 +5,8 @@
 //! through a channel and serialises it: about a tenth of the host's CPU for a `query_instant` at
 //! concurrency 8 (README, Benchmark, fourteenth pass). A request that needs none of what that
 //! machinery is for is answered here, in the connection's own task, by the same handler code
-//! ([`McpFront::answer_call`]) and written in the same JSON rmcp writes.
+//! ([`McpFront::answer_call`]) and written in the JSON rmcp writes, the tool's result as the tool
+//! wrote it ([`super::ToolResult`]).
 //!
 //! "Plain" is decided conservatively: whatever rmcp would check is either checked here with rmcp's
 //! own rule, or its presence sends the request to rmcp. A request is plain when
@@ -30,9 +31,10 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use rmcp::model::{CallToolResult, ErrorData, JsonObject};
+use rmcp::model::ErrorData;
 use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::{Caller, GateExpired, McpFront, ToolProvider};
 
@@ -56,8 +58,9 @@ struct Request<'a> {
 #[serde(deny_unknown_fields)]
 struct Params {
     name: String,
+    // Kept as text: the tools parse the arguments, the front does not.
     #[serde(default)]
-    arguments: Option<JsonObject>,
+    arguments: Option<Box<RawValue>>,
 }
 
 /// A JSON-RPC id as rmcp reads it: an integer that fits `i64`, or a string.
@@ -73,7 +76,7 @@ enum Id {
 pub(super) struct PlainCall {
     id: Id,
     name: String,
-    arguments: Option<JsonObject>,
+    arguments_json: String,
 }
 
 /// The request as a [`PlainCall`], or `None` when rmcp should answer it (see the module doc).
@@ -98,10 +101,16 @@ pub(super) fn plain_call(
     if request.jsonrpc != "2.0" || request.method != "tools/call" {
         return None;
     }
+    // rmcp takes an object or null (`null` parses as `None`); anything else is its to refuse.
+    let arguments_json = match request.params.arguments {
+        None => "null".to_string(),
+        Some(raw) if raw.get().starts_with('{') => String::from(Box::<str>::from(raw)),
+        Some(_) => return None,
+    };
     Some(PlainCall {
         id: request.id,
         name: request.params.name,
-        arguments: request.params.arguments,
+        arguments_json,
     })
 }
 
@@ -112,10 +121,10 @@ pub(super) async fn answer<P: ToolProvider>(
     call: PlainCall,
     extensions: &http::Extensions,
 ) -> http::Response<super::Body> {
-    let mut outcome = front
+    let outcome = front
         .answer_call(
             call.name,
-            call.arguments,
+            call.arguments_json,
             extensions.get::<Caller>().cloned(),
             extensions.get::<GateExpired>().cloned(),
             // The connection's task runs the call: a client that hangs up drops it, and with it
@@ -123,17 +132,15 @@ pub(super) async fn answer<P: ToolProvider>(
             std::future::pending(),
         )
         .await;
-    let body = match &mut outcome {
-        Ok(result) => {
-            // Only 2026-07-28 has `resultType`, and these requests are older (rmcp strips it too).
-            result.result_type = None;
-            serde_json::to_vec(&Message::<&CallToolResult, ()> {
-                jsonrpc: "2.0",
-                id: &call.id,
-                result: Some(result),
-                error: None,
-            })
-        }
+    let body = match &outcome {
+        // The tool's JSON as it is: these versions have no `resultType`, and a `ToolResult` never
+        // carries one.
+        Ok(result) => serde_json::to_vec(&Message::<&RawValue, ()> {
+            jsonrpc: "2.0",
+            id: &call.id,
+            result: Some(result.json()),
+            error: None,
+        }),
         Err(error) => serde_json::to_vec(&Message::<(), &ErrorData> {
             jsonrpc: "2.0",
             id: &call.id,
@@ -232,7 +239,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::front::{HttpPolicy, ProviderError};
+    use crate::front::{HttpPolicy, ProviderError, ToolResult};
     use crate::tools::Toolset;
 
     /// Answers by tool name: a result that echoes the caller and the arguments, or each kind of
@@ -249,18 +256,19 @@ mod tests {
         async fn call_tool(
             &self,
             name: String,
-            arguments: Value,
+            arguments_json: String,
             caller: Option<Caller>,
-        ) -> Result<CallToolResult, ProviderError> {
+        ) -> Result<ToolResult, ProviderError> {
             match name.as_str() {
                 "query_instant" => {
                     let who = caller.map_or("nobody".to_string(), |c| c.username);
-                    let mut result =
-                        CallToolResult::success(vec![rmcp::model::ContentBlock::text(format!(
-                            "{who} \"asked\" {arguments}"
-                        ))]);
-                    result.structured_content = Some(json!({"who": who, "arguments": arguments}));
-                    Ok(result)
+                    let arguments: Value = serde_json::from_str(&arguments_json).unwrap();
+                    Ok(ToolResult::from_value(&json!({
+                        "content": [{"type": "text", "text": format!("{who} \"asked\" {arguments}")}],
+                        "structuredContent": {"who": who, "arguments": arguments},
+                        "isError": false,
+                    }))
+                    .unwrap())
                 }
                 "query_range" => Err(ProviderError::InvalidArguments(
                     "step: not a duration".into(),

@@ -221,7 +221,7 @@ mod tests {
 
     use super::*;
     use crate::auth::{AuthSettings, ReviewAnswer};
-    use crate::front::{HttpPolicy, McpFront, ProviderError};
+    use crate::front::{HttpPolicy, McpFront, ProviderError, ToolResult};
 
     /// Tools that answer with the caller's name; `wait` answers once `release` is notified.
     #[derive(Default)]
@@ -239,16 +239,17 @@ mod tests {
         async fn call_tool(
             &self,
             name: String,
-            _arguments: Value,
+            _arguments_json: String,
             caller: Option<Caller>,
-        ) -> Result<rmcp::model::CallToolResult, ProviderError> {
+        ) -> Result<ToolResult, ProviderError> {
             if name == "wait" {
                 self.release.notified().await;
             }
             let name = caller.map_or("nobody".to_string(), |c| c.username);
-            Ok(rmcp::model::CallToolResult::success(vec![
-                rmcp::model::ContentBlock::text(name),
-            ]))
+            Ok(
+                ToolResult::from_value(&json!({"content": [{"type": "text", "text": name}]}))
+                    .unwrap(),
+            )
         }
     }
 

@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Caller, ProviderError, ToolProvider};
+use super::{Caller, ProviderError, ToolProvider, ToolResult};
 use crate::datasources::DatasourceSet;
 use crate::http::HttpClient;
-use rmcp::model::CallToolResult;
 
 /// The tools over `datasources`, reached through `H`.
 pub struct InProcess<H> {
@@ -51,9 +50,11 @@ impl<H: HttpClient + Send + Sync + 'static> ToolProvider for InProcess<H> {
     async fn call_tool(
         &self,
         name: String,
-        arguments: Value,
+        arguments_json: String,
         _caller: Option<Caller>,
-    ) -> Result<CallToolResult, ProviderError> {
+    ) -> Result<ToolResult, ProviderError> {
+        let arguments: Value = serde_json::from_str(&arguments_json)
+            .map_err(|e| ProviderError::InvalidArguments(format!("arguments are not JSON: {e}")))?;
         let ctx = crate::tools::Context {
             datasources: &self.datasources,
             http: &self.http,
@@ -62,7 +63,7 @@ impl<H: HttpClient + Send + Sync + 'static> ToolProvider for InProcess<H> {
         };
         let result = crate::tools::call(&ctx, &name, arguments)
             .map_err(|e| ProviderError::UnknownTool(e.to_string()))?;
-        serde_json::from_value(result)
+        ToolResult::from_value(&result)
             .map_err(|e| ProviderError::Unavailable(format!("the tool returned a bad result: {e}")))
     }
 }
