@@ -11,7 +11,8 @@
 //! "Plain" is decided conservatively: whatever rmcp would check is either checked here with rmcp's
 //! own rule, or its presence sends the request to rmcp. A request is plain when
 //! - it is a `POST` whose `Host` header rmcp would allow (`ALLOWED_HOSTS`), with no `Origin`
-//!   header, while the service is not stopping;
+//!   header, to a service configured as every placement configures it (JSON answers, no
+//!   sessions) and not stopping;
 //! - its `Accept` header lists `application/json` and `text/event-stream` with no parameters, and
 //!   its `Content-Type` is `application/json`;
 //! - its `MCP-Protocol-Version` is absent or a version before 2026-07-28 (those have no standard
@@ -85,7 +86,13 @@ pub(super) fn plain_call(
     body: &[u8],
     config: &StreamableHttpServerConfig,
 ) -> Option<PlainCall> {
-    if parts.method != http::Method::POST || config.cancellation_token.is_cancelled() {
+    // JSON answers without sessions are what every placement configures
+    // (`HttpPolicy::server_config`); any other configuration is rmcp's to serve.
+    if parts.method != http::Method::POST
+        || !config.json_response
+        || config.legacy_session_mode
+        || config.cancellation_token.is_cancelled()
+    {
         return None;
     }
     let headers = &parts.headers;
@@ -449,6 +456,17 @@ mod tests {
         let mut get = request(&body, |_| {});
         *get.method_mut() = http::Method::GET;
         assert!(!is_plain(&get, &policy), "GET");
+        for config in [
+            policy.server_config().with_json_response(false),
+            policy.server_config().with_legacy_session_mode(true),
+        ] {
+            let (parts, bytes) = request(&body, |_| {}).into_parts();
+            assert!(plain_call(&parts, &bytes, &config).is_none());
+        }
+        let stopping = policy.server_config();
+        stopping.cancellation_token.cancel();
+        let (parts, bytes) = request(&body, |_| {}).into_parts();
+        assert!(plain_call(&parts, &bytes, &stopping).is_none(), "stopping");
         for body in [
             json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string(),
             json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "query_instant", "_meta": {"progressToken": 1}}}).to_string(),
