@@ -1,7 +1,8 @@
 //! The MCP endpoint as a client reaches it: fuzzed HTTP requests (method, URI, the headers the endpoint
-//! looks at, and the body) go through the real front (`McpFront` in rmcp's `StreamableHttpService`,
-//! stateless, with the `HttpPolicy` server settings, through `handle_mcp` as every placement calls
-//! it) over the real tools (`InProcess`, as the `server` component runs them) against a fake
+//! looks at, and the body) go through the real front (`McpFront` in its `McpService`: a plain
+//! `tools/call` on the direct path, anything else through rmcp's `StreamableHttpService`, stateless,
+//! with the `HttpPolicy` server settings, through `handle_mcp` as every placement calls it) over the
+//! real tools (`InProcess`, as the `server` component runs them) against a fake
 //! Prometheus that always gives the same answers (no network).
 //!
 //! The input is read as: one byte each for the body kind, the policy, the method, the URI and each

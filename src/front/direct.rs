@@ -11,8 +11,8 @@
 //! "Plain" is decided conservatively: whatever rmcp would check is either checked here with rmcp's
 //! own rule, or its presence sends the request to rmcp. A request is plain when
 //! - it is a `POST` whose `Host` header rmcp would allow (`ALLOWED_HOSTS`), with no `Origin`
-//!   header, to a service configured as every placement configures it (JSON answers, no
-//!   sessions) and not stopping;
+//!   header and a body within the limit, to a service configured as every placement configures it
+//!   (JSON answers, no sessions) and not stopping;
 //! - its `Accept` header lists `application/json` and `text/event-stream` with no parameters, and
 //!   its `Content-Type` is `application/json`;
 //! - its `MCP-Protocol-Version` is absent or a version before 2026-07-28 (those have no standard
@@ -92,6 +92,8 @@ pub(super) fn plain_call(
         || !config.json_response
         || config.legacy_session_mode
         || config.cancellation_token.is_cancelled()
+        // The endpoint refuses such a body before MCP; a caller that did not is answered 413 by rmcp.
+        || body.len() > config.max_request_body_bytes
     {
         return None;
     }
@@ -463,6 +465,16 @@ mod tests {
             let (parts, bytes) = request(&body, |_| {}).into_parts();
             assert!(plain_call(&parts, &bytes, &config).is_none());
         }
+        // Trailing spaces keep the JSON valid: at the limit it is plain, one byte over it is not.
+        let (parts, _) = request(&body, |_| {}).into_parts();
+        let mut padded = body.clone().into_bytes();
+        padded.resize(crate::front::MAX_REQUEST_BODY_BYTES, b' ');
+        assert!(plain_call(&parts, &padded, &policy.server_config()).is_some());
+        padded.push(b' ');
+        assert!(
+            plain_call(&parts, &padded, &policy.server_config()).is_none(),
+            "a body over the limit"
+        );
         let stopping = policy.server_config();
         stopping.cancellation_token.cancel();
         let (parts, bytes) = request(&body, |_| {}).into_parts();
