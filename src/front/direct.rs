@@ -65,7 +65,7 @@ struct Params {
 }
 
 /// A JSON-RPC id as rmcp reads it: an integer that fits `i64`, or a string.
-#[derive(Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[derive(Deserialize, Serialize, Debug)]
 #[serde(untagged)]
 enum Id {
     Number(i64),

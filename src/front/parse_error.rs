@@ -1,13 +1,13 @@
 //! One MCP request through the [`McpService`] (rmcp's Streamable HTTP service, or the direct path
-//! for a plain `tools/call`), with one correction: a body declared
-//! `application/json` that is not JSON gets HTTP 400 and the JSON-RPC parse error (`-32700`, id
-//! `null`) saying where the JSON broke, instead of rmcp's `415 Unsupported Media Type`.
+//! for a plain `tools/call`), with one correction: a body declared `application/json` that is not
+//! JSON gets HTTP 400 and the JSON-RPC parse error (`-32700`, id `null`) saying where the JSON
+//! broke, instead of rmcp's `415 Unsupported Media Type`.
 //!
 //! The body arrives read whole (the endpoint reads it once, for the tool-call gate and for MCP). A
 //! plain `tools/call` is parsed once, by the direct path; any other request by rmcp (after the
 //! direct path has declined it, at the latest where the method is not `tools/call`), and read again
-//! here only when rmcp has refused it with 400 or 415. Every other answer (a wrong `Content-Type` stays 415, valid JSON that is not
-//! JSON-RPC stays rmcp's) is passed on unchanged.
+//! here only when rmcp has refused it with 400 or 415. Every other answer (a wrong `Content-Type`
+//! stays 415, valid JSON that is not JSON-RPC stays rmcp's) is passed on unchanged.
 //!
 //! Not here: routing and authentication ([`super::serve`]), and the JSON-RPC methods themselves
 //! ([`super::McpFront`]).
