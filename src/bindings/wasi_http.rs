@@ -109,7 +109,12 @@ fn start(request: &HttpRequest) -> Result<Pending, HttpError> {
     outgoing
         .set_path_with_query(Some(path))
         .map_err(|_| invalid("path"))?;
-    let body = outgoing.body().map_err(|_| invalid("body"))?;
+    // A request without a body (GET) never takes the body resource: the host then sends it with an
+    // empty body it knows the length of, and no stream or channel is set up for it.
+    let body = match &request.body {
+        Some(bytes) => Some((outgoing.body().map_err(|_| invalid("body"))?, bytes)),
+        None => None,
+    };
 
     let options = RequestOptions::new();
     let nanos = request.timeout.as_nanos().min(u64::MAX as u128) as u64;
@@ -122,20 +127,17 @@ fn start(request: &HttpRequest) -> Result<Pending, HttpError> {
     // first could fill the host's buffer with nobody reading it.
     let started = Instant::now();
     let future = outgoing_handler::handle(outgoing, Some(options)).map_err(map_error)?;
-    {
-        let stream = body.write().map_err(|_| invalid("body stream"))?;
-        for chunk in request
-            .body
-            .as_deref()
-            .unwrap_or_default()
-            .chunks(WRITE_CHUNK)
+    if let Some((body, bytes)) = body {
         {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| HttpError::Other(format!("writing the request body: {e:?}")))?;
+            let stream = body.write().map_err(|_| invalid("body stream"))?;
+            for chunk in bytes.chunks(WRITE_CHUNK) {
+                stream
+                    .blocking_write_and_flush(chunk)
+                    .map_err(|e| HttpError::Other(format!("writing the request body: {e:?}")))?;
+            }
         }
+        OutgoingBody::finish(body, None).map_err(map_error)?;
     }
-    OutgoingBody::finish(body, None).map_err(map_error)?;
     Ok(Pending {
         future,
         started,

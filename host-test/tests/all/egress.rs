@@ -159,10 +159,11 @@ async fn tls_uses_the_datasource_ca_and_refuses_unknown_certificates() {
 }
 
 /// A query's form body goes out with its `content-length`, not chunked (some proxies in front of a
-/// backend refuse chunked requests): the component, through the real host, against a stand-in that
-/// records the request it receives and answers like Prometheus.
+/// backend refuse chunked requests), and a GET goes out with no body at all: the component, through
+/// the real host, against a stand-in that records the requests it receives and answers like
+/// Prometheus.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_body_is_sent_with_its_length() {
+async fn a_request_body_is_sent_with_its_length_and_a_get_with_none() {
     use crate::fixture::{Host, call_ok};
     use std::io::{BufRead, BufReader};
 
@@ -185,8 +186,13 @@ async fn a_request_body_is_sent_with_its_length() {
                 .unwrap_or(0);
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
+            let names = head[0].starts_with("get /api/v1/label/__name__/values");
             let _ = seen_tx.send((head, body));
-            let answer = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up"},"value":[1700000000,"1"]}]}}"#;
+            let answer = if names {
+                r#"{"status":"success","data":["up"]}"#
+            } else {
+                r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up"},"value":[1700000000,"1"]}]}}"#
+            };
             let mut stream = stream;
             let _ = write!(
                 stream,
@@ -224,5 +230,25 @@ async fn a_request_body_is_sent_with_its_length() {
     );
     let body = String::from_utf8(body).unwrap();
     assert!(body.starts_with("query=up&time=1700000000"), "{body}");
+
+    let answer = call_ok(
+        &client,
+        "list_metrics",
+        serde_json::json!({"datasource_id": "p", "end": "1700000000"}),
+    )
+    .await;
+    assert_eq!(answer["metrics"], serde_json::json!(["up"]), "{answer}");
+    let (head, body) = seen_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(
+        head[0].starts_with("get /api/v1/label/__name__/values?"),
+        "{head:?}"
+    );
+    assert!(
+        !head
+            .iter()
+            .any(|h| h.starts_with("transfer-encoding:") || h.starts_with("content-length:")),
+        "a GET with a body: {head:?}"
+    );
+    assert!(body.is_empty());
     client.cancel().await.unwrap();
 }
