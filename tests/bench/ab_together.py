@@ -2,7 +2,7 @@
 """Two hosts under the same load at the same time: host CPU per call of each (README, Benchmark:
 "Fifteenth pass").
 
-Usage, with two hosts serving the same Prometheus (say the build before a change on port 8310 and
+Needs `wrk` (Debian package `wrk`). Usage, with two hosts serving the same Prometheus (say the build before a change on port 8310 and
 the one after it on 8320):
   BODY='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_metrics","arguments":{}}}' \\
     python3 tests/bench/ab_together.py <pid A> http://127.0.0.1:8310/mcp <pid B> http://127.0.0.1:8320/mcp
@@ -14,7 +14,7 @@ default 6, of AB_SECONDS, default 5), so whatever the machine does, it does to b
 prints calls a second and utime+stime of each host from /proc/<pid>/stat divided by the calls it
 answered; the last line, the means. CPU per call is the measure: the share of the machine each host
 gets under contention also depends on how many threads it runs."""
-import os, re, subprocess, sys
+import os, re, shutil, subprocess, sys
 
 CONCURRENCY = int(os.environ.get("AB_CONCURRENCY", "8"))
 SECONDS = int(os.environ.get("AB_SECONDS", "5"))
@@ -39,6 +39,8 @@ def start_wrk(url):
 def main():
     if len(sys.argv) != 5 or "BODY" not in os.environ:
         sys.exit(__doc__)
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
     hosts = [(int(sys.argv[1]), sys.argv[2]), (int(sys.argv[3]), sys.argv[4])]
     sums = [[0.0, 0.0], [0.0, 0.0]]
     for r in range(ROUNDS):
