@@ -2,8 +2,8 @@
 """Two hosts under the same load at the same time: host CPU per call of each (README, Benchmark:
 "Fifteenth pass").
 
-Needs `wrk` (Debian package `wrk`). Usage, with two hosts serving the same Prometheus (say the build before a change on port 8310 and
-the one after it on 8320):
+Needs `wrk` (Debian package `wrk`). Usage, with two hosts serving the same Prometheus (say the
+build before a change on port 8310 and the one after it on 8320):
   BODY='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_metrics","arguments":{}}}' \\
     python3 tests/bench/ab_together.py <pid A> http://127.0.0.1:8310/mcp <pid B> http://127.0.0.1:8320/mcp
 
