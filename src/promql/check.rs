@@ -12,8 +12,8 @@
 
 use super::error::{PErr, Span};
 use super::go_regex::check_go_regex;
-use super::lex::T;
 use super::rewrite::{Edit, RegexUse};
+use super::token::T;
 use super::tree::{Dur, Kind, Node, NodeId, Sel};
 
 #[derive(Debug, Clone, Copy, Default)]

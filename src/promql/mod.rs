@@ -39,7 +39,8 @@
 //! | Module | What lives there |
 //! |---|---|
 //! | here | The public API, [`PromqlError`], and [`validate`] running the steps above in order |
-//! | `lex` | Tokens and the lexer |
+//! | `token` | The tokens, and the keyword tables the lexer and the parser share |
+//! | `lex` | The lexer: text into tokens |
 //! | `literal` | The values of string, number and duration literals, as Go computes them |
 //! | `chars` | The lexer's character classes (whitespace, identifier letters), shared with `error` |
 //! | `parse` | The parser; checks on literals; the nesting limit |
@@ -87,6 +88,7 @@ mod lex;
 mod literal;
 mod parse;
 mod rewrite;
+mod token;
 mod tree;
 mod types;
 
@@ -96,11 +98,12 @@ use chars::is_space;
 use check::Checker;
 use error::{PErr, Span};
 use go_regex::{RegexErr, check_go_regex};
-use lex::{T, lex};
+use lex::lex;
 use parse::Parser;
 use rewrite::{
     Edit, apply_edits, benign_regexes, crate_lex_fails, crate_parse, locate_complaint, token_edits,
 };
+use token::T;
 
 /// Longest expression [`validate`] accepts, in characters (after trimming surrounding whitespace).
 pub const MAX_EXPR_CHARS: usize = 10_000;

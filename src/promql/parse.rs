@@ -9,11 +9,11 @@
 //! (`rewrite`).
 
 use super::error::{PErr, Span};
-use super::lex::{
-    AGGREGATORS, LABEL_KEYWORDS, METRIC_KEYWORDS, PARAM_AGGREGATORS, PREPROCESSORS, T, Tok,
-};
 use super::literal::{duration_out_of_range, parse_go_duration, parse_go_number, unquote};
 use super::rewrite::Edit;
+use super::token::{
+    AGGREGATORS, LABEL_KEYWORDS, METRIC_KEYWORDS, PARAM_AGGREGATORS, PREPROCESSORS, T, Tok,
+};
 use super::tree::{Dur, Kind, Matcher, Node, NodeId, Sel};
 
 /// Deepest nesting our recursive parser and checker follow.

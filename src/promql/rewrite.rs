@@ -7,9 +7,9 @@
 //! the crate's verdict means is decided by [`validate`](super::validate).
 
 use super::error::Span;
-use super::lex::{T, Tok};
 use super::literal::unquote;
 use super::quote_label_value;
+use super::token::{T, Tok};
 
 /// Sub-expressions re-parsed at most to locate a complaint of `promql-parser`.
 const LOCATE_MAX_TRIES: usize = 300;

@@ -4,7 +4,7 @@
 //! Not here: building it (`parse`), the checks on it (`check`).
 
 use super::error::Span;
-use super::lex::T;
+use super::token::T;
 
 pub(super) type NodeId = usize;
 

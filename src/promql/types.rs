@@ -13,7 +13,7 @@
 //! Not here: our own syntax and structure checks (`parse`, `check`), rewriting text for the crate
 //! (`rewrite`).
 
-use super::lex::{AGGREGATORS, T, Tok};
+use super::token::{AGGREGATORS, T, Tok};
 use super::tree::{Dur, Kind, Node, NodeId, Sel};
 
 /// A PromQL value type, as the crate names them.
