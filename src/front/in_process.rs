@@ -61,9 +61,11 @@ impl<H: HttpClient + Send + Sync + 'static> ToolProvider for InProcess<H> {
             now: (self.clock)(),
             timeout: self.timeout,
         };
-        let result = crate::tools::call(&ctx, &name, arguments)
+        // The answer as JSON text, as the `plugin` component returns it: written once, not built
+        // as a value and written again to be checked.
+        let result = crate::tools::call_json(&ctx, &name, arguments)
             .map_err(|e| ProviderError::UnknownTool(e.to_string()))?;
-        ToolResult::from_value(&result)
+        ToolResult::from_json(result)
             .map_err(|e| ProviderError::Unavailable(format!("the tool returned a bad result: {e}")))
     }
 }

@@ -20,7 +20,6 @@ use serde_json::value::RawValue;
 /// `CallToolResult` (`content`, an array; `structuredContent`; `isError`, a boolean; `_meta`, an
 /// object), with at least one of the first three, and no `resultType` (the front adds what a
 /// protocol version needs).
-#[derive(Clone)]
 pub struct ToolResult {
     json: Box<RawValue>,
     is_error: bool,
@@ -60,8 +59,9 @@ impl ToolResult {
         })
     }
 
-    /// The same from a JSON value (the tools called in-process).
-    pub fn from_value(value: &Value) -> Result<ToolResult, String> {
+    /// The same from a JSON value (tests' providers).
+    #[cfg(test)]
+    pub(crate) fn from_value(value: &Value) -> Result<ToolResult, String> {
         ToolResult::from_json(value.to_string())
     }
 
