@@ -374,7 +374,7 @@ impl PluginRuntime {
             let out = f(&mut store, &plugin)
                 .await
                 .map_err(|e| CallFailure::Trap(format!("{e:#}")))?;
-            retire(store, slot, &sandbox.slots);
+            retire(store, slot);
             Ok(out)
         };
         tokio::time::timeout(sandbox.call_timeout, run)
@@ -390,8 +390,8 @@ impl PluginRuntime {
 /// runs when the connection's task yields. Under load the drop stays in place: there the spawned task
 /// cost more CPU per call than the wait it saved (README, Benchmark: "Sixteenth pass"). A call that
 /// fails, traps or is cancelled drops its store where it stands.
-fn retire(store: Store<State>, slot: OwnedSemaphorePermit, slots: &Semaphore) {
-    if slots.available_permits() + 1 == MAX_CONCURRENT_CALLS as usize {
+fn retire(store: Store<State>, slot: OwnedSemaphorePermit) {
+    if slot.semaphore().available_permits() + 1 == MAX_CONCURRENT_CALLS as usize {
         tokio::spawn(async move {
             drop(store);
             drop(slot);
