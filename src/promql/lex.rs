@@ -9,7 +9,7 @@
 
 use super::chars::{is_alnum, is_alpha, is_space};
 use super::error::PErr;
-use super::token::{KEYWORDS, T, Tok};
+use super::token::{T, Tok, keywords};
 
 const DIGITS: &str = "0123456789";
 const HEX_DIGITS: &str = "0123456789abcdefABCDEF";
@@ -545,8 +545,8 @@ impl Lexer<'_> {
         let lower = word.to_ascii_lowercase();
         if lower == "inf" || lower == "nan" {
             self.emit(T::Number);
-        } else if let Some(kw) = KEYWORDS.iter().find(|k| **k == lower) {
-            let fill = matches!(*kw, "fill" | "fill_left" | "fill_right");
+        } else if let Some(kw) = keywords().find(|k| *k == lower) {
+            let fill = matches!(kw, "fill" | "fill_left" | "fill_right");
             if fill
                 && !self.s[self.pos..]
                     .trim_start_matches(is_space)

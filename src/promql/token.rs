@@ -52,25 +52,12 @@ pub(super) struct Tok {
     pub(super) legacy_colon: bool,
 }
 
-pub(super) const KEYWORDS: &[&str] = &[
+/// The keywords other than [`AGGREGATORS`].
+const OTHER_KEYWORDS: &[&str] = &[
     "and",
     "or",
     "unless",
     "atan2",
-    "sum",
-    "avg",
-    "count",
-    "min",
-    "max",
-    "group",
-    "stddev",
-    "stdvar",
-    "topk",
-    "bottomk",
-    "count_values",
-    "quantile",
-    "limitk",
-    "limit_ratio",
     "offset",
     "smoothed",
     "anchored",
@@ -91,6 +78,11 @@ pub(super) const KEYWORDS: &[&str] = &[
     "max_of",
     "min_of",
 ];
+
+/// Every keyword: the aggregators and the rest.
+pub(super) fn keywords() -> impl Iterator<Item = &'static str> {
+    AGGREGATORS.iter().chain(OTHER_KEYWORDS).copied()
+}
 
 pub(super) const AGGREGATORS: &[&str] = &[
     "sum",
