@@ -17,11 +17,15 @@
 //!   ([`backends::prometheus`]), each with its own classified errors.
 //! - [`settings`]: `GRAFANA_DATASOURCES_PATH` and `QUERY_TIMEOUT`, read the same way by component and host.
 //! - [`tools`]: the table of MCP tools (by family), their schemas, handlers and docs.
+//! - `arena` (the component only): its allocator, a bump arena in front of `malloc`, since each
+//!   call's instance is thrown away after it.
 //! - `front` (feature `front`): the MCP protocol front built on rmcp, independent of any transport.
 //! - `auth` (feature `front`): the bearer-token decision (Kubernetes `TokenReview`, OpenShift
 //!   `users/~`), its cache, and what a refused request is told.
 #![deny(missing_docs)]
 
+#[cfg(any(target_arch = "wasm32", test))]
+mod arena;
 pub mod backends;
 pub mod datasources;
 pub mod filter;
