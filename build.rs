@@ -1,5 +1,5 @@
 //! Link arguments of the component: the C library's allocation functions are wrapped by the arena
-//! in `src/bindings/arena.rs` (each `malloc` call links to `__wrap_malloc`, which may call
+//! in `src/arena.rs` (each `malloc` call links to `__wrap_malloc`, which may call
 //! `__real_malloc`).
 
 fn main() {

@@ -64,8 +64,8 @@ impl Arena {
         start > 1 && (start..=self.end()).contains(&addr)
     }
 
-    /// `size` bytes aligned to `align` (a power of two, at least [`MALLOC_ALIGN`] by default), or
-    /// 0 when they do not fit.
+    /// `size` bytes aligned to `align` (a power of two; raised to [`MALLOC_ALIGN`]), or 0 when they
+    /// do not fit.
     pub(crate) fn alloc(&self, size: usize, align: usize) -> usize {
         if self.start.get() == 0 {
             let start = (self.take)(ARENA_BYTES);
@@ -82,8 +82,7 @@ impl Arena {
         let at = at & !(align - 1);
         match at.checked_add(size) {
             Some(end) if end <= self.end() => {
-                // SAFETY: `at - HEADER .. end` lies in the arena, which nothing else uses.
-                unsafe { ((at - HEADER) as *mut usize).write_unaligned(size) };
+                self.set_size(at, size);
                 self.next.set(end);
                 self.last.set(at);
                 at
@@ -92,10 +91,16 @@ impl Arena {
         }
     }
 
-    /// The size [`Arena::alloc`] recorded for `addr`, a block of the arena.
+    /// The size recorded for `addr`, a block of the arena.
     pub(crate) fn size_of(&self, addr: usize) -> usize {
         // SAFETY: every arena block is preceded by its header.
         unsafe { ((addr - HEADER) as *const usize).read_unaligned() }
+    }
+
+    /// Records `size` in the header of `addr`, a block of the arena (whose header lies in it too).
+    fn set_size(&self, addr: usize, size: usize) {
+        // SAFETY: `addr - HEADER .. addr` is in the arena, which nothing else uses.
+        unsafe { ((addr - HEADER) as *mut usize).write_unaligned(size) };
     }
 
     /// Frees `addr`, a block of the arena: only the last one gives its bytes back.
@@ -111,8 +116,7 @@ impl Arena {
         let fits =
             addr == self.last.get() && addr.checked_add(size).is_some_and(|end| end <= self.end());
         if fits {
-            // SAFETY: the header of the arena's last block.
-            unsafe { ((addr - HEADER) as *mut usize).write_unaligned(size) };
+            self.set_size(addr, size);
             self.next.set(addr + size);
         }
         fits
