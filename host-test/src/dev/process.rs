@@ -56,7 +56,7 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
 
 /// `sysconf(_SC_CLK_TCK)`, the unit of `/proc/<pid>/stat` times: asked of `getconf` once, 100 (what
 /// Linux uses everywhere) if that fails.
-fn clock_ticks_per_second() -> f64 {
+pub fn clock_ticks_per_second() -> f64 {
     static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
     *TICKS.get_or_init(|| {
         Command::new("getconf")

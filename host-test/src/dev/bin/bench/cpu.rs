@@ -6,6 +6,11 @@
 //! (steal) during the MCP run, which says whether a throughput ratio was bound by CPU and how
 //! noisy the run was. CPU per call hardly depends on what else the machine is doing, unlike
 //! latency and throughput, so these figures compare across runs on a busy machine.
+//!
+//! It also prints the machine's busy CPU time (all cores, less idle and steal) per answered
+//! request, through MCP and direct: the whole budget of a call. What it holds beyond the host and
+//! Prometheus is the bench's own client and kernel work charged to neither; at a given throughput
+//! ratio, what the two cores leave the host follows from it.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use host_test::dev::backends::Backend;
 use host_test::dev::demo_data::DemoData;
-use host_test::dev::process::cpu_seconds;
+use host_test::dev::process::{clock_ticks_per_second, cpu_seconds};
 
 use super::peer::Peer;
 use super::{Workload, mcp_call, measure, ok};
@@ -25,8 +30,16 @@ const CONCURRENCY: usize = 8;
 struct Run {
     /// CPU milliseconds per answered request, for each pid asked about.
     per_request: Vec<Option<f64>>,
-    /// The machine's idle and steal time over the run, in percent of all its CPU time.
-    machine: Option<(f64, f64)>,
+    /// The machine over the run: idle and steal time in percent of all its CPU time, and its busy
+    /// CPU milliseconds (neither idle nor steal) per answered request.
+    machine: Option<Machine>,
+}
+
+/// The whole machine's CPU over one run.
+struct Machine {
+    idle_percent: f64,
+    steal_percent: f64,
+    busy_ms_per_request: f64,
 }
 
 /// The machine's CPU time so far from `/proc/stat`'s first line: (all, idle, steal), in ticks.
@@ -70,10 +83,17 @@ where
     let calls = answered.load(Ordering::Relaxed).max(1) as f64;
     let machine = machine_before.zip(machine_ticks()).and_then(|(b, a)| {
         let all = a.0.checked_sub(b.0).filter(|t| *t > 0)? as f64;
-        Some((
-            100.0 * a.1.saturating_sub(b.1) as f64 / all,
-            100.0 * a.2.saturating_sub(b.2) as f64 / all,
-        ))
+        let (idle, steal) = (
+            a.1.saturating_sub(b.1) as f64,
+            a.2.saturating_sub(b.2) as f64,
+        );
+        Some(Machine {
+            idle_percent: 100.0 * idle / all,
+            steal_percent: 100.0 * steal / all,
+            busy_ms_per_request: (all - idle - steal).max(0.0) * 1000.0
+                / clock_ticks_per_second()
+                / calls,
+        })
     });
     Run {
         per_request: pids
@@ -104,9 +124,9 @@ pub async fn table<P, F>(
 {
     println!();
     println!(
-        "| workload (c={CONCURRENCY}) | host CPU ms/call | Prometheus CPU ms/call behind MCP | Prometheus CPU ms/request direct | same, direct at c=1 | machine idle / steal % (MCP run) | peer CPU ms/call | Prometheus CPU ms/call behind the peer |"
+        "| workload (c={CONCURRENCY}) | host CPU ms/call | Prometheus CPU ms/call behind MCP | Prometheus CPU ms/request direct | same, direct at c=1 | machine busy CPU ms per call / per direct request | machine idle / steal % (MCP run) | peer CPU ms/call | Prometheus CPU ms/call behind the peer |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for w in workloads {
         let body = json_call(w);
         let mcp = cpu_per_request(
@@ -149,15 +169,19 @@ pub async fn table<P, F>(
             }
             _ => vec![None, None],
         };
+        let busy = |run: &Run| cell(run.machine.as_ref().map(|m| m.busy_ms_per_request));
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} / {} | {} | {} | {} |",
             w.name,
             cell(mcp.per_request[0]),
             cell(mcp.per_request[1]),
             cell(direct.per_request[0]),
             cell(one_at_a_time.per_request[0]),
-            mcp.machine.map_or("–".into(), |(idle, steal)| format!(
-                "{idle:.0} / {steal:.0}"
+            busy(&mcp),
+            busy(&direct),
+            mcp.machine.as_ref().map_or("–".into(), |m| format!(
+                "{:.0} / {:.0}",
+                m.idle_percent, m.steal_percent
             )),
             cell(by_peer[0]),
             cell(by_peer[1]),
