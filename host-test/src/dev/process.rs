@@ -54,8 +54,8 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) as f64 / clock_ticks_per_second())
 }
 
-/// `sysconf(_SC_CLK_TCK)`, the unit of `/proc/<pid>/stat` times: asked of `getconf` once, 100 (what
-/// Linux uses everywhere) if that fails.
+/// `sysconf(_SC_CLK_TCK)`, the unit of `/proc/<pid>/stat` and `/proc/stat` times: asked of `getconf`
+/// once, 100 (what Linux uses everywhere) if that fails.
 pub fn clock_ticks_per_second() -> f64 {
     static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
     *TICKS.get_or_init(|| {
