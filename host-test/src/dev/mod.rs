@@ -8,7 +8,8 @@
 //! - [`demo`]: what `proms-mcp demo` serves: those backends and a datasources file naming them;
 //! - [`process`]: child processes stopped on drop, and their `/proc` figures (bench, soak, tests);
 //! - [`sizes`]: the calls of every tool whose answer sizes the tests and the bench print;
-//! - `bin/`: the sources of the `bench` and `soak` binaries (`[[bin]]` in `Cargo.toml`), not modules.
+//! - [`workloads`]: the calls the bench measures and the shipped host's profile is trained on;
+//! - `bin/`: the sources of the `bench`, `soak` and `pgo-train` binaries (`[[bin]]` in `Cargo.toml`), not modules.
 //!
 //! The server (`serve`, `serve-component`) uses none of it; only the `demo` subcommand does.
 
@@ -19,3 +20,4 @@ pub mod demo_data;
 pub mod process;
 pub mod qryn;
 pub mod sizes;
+pub mod workloads;

@@ -21,6 +21,7 @@ use host_test::dev::clickhouse::ClickHouse;
 use host_test::dev::demo_data::DemoData;
 use host_test::dev::process::{self, Stopped};
 use host_test::dev::sizes::size_calls;
+use host_test::dev::workloads::{Workload, workloads};
 use serde_json::{Value, json};
 
 // The bench's own modules live in `bench/` beside this file (a binary's root looks in its own
@@ -38,71 +39,6 @@ mod stages;
 
 const SECONDS_PER_POINT: f64 = 3.0;
 const CONCURRENCY: [usize; 3] = [1, 8, 64];
-
-struct Workload {
-    name: &'static str,
-    tool: &'static str,
-    arguments: Value,
-    /// The same request straight to Prometheus: path and parameters; POST form for queries, GET for
-    /// the label endpoints (Prometheus serves those by GET only, as the tools do).
-    direct: (&'static str, Vec<(&'static str, String)>),
-}
-
-fn workloads(data: &DemoData) -> Vec<Workload> {
-    let end = data.end.to_string();
-    let start = (data.end - 3600).to_string();
-    let expr = "sum by (instance) (rate(demo_http_requests_total[5m]))";
-    vec![
-        Workload {
-            name: "query_instant",
-            tool: "query_instant",
-            arguments: json!({"datasource_id": "prometheus", "promql": expr, "time": end}),
-            direct: (
-                "/api/v1/query",
-                vec![("query", expr.into()), ("time", end.clone())],
-            ),
-        },
-        Workload {
-            name: "query_range 1h@15s",
-            tool: "query_range",
-            arguments: json!({"datasource_id": "prometheus", "promql": expr, "start": start, "end": end, "step": "15s"}),
-            direct: (
-                "/api/v1/query_range",
-                vec![
-                    ("query", expr.into()),
-                    ("start", start.clone()),
-                    ("end", end.clone()),
-                    ("step", "15".into()),
-                ],
-            ),
-        },
-        Workload {
-            name: "list_metrics",
-            tool: "list_metrics",
-            arguments: json!({"datasource_id": "prometheus", "end": end}),
-            direct: (
-                "/api/v1/label/__name__/values",
-                vec![
-                    ("start", (data.end - 3600).to_string()),
-                    ("end", end.clone()),
-                ],
-            ),
-        },
-        Workload {
-            name: "get_label_values",
-            tool: "get_label_values",
-            arguments: json!({"datasource_id": "prometheus", "label_name": "item", "metric_name": "demo_items_info", "end": end}),
-            direct: (
-                "/api/v1/label/item/values",
-                vec![
-                    ("match[]", "{__name__=\"demo_items_info\"}".into()),
-                    ("start", (data.end - 3600).to_string()),
-                    ("end", end.clone()),
-                ],
-            ),
-        },
-    ]
-}
 
 struct Stats {
     mean: Duration,
