@@ -105,12 +105,23 @@ fn kubernetes_manifest_matches_the_host() {
 #[test]
 fn containerfile_copies_what_the_build_produces() {
     let text = std::fs::read_to_string(root().join("deploy/Containerfile")).unwrap();
-    assert!(text.contains("cargo build --profile host -p host-test --bin proms-mcp\n"));
+    // `make host` builds the component, then the host with the `host` profile and its PGO profile.
+    assert!(text.contains(" make host\n"));
+    let makefile = std::fs::read_to_string(root().join("Makefile")).unwrap();
+    assert!(
+        makefile.contains("\nhost: component $(HOST_PROFILE)\n\t$(HOST_BUILD) --bin proms-mcp\n")
+    );
+    assert!(makefile.contains(
+        "HOST_BUILD     = RUSTFLAGS=\"-Cprofile-use=$(HOST_PROFILE)\" cargo build --profile host -p host-test\n"
+    ));
+    assert!(
+        makefile.contains("\tcargo build --release --target $(WASM_TARGET) -p proms-mcp --lib\n")
+            && makefile.contains("\nWASM_TARGET := wasm32-wasip2\n")
+    );
     assert!(
         text.contains("COPY --from=build /src/target/host/proms-mcp /usr/local/bin/proms-mcp\n")
     );
     assert!(text.contains(r#"ENTRYPOINT ["/usr/local/bin/proms-mcp", "serve"]"#));
-    assert!(text.contains("cargo build --release --target wasm32-wasip2 -p proms-mcp --lib"));
     assert!(text.contains("COPY --from=build /src/target/wasm32-wasip2/release/proms_mcp.wasm "));
     let cargo: toml::Table =
         toml::from_str(&std::fs::read_to_string(root().join("Cargo.toml")).unwrap()).unwrap();
