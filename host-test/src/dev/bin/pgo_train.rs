@@ -87,17 +87,12 @@ async fn main() -> anyhow::Result<()> {
             .stdout(Stdio::null())
             .spawn()
             .map(Stopped);
-        let first = post(call("list_datasources", &json!({})));
         let post = post.clone();
         async move {
             let host = host?;
             let started = Instant::now();
-            let mut first = Some(first);
             loop {
-                let sent = match first.take() {
-                    Some(f) => f.await,
-                    None => post(call("list_datasources", &json!({}))).await,
-                };
+                let sent = post(call("list_datasources", &json!({}))).await;
                 if matches!(sent, Ok(r) if r.status().is_success()) {
                     return anyhow::Ok(host);
                 }
