@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::demo_data::DemoData;
+use super::sizes::RATE_BY_INSTANCE;
 
 /// One workload of the bench: a tool call and the same request sent straight to Prometheus.
 pub struct Workload {
@@ -23,7 +24,7 @@ pub struct Workload {
 pub fn workloads(data: &DemoData) -> Vec<Workload> {
     let end = data.end.to_string();
     let start = (data.end - 3600).to_string();
-    let expr = "sum by (instance) (rate(demo_http_requests_total[5m]))";
+    let expr = RATE_BY_INSTANCE;
     vec![
         Workload {
             name: "query_instant",
