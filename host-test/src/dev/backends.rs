@@ -75,6 +75,15 @@ pub struct Backend {
 pub type VectorSample = (BTreeMap<String, String>, f64);
 
 impl Backend {
+    /// The start of a datasources file whose one entry, `prometheus`, is this backend as the
+    /// default datasource (15 s scrape interval); callers append further entries.
+    pub fn datasources_file(&self) -> String {
+        format!(
+            "apiVersion: 1\ndatasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n",
+            self.url
+        )
+    }
+
     /// The process id (for its `/proc` figures).
     pub fn pid(&self) -> u32 {
         self.child.id()

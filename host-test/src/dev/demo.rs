@@ -33,10 +33,7 @@ impl Demo {
         let data = DemoData::new_ending_near_now();
         let prometheus =
             backends::start_prometheus(&data).context("starting the demo Prometheus")?;
-        let mut yaml = format!(
-            "apiVersion: 1\ndatasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n",
-            prometheus.url
-        );
+        let mut yaml = prometheus.datasources_file();
         backends.push(prometheus);
         match backends::start_victoria_metrics(&data) {
             Ok(vm) => {

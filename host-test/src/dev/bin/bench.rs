@@ -153,8 +153,8 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let datasources = dir.path().join("datasources.yaml");
     let datasources_text = format!(
-        "datasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n{}",
-        prometheus.url,
+        "{}{}",
+        prometheus.datasources_file(),
         clickhouse
             .as_ref()
             .map(|ch| ch.datasource_entry("otel", ""))

@@ -47,13 +47,7 @@ async fn main() -> anyhow::Result<()> {
     let prometheus = backends::start_prometheus(&data)?;
     let dir = tempfile::tempdir()?;
     let datasources = dir.path().join("datasources.yaml");
-    std::fs::write(
-        &datasources,
-        format!(
-            "datasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n",
-            prometheus.url
-        ),
-    )?;
+    std::fs::write(&datasources, prometheus.datasources_file())?;
     let port = backends::free_loopback_port()?;
     let health = backends::free_loopback_port()?;
     let url = format!("http://127.0.0.1:{port}/mcp");

@@ -366,8 +366,9 @@ async fn soak() -> anyhow::Result<ExitCode> {
     std::fs::write(
         &datasources,
         format!(
-            "apiVersion: 1\ndatasources:\n  - name: prometheus\n    type: prometheus\n    url: {}\n    isDefault: true\n    jsonData:\n      timeInterval: 15s\n  - name: trouble\n    type: prometheus\n    url: http://127.0.0.1:{}\n",
-            prometheus.url, trouble.port
+            "{}  - name: trouble\n    type: prometheus\n    url: http://127.0.0.1:{}\n",
+            prometheus.datasources_file(),
+            trouble.port
         ),
     )?;
     let port = backends::free_loopback_port()?;
